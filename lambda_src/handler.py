@@ -1,0 +1,126 @@
+"""TARS Lambda handler: a router on the request's ``action``.
+
+Requests arrive as Lambda Function URL events (or a direct invoke with ``{"action": ...}``).
+Add an action by decorating a function with ``@action("name")``; it receives the parsed
+request and returns a JSON-serialisable dict (or raises ApiError for a 4xx).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+logger = logging.getLogger("tars")
+logger.setLevel(logging.INFO)
+
+_HERE = Path(__file__).resolve().parent
+MAX_BODY = 1024 * 1024
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Content-Type,Authorization,x-amz-content-sha256",
+    "Access-Control-Allow-Methods": "GET,POST,OPTIONS",
+}
+
+
+def _build_info() -> dict[str, str]:
+    try:
+        return json.loads((_HERE / "build_info.json").read_text())
+    except (OSError, ValueError):
+        return {"commit": "unknown"}
+
+
+BUILD = _build_info()
+ACTIONS: dict[str, Callable[["Request"], dict]] = {}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Request:
+    def __init__(self, event: dict, context: Any):
+        self.event = event
+        self.context = context
+        http = (event.get("requestContext") or {}).get("http") or {}
+        self.method = (http.get("method") or event.get("httpMethod") or "").upper() or None
+        self.query = dict(event.get("queryStringParameters") or {})
+        self.body = self._parse_body(event)
+
+    @staticmethod
+    def _parse_body(event: dict) -> dict:
+        if "body" not in event:  # direct invoke: the event itself is the request
+            return {k: v for k, v in event.items() if k not in ("requestContext", "headers")}
+        raw = event.get("body") or ""
+        if event.get("isBase64Encoded"):
+            try:
+                raw = base64.b64decode(raw).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                raise ApiError(400, "body is not valid base64 UTF-8") from None
+        if len(raw.encode("utf-8")) > MAX_BODY:
+            raise ApiError(400, f"body larger than {MAX_BODY} bytes")
+        if not raw.strip():
+            return {}
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise ApiError(400, "body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "body must be a JSON object")
+        return body
+
+    @property
+    def action(self) -> str | None:
+        return self.body.get("action") or self.query.get("action")
+
+    def field(self, name: str, required: bool = True, default: Any = None) -> Any:
+        value = self.body.get(name, self.query.get(name, default))
+        if required and (value is None or value == ""):
+            raise ApiError(400, f"missing field '{name}'")
+        return value
+
+
+def action(name: str) -> Callable:
+    def register(fn: Callable[[Request], dict]) -> Callable[[Request], dict]:
+        ACTIONS[name] = fn
+        return fn
+    return register
+
+
+def reply(status: int, payload: dict) -> dict:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json", **CORS},
+            "body": json.dumps(payload, default=str)}
+
+
+@action("health")
+def health(req: Request) -> dict:
+    version = getattr(req.context, "function_version", None) or os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    return {"status": "ok", "version": version, "commit": BUILD.get("commit", "unknown")}
+
+
+def lambda_handler(event: dict, context: Any) -> dict:
+    try:
+        if ((event.get("requestContext") or {}).get("http") or {}).get("method") == "OPTIONS":
+            return {"statusCode": 204, "headers": CORS, "body": ""}
+        req = Request(event, context)
+        name = req.action
+        if not name:
+            raise ApiError(400, "missing field 'action'")
+        fn = ACTIONS.get(name)
+        if fn is None:
+            raise ApiError(400, f"unknown action '{name}'")
+        return reply(200, fn(req))
+    except ApiError as err:
+        return reply(err.status, {"error": err.message})
+    except Exception:  # noqa: BLE001 - never a stack trace in a reply
+        logger.exception("request failed")
+        return reply(500, {"error": "internal error"})
+
+
+logger.info("TARS handler initialised version=%s commit=%s",
+            os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"), BUILD.get("commit", "unknown"))

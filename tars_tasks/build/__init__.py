@@ -1,0 +1,1 @@
+"""Artifact builders: the Lambda zip, the UI bundle, the MCP image."""

@@ -1,0 +1,202 @@
+"""The only place that prints: messages, tables, progress, prompts and the --json report.
+
+rich is imported lazily (``inv --list`` stays fast). When stdout is not a terminal, output
+degrades to plain lines (no colours, no live bars). Every string that goes out, to the terminal
+or a report file, is scrubbed of the secrets registered with :func:`register_secret`.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from .errors import Refused, TarsError
+
+_secrets: set[str] = set()
+_lock = threading.Lock()
+_consoles: dict[str, Any] = {}
+REDACTED = "****"
+
+
+def register_secret(value: str | None) -> None:
+    """Never print or report ``value`` (tokens, keys, passwords). Short values are ignored."""
+    if value and len(value) >= 6:
+        _secrets.add(value)
+
+
+def scrub(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _scrub_data(data: Any) -> Any:
+    if isinstance(data, str):
+        return scrub(data)
+    if isinstance(data, dict):
+        return {k: _scrub_data(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_scrub_data(v) for v in data]
+    return data
+
+
+def _console(stderr: bool = False):
+    key = "err" if stderr else "out"
+    if key not in _consoles:
+        from rich.console import Console
+
+        stream = sys.stderr if stderr else sys.stdout
+        console = Console(file=stream, highlight=False, soft_wrap=True)
+        if not console.is_terminal:  # plain lines, wide enough for whole tables in CI logs
+            console = Console(file=stream, highlight=False, soft_wrap=True, width=200,
+                              color_system=None)
+        _consoles[key] = console
+    return _consoles[key]
+
+
+def is_terminal() -> bool:
+    return _console().is_terminal
+
+
+def _print(markup_prefix: str, text: str, *, stderr: bool = False, style: str | None = None) -> None:
+    from rich.markup import escape
+
+    with _lock:
+        _console(stderr).print(markup_prefix + escape(scrub(str(text))), style=style)
+
+
+def info(text: str) -> None:
+    _print("", text)
+
+
+def step(text: str) -> None:
+    """A step heading: '==> Building lambda.zip'."""
+    _print("[bold blue]==>[/] ", text, style="bold")
+
+
+def ok(text: str) -> None:
+    _print("[green]✓[/] ", text)
+
+
+def detail(text: str) -> None:
+    _print("    ", text, style="dim")
+
+
+def warn(text: str) -> None:
+    _print("[yellow]warning:[/] ", text, stderr=True)
+
+
+def highlight_error_line(text: str) -> None:
+    """A log line that holds an error, shown in red."""
+    _print("", text, style="red")
+
+
+def error(err: TarsError) -> None:
+    """The two lines of an expected failure: what failed, what to do."""
+    _print("[bold red]error:[/] ", err.message, stderr=True)
+    for line in err.details:
+        _print("    ", line, stderr=True)
+    if err.hint:
+        _print("[cyan]hint:[/] ", err.hint, stderr=True)
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    from rich.table import Table
+
+    t = Table(title=scrub(title) if title else None, show_lines=False, header_style="bold")
+    for col in columns:
+        t.add_column(col)
+    for row in rows:
+        t.add_row(*(scrub("" if v is None else str(v)) for v in row))
+    with _lock:
+        _console().print(t)
+
+
+def confirm(question: str, assume_yes: bool) -> None:
+    """Ask once; raise Refused on 'no' or when there is no terminal to ask on and no --yes."""
+    if assume_yes:
+        return
+    if not sys.stdin or not sys.stdin.isatty():
+        raise Refused(f"{question} needs a confirmation and there is no terminal to ask",
+                      "re-run with --yes (as CI does through the Makefile)")
+    from rich.prompt import Confirm
+
+    if not Confirm.ask(question, console=_console(), default=False):
+        raise Refused("cancelled at the prompt: nothing was changed")
+
+
+@contextlib.contextmanager
+def status(text: str) -> Iterator[Any]:
+    """A spinner with a live status line on a terminal; plain lines otherwise.
+
+    Yields an object with ``update(text)``.
+    """
+    if is_terminal():
+        with _console().status(scrub(text)) as live:
+            yield _StatusLine(lambda t: live.update(scrub(t)))
+    else:
+        info(text)
+        yield _StatusLine(info)
+
+
+class _StatusLine:
+    def __init__(self, sink):
+        self._sink = sink
+        self._last = None
+
+    def update(self, text: str) -> None:
+        if text != self._last:
+            self._last = text
+            self._sink(text)
+
+
+@contextlib.contextmanager
+def progress(description: str, total_files: int, total_bytes: int) -> Iterator[Any]:
+    """Files and bytes progress. Yields an object with ``advance(nbytes, label)``."""
+    if is_terminal():
+        from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress,
+                                   TextColumn, TimeRemainingColumn)
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("files"), DownloadColumn(), TimeRemainingColumn(),
+                      console=_console(), transient=False) as bar:
+            files = bar.add_task(scrub(description), total=total_files)
+            bar_bytes = {"done": 0}
+
+            def advance(nbytes: int, label: str) -> None:
+                with _lock:
+                    bar_bytes["done"] += nbytes
+                    bar.update(files, advance=1)
+
+            yield _Progress(advance)
+    else:
+        counter = {"n": 0}
+
+        def advance_plain(nbytes: int, label: str) -> None:
+            with _lock:
+                counter["n"] += 1
+                n = counter["n"]
+            info(f"  [{n}/{total_files}] {label} ({nbytes} bytes)")
+
+        info(f"{description}: {total_files} files, {total_bytes} bytes")
+        yield _Progress(advance_plain)
+
+
+class _Progress:
+    def __init__(self, advance):
+        self.advance = advance
+
+
+def write_report(path: str | os.PathLike | None, data: dict) -> None:
+    """Write the --json report (scrubbed of secrets). No-op when no path was given."""
+    if not path:
+        return
+    target = Path(path)
+    if target.parent and not target.parent.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(_scrub_data(data), indent=2, sort_keys=True, default=str) + "\n")

@@ -1,0 +1,65 @@
+"""The local AWS stand-in: moto's server on 127.0.0.1, started on demand.
+
+``activate(settings)`` is what every ``--local`` task runs first: it starts the emulator when it
+is not running and points boto3 at it through AWS_ENDPOINT_URL with dummy credentials.
+"""
+from __future__ import annotations
+
+import sys
+import urllib.request
+from pathlib import Path
+
+from ..errors import StepFailed
+from . import processes
+
+NAME = "emulator"
+HEALTH = "/moto-api/"
+
+
+def proc_dir(settings) -> Path:
+    return settings.root / ".tars" / "local" / "proc"
+
+
+def running(settings) -> processes.Proc | None:
+    return processes.running(proc_dir(settings), NAME, HEALTH)
+
+
+def up(settings) -> tuple[processes.Proc, bool]:
+    """Start moto's server unless it runs. Returns (process, started_now)."""
+    proc = running(settings)
+    if proc:
+        return proc, False
+    port = processes.free_port()
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    env = settings.process_environment()
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": settings.region, "MOTO_PORT": str(port)})
+    env.pop("AWS_ENDPOINT_URL", None)
+    return processes.start(proc_dir(settings), NAME, argv, port=port, env=env, health_path=HEALTH), True
+
+
+def down(settings) -> bool:
+    return processes.stop(proc_dir(settings), NAME)
+
+
+def reset(settings) -> bool:
+    """Wipe every resource the emulator holds. False when it is not running."""
+    proc = running(settings)
+    if not proc:
+        return False
+    request = urllib.request.Request(proc.url + "/moto-api/reset", method="POST", data=b"")
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            return True
+    except OSError as exc:
+        raise StepFailed(f"could not reset the local emulator: {exc}", "inv local.down, then inv local.up")
+
+
+def activate(settings) -> processes.Proc:
+    """Make sure the emulator runs and this process (and its children) talk to it."""
+    proc, _ = up(settings)
+    settings.export_aws_environment(proc.url, dummy_credentials=True)
+    from ..aws import session
+
+    session.reset()
+    return proc

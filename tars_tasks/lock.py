@@ -1,0 +1,71 @@
+"""The deploy lock: one mutating task per environment at a time.
+
+``with lock.hold(settings, "deploy-lambda"):`` takes the lock (a DynamoDB conditional put in
+the lock table), renews the lease from a background thread while the body runs, and releases
+it on every exit path (success, failure, Ctrl-C). A live holder → Refused (exit 3) naming it;
+an expired lease is taken over with a warning. Before the infrastructure exists there is no
+lock table: the first setup then runs unlocked, with a warning.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import uuid
+from typing import Callable, Iterator
+
+from . import console
+
+
+def lock_id(settings) -> str:
+    return f"{settings.project}/{settings.env}"
+
+
+@contextlib.contextmanager
+def hold(settings, command: str, *, dry_run: bool = False,
+         clock: Callable[[], float] = time.time) -> Iterator[dict | None]:
+    if dry_run:
+        yield None
+        return
+    from .aws import dynamodb
+    from .tools import git
+
+    lease = float(settings.lock_lease_seconds)
+    token = uuid.uuid4().hex
+    now = clock()
+    holder = {"holder": git.user(), "pid": os.getpid(), "commit": git.commit(settings.root),
+              "command": command, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+              "expires_at": now + lease, "token": token}
+    table, lid = settings.lock_table, lock_id(settings)
+    try:
+        previous = dynamodb.acquire_lock(table, lid, holder, now)
+    except dynamodb.LockTableMissing:
+        console.warn(f"deploy lock table {table} does not exist yet: running without a lock")
+        yield None
+        return
+    if previous:
+        console.warn(f"took over an expired deploy lock from {previous.get('holder')} "
+                     f"('{previous.get('command')}', since {previous.get('started')})")
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(max(lease / 3, 0.05)):
+            try:
+                if not dynamodb.renew_lock(table, lid, token, clock() + lease):
+                    console.warn("the deploy lock was taken from this run (inv unlock --force?)")
+                    return
+            except Exception:  # noqa: BLE001 - a failed renewal is retried next period
+                continue
+
+    renewer = threading.Thread(target=renew, name="tars-lock-renewal", daemon=True)
+    renewer.start()
+    try:
+        yield holder
+    finally:
+        stop.set()
+        renewer.join(timeout=5)
+        try:
+            dynamodb.release_lock(table, lid, token)
+        except Exception as exc:  # noqa: BLE001 - never hide the body's own error
+            console.warn(f"could not release the deploy lock ({exc}); inv unlock --force releases it")

@@ -1,0 +1,429 @@
+"""One Settings object for a run.
+
+Each value comes from the highest of these sources that has it:
+
+1. task flags (``--alias``, ``--env`` ...)
+2. the process environment (``TARS_*``, the runbook's variables, ``AWS_REGION`` ...)
+3. ``.env.<env>``, then ``.env`` (python-dotenv syntax; a malformed line names file and line)
+4. ``invoke.yaml`` / Invoke config (the ``tars:`` section)
+5. Terraform outputs: ``.tars/<env>/outputs.json`` (``terraform output -json`` format)
+6. built-in defaults (the runbook's names, from :func:`resource_names`)
+
+Terraform outputs rank above the built-in defaults: they describe resources that exist, the
+defaults only what they are called when nothing else says so.
+
+This module is the only one that reads ``os.environ``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def resource_names(project: str, account_id: str | None = None) -> dict[str, str]:
+    """The one naming function: what every TARS resource is called for ``project``.
+
+    ``infrastructure/`` uses the same patterns (checked by tests/unit/test_infra_names.py) and
+    the local bootstrap creates exactly these.
+    """
+    names = {
+        "function_name": f"{project}-incident-handler",
+        "lambda_alias": "production",
+        "incidents_table": f"{project}-incidents",
+        "kb_documents_table": f"{project}-kb-documents",
+        "kb_chunks_table": f"{project}-kb-chunks",
+        "lock_table": f"{project}-deploy-locks",
+        "ecr_repository": f"{project}-mcp-server",
+        "ecs_cluster": f"{project}-cluster",
+        "ecs_service": f"{project}-mcp-server",
+        "log_group": f"/aws/lambda/{project}-incident-handler",
+        "github_token_ssm_param": f"/{project}/github-token",
+    }
+    if account_id:
+        names["kb_bucket"] = f"{project}-kb-documents-{account_id}"
+        names["ui_bucket"] = f"{project}-ui-{account_id}"
+        names["artifact_bucket"] = f"{project}-artifacts-{account_id}"
+    return names
+
+
+# ---------------------------------------------------------------- value parsers
+
+def _str(v: Any) -> str:
+    return str(v).strip()
+
+
+def _int_min(minimum: int) -> Callable[[Any], int]:
+    def parse(v: Any) -> int:
+        n = int(str(v).strip())
+        if n < minimum:
+            raise ValueError(f"must be at least {minimum}")
+        return n
+    return parse
+
+
+def _float(v: Any) -> float:
+    f = float(str(v).strip())
+    if f < 0:
+        raise ValueError("must not be negative")
+    return f
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    s = str(v).strip().lower()
+    if s in ("1", "true", "yes", "on"):
+        return True
+    if s in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be true or false")
+
+
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$")
+
+
+def _region(v: Any) -> str:
+    s = _str(v)
+    if not _REGION.match(s):
+        raise ValueError("is not an AWS region name (like us-east-1)")
+    return s
+
+
+def _url(v: Any) -> str:
+    s = _str(v)
+    if not re.match(r"^https?://[^\s/]+", s):
+        raise ValueError("must be an http(s) URL")
+    return s
+
+
+def _name(v: Any) -> str:
+    s = _str(v)
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$", s):
+        raise ValueError("may hold only letters, digits and - _ . : /")
+    return s
+
+
+def _target(v: Any) -> str:
+    s = _str(v).lower()
+    if s not in ("aws", "local"):
+        raise ValueError("must be aws or local")
+    return s
+
+
+def _engine(v: Any) -> str:
+    s = _str(v)
+    if s not in ("docker", "podman"):
+        raise ValueError("must be docker or podman")
+    return s
+
+
+def _windows(v: Any) -> str:
+    s = _str(v)
+    for part in filter(None, (p.strip() for p in s.split(","))):
+        if not re.match(r"^\d{2}:\d{2}-\d{2}:\d{2}$", part):
+            raise ValueError("must look like 09:00-11:00,13:00-15:00")
+    return s
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    env: str
+    help: str
+    parse: Callable[[Any], Any] = _str
+    default: Any = None          # a value, or a callable taking the resolved project name
+    output: str | None = None    # Terraform output that supplies it
+    secret: bool = False
+    required: bool = False       # checked by `inv config --check`
+    lambda_env: bool = False     # one of the runbook's Lambda environment variables
+
+
+def _named(key: str) -> Callable[[str], str]:
+    return lambda project: resource_names(project)[key]
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("project", "TARS_PROJECT", "project name, prefix of every resource", _name, "sre-poc", required=True),
+    Field("env", "TARS_ENV", "environment: picks .env.<env> and .tars/<env>/outputs.json", _name, "dev", required=True),
+    Field("target", "TARS_TARGET", "aws, or local for the embedded emulator", _target, "aws"),
+    Field("region", "AWS_REGION", "AWS region", _region, "us-east-1", required=True),
+    Field("profile", "AWS_PROFILE", "AWS named profile"),
+    Field("endpoint_url", "AWS_ENDPOINT_URL", "AWS endpoint override (boto3's own variable)", _url),
+    Field("function_name", "TARS_FUNCTION_NAME", "Lambda function", _name, _named("function_name"), "function_name", required=True),
+    Field("alias", "TARS_ALIAS", "Lambda alias users reach", _name, "production", "lambda_alias", required=True),
+    Field("keep_versions", "TARS_KEEP_VERSIONS", "published Lambda versions to keep", _int_min(1), 3),
+    Field("function_url", "TARS_FUNCTION_URL", "Lambda Function URL", _url, None, "function_url"),
+    Field("artifact_bucket", "TARS_ARTIFACT_BUCKET", "S3 bucket for Lambda zips over 50 MB", _name, None, "artifact_bucket"),
+    Field("ui_bucket", "TARS_UI_BUCKET", "S3 bucket of the triage UI", _name, None, "ui_bucket", required=True),
+    Field("distribution_id", "TARS_DISTRIBUTION_ID", "CloudFront distribution of the UI", _name, None, "cloudfront_distribution_id", required=True),
+    Field("site_url", "TARS_SITE_URL", "public URL of the triage UI", _url, None, "site_url"),
+    Field("ecr_repository_url", "TARS_ECR_REPOSITORY_URL", "ECR repository of the MCP image", _name, None, "ecr_repository_url"),
+    Field("ecs_cluster", "TARS_ECS_CLUSTER", "ECS cluster", _name, _named("ecs_cluster"), "ecs_cluster"),
+    Field("ecs_service", "TARS_ECS_SERVICE", "ECS service of the MCP server", _name, _named("ecs_service"), "ecs_service"),
+    Field("lock_table", "TARS_LOCK_TABLE", "DynamoDB table of deploy locks", _name, _named("lock_table"), "lock_table"),
+    Field("lock_lease_seconds", "TARS_LOCK_LEASE_SECONDS", "deploy lock lease", _int_min(1), 1800),
+    Field("bedrock_model_id", "BEDROCK_MODEL_ID", "Claude model for chat", _str,
+          "anthropic.claude-3-5-sonnet-20240620-v1:0", "bedrock_model_id", lambda_env=True),
+    Field("incidents_table", "INCIDENTS_TABLE", "DynamoDB incidents table", _name, _named("incidents_table"), "incidents_table", lambda_env=True),
+    Field("kb_documents_table", "KB_DOCUMENTS_TABLE", "DynamoDB KB documents table", _name, _named("kb_documents_table"), "kb_documents_table", lambda_env=True),
+    Field("kb_chunks_table", "KB_CHUNKS_TABLE", "DynamoDB KB chunks table", _name, _named("kb_chunks_table"), "kb_chunks_table", lambda_env=True),
+    Field("kb_s3_bucket", "KB_S3_BUCKET", "S3 bucket for raw KB files", _name, None, "kb_bucket", required=True, lambda_env=True),
+    Field("mcp_endpoint", "MCP_ENDPOINT", "internal MCP server URL", _url, None, "mcp_endpoint", lambda_env=True),
+    Field("github_token_ssm_param", "GITHUB_TOKEN_SSM_PARAM", "SSM path to the GitHub token", _name,
+          _named("github_token_ssm_param"), "github_token_ssm_param", lambda_env=True),
+    Field("vite_api_endpoint", "VITE_API_ENDPOINT", "API base the React app calls", _str, None, "api_endpoint"),
+    Field("github_token", "GITHUB_TOKEN", "GitHub token (PR approval check)", secret=True),
+    Field("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY", "AWS secret key", secret=True),
+    Field("aws_session_token", "AWS_SESSION_TOKEN", "AWS session token", secret=True),
+    Field("waiter_delay", "TARS_WAITER_DELAY", "seconds between polls while waiting", _float, 2.0),
+    Field("waiter_max_attempts", "TARS_WAITER_MAX_ATTEMPTS", "polls before a wait gives up", _int_min(1), 150),
+    Field("max_attempts", "TARS_MAX_ATTEMPTS", "attempts per AWS call (botocore standard retries)", _int_min(1), 5),
+    Field("read_timeout", "TARS_READ_TIMEOUT", "seconds before an AWS call times out", _float, 30.0),
+    Field("smoke_timeout", "TARS_SMOKE_TIMEOUT", "seconds to wait for the smoke test reply", _float, 120.0),
+    Field("container_engine", "TARS_CONTAINER_ENGINE", "docker or podman (auto-detected)", _engine),
+    Field("terraform_bin", "TARS_TERRAFORM_BIN", "terraform or tofu program"),
+    Field("builder", "TARS_BUILDER", "remote builder user@host[:port]"),
+    Field("deploy_windows_blocked", "TARS_BLOCKED_WINDOWS", "local times not to deploy in", _windows, "09:00-11:00,13:00-15:00"),
+    Field("timezone", "TARS_TIMEZONE", "timezone of the deployment windows", _str, "local"),
+    Field("preflight_envs", "TARS_PREFLIGHT_ENVS", "envs where deploy runs preflight first", _str, "prod"),
+    Field("debug", "TARS_DEBUG", "show tracebacks", _bool, False),
+)
+FIELD_BY_NAME = {f.name: f for f in FIELDS}
+LAMBDA_ENV_FIELDS = tuple(f for f in FIELDS if f.lambda_env)
+
+
+def read_dotenv(path: Path) -> dict[str, tuple[str, int]]:
+    """Parse a .env file: {KEY: (value, line)}. A malformed line raises ConfigError naming it."""
+    from dotenv.parser import parse_stream
+
+    values: dict[str, tuple[str, int]] = {}
+    with path.open(encoding="utf-8") as stream:
+        for binding in parse_stream(stream):
+            if binding.error:
+                line = binding.original.line
+                text = binding.original.string.strip()
+                raise ConfigError(f"{path.name}:{line}: cannot parse '{text[:60]}'",
+                                  "each line must be KEY=value (quotes allowed, # for comments)")
+            if binding.key is not None:
+                values[binding.key] = (binding.value or "", binding.original.line)
+    return values
+
+
+def read_outputs(path: Path) -> dict[str, Any]:
+    """Terraform outputs as ``terraform output -json`` writes them: {name: {"value": ...}}."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not valid Terraform outputs JSON ({exc})",
+                          "run inv deploy-infrastructure again to rewrite it, or delete the file")
+    return {k: (v.get("value") if isinstance(v, dict) else v) for k, v in data.items()}
+
+
+class Settings:
+    """Resolved configuration of one run. Read values as attributes: ``settings.function_name``."""
+
+    def __init__(self, values: dict[str, Any], sources: dict[str, str], problems: dict[str, str],
+                 root: Path, envs: tuple[str, ...]):
+        self._values = values
+        self._sources = sources
+        self.problems = problems
+        self.root = root
+        self.envs = envs
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    # ------------------------------------------------------------ building
+    @classmethod
+    def load(cls, ctx: Any = None, *, root: Path | str | None = None,
+             environ: Mapping[str, str] | None = None, **flags: Any) -> "Settings":
+        environ = os.environ if environ is None else environ
+        root = Path(root or environ.get("TARS_ROOT") or ROOT).resolve()
+        config = _invoke_config(ctx)
+        flags = {k: v for k, v in flags.items() if v is not None}
+        if flags.pop("local", False):
+            flags["target"] = "local"
+
+        # env and target first: they decide which files are read.
+        target = flags.get("target") or environ.get("TARS_TARGET") or config.get("target") or "aws"
+        default_env = "local" if str(target).lower() == "local" else "dev"
+        if flags.get("env"):
+            env, env_source = str(flags["env"]), "flag --env"
+        elif environ.get("TARS_ENV"):
+            env, env_source = environ["TARS_ENV"], "environment TARS_ENV"
+        elif str(target).lower() == "local":
+            env, env_source = "local", "--local"
+        elif config.get("env"):
+            env, env_source = str(config["env"]), "invoke.yaml"
+        else:
+            env, env_source = default_env, "default"
+        envs = tuple(config.get("envs") or ("dev", "staging", "prod", "local"))
+        if env not in envs:
+            raise ConfigError(f"unknown environment '{env}'",
+                              f"use one of: {', '.join(envs)} (list them under tars.envs in invoke.yaml)")
+
+        dotenv_layers = []
+        for name in (f".env.{env}", ".env"):
+            path = root / name
+            if path.is_file():
+                dotenv_layers.append((name, read_dotenv(path)))
+        outputs_path = root / ".tars" / env / "outputs.json"
+        outputs = read_outputs(outputs_path) if outputs_path.is_file() else {}
+
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        problems: dict[str, str] = {}
+        pending_defaults = []
+        for f in FIELDS:
+            raw, source = _lookup(f, flags, environ, dotenv_layers, config, outputs, env)
+            if raw is None:
+                pending_defaults.append(f)
+                continue
+            try:
+                values[f.name] = f.parse(raw)
+            except (TypeError, ValueError) as exc:
+                problems[f.name] = f"{f.env}={'****' if f.secret else raw!r} {exc}"
+                values[f.name] = None
+            sources[f.name] = source
+        for f in pending_defaults:  # defaults may depend on the resolved project
+            default = f.default(values.get("project") or "sre-poc") if callable(f.default) else f.default
+            values[f.name] = default
+            sources[f.name] = "default" if default is not None else "unset"
+        values["env"] = env
+        sources["env"] = env_source
+        settings = cls(values, sources, problems, root, envs)
+        from . import console
+
+        for f in FIELDS:
+            if f.secret:
+                console.register_secret(values.get(f.name))
+        return settings
+
+    # ------------------------------------------------------------ reading
+    def source(self, name: str) -> str:
+        return self._sources.get(name, "unset")
+
+    @property
+    def is_local(self) -> bool:
+        return self.target == "local"
+
+    @property
+    def state_dir(self) -> Path:
+        """Per-env state: outputs.json, markers, the local emulator's files."""
+        return self.root / ".tars" / self.env
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / ".tars" / "cache"
+
+    @property
+    def dist_dir(self) -> Path:
+        return self.root / "dist"
+
+    def as_dict(self, redact: bool = True) -> dict[str, Any]:
+        return {f.name: ("****" if (redact and f.secret and self._values.get(f.name)) else self._values.get(f.name))
+                for f in FIELDS}
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """(setting, variable, value, source) for `inv config`, secrets redacted."""
+        shown = self.as_dict(redact=True)
+        return [(f.name, f.env, "" if shown[f.name] is None else str(shown[f.name]), self.source(f.name))
+                for f in FIELDS]
+
+    def lambda_environment(self) -> dict[str, str]:
+        """The runbook's Lambda environment table, for the function's configuration."""
+        return {f.env: str(self._values[f.name]) for f in LAMBDA_ENV_FIELDS
+                if self._values.get(f.name) not in (None, "")}
+
+    def check(self) -> list[str]:
+        """Every missing required or malformed value, one line each."""
+        lines = [f"{name}: {msg}" for name, msg in self.problems.items()]
+        for f in FIELDS:
+            if f.required and self._values.get(f.name) in (None, "") and f.name not in self.problems:
+                where = f" (or Terraform output '{f.output}')" if f.output else ""
+                lines.append(f"{f.name}: missing; set {f.env}{where}")
+        return lines
+
+    def ensure_valid(self) -> None:
+        """Refuse to run on malformed values (missing ones are each task's own business)."""
+        if self.problems:
+            first = next(iter(self.problems.values()))
+            more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+            raise ConfigError(f"bad setting: {first}{more}", "run inv config --check to see every problem")
+
+    def require(self, *names: str, hint: str | None = None) -> None:
+        missing = [n for n in names if self._values.get(n) in (None, "")]
+        if missing:
+            envs = ", ".join(FIELD_BY_NAME[n].env for n in missing)
+            raise ConfigError(f"missing setting{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
+                              hint or f"set {envs} in .env.{self.env}, or run inv deploy-infrastructure "
+                                      f"to write .tars/{self.env}/outputs.json")
+
+    def replace(self, **values: Any) -> "Settings":
+        new_values = dict(self._values, **values)
+        new_sources = dict(self._sources, **{k: "override" for k in values})
+        return Settings(new_values, new_sources, dict(self.problems), self.root, self.envs)
+
+    # ------------------------------------------------------------ the process
+    def export_aws_environment(self, endpoint_url: str | None = None, dummy_credentials: bool = False) -> None:
+        """Point boto3 (and child processes) at ``endpoint_url`` through its own AWS_ENDPOINT_URL."""
+        if endpoint_url:
+            os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+            self._values["endpoint_url"] = endpoint_url
+            self._sources["endpoint_url"] = "local emulator"
+        if dummy_credentials:
+            os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+            os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+            os.environ.pop("AWS_SESSION_TOKEN", None)
+            os.environ.pop("AWS_PROFILE", None)
+            self._values["profile"] = None
+        os.environ["AWS_REGION"] = self.region
+        os.environ["AWS_DEFAULT_REGION"] = self.region
+
+    @staticmethod
+    def debug_requested() -> bool:
+        return os.environ.get("TARS_DEBUG", "").lower() in ("1", "true", "yes")
+
+    @staticmethod
+    def process_environment() -> dict[str, str]:
+        """A copy of the environment for child processes (tests, npm, the local runtime)."""
+        return dict(os.environ)
+
+
+def _invoke_config(ctx: Any) -> dict[str, Any]:
+    if ctx is None:
+        return {}
+    try:
+        section = ctx.config.get("tars") or {}
+    except AttributeError:
+        return {}
+    return dict(section)
+
+
+def _lookup(f: Field, flags, environ, dotenv_layers, config, outputs, env) -> tuple[Any, str]:
+    if f.name in flags:
+        return flags[f.name], f"flag --{f.name.replace('_', '-')}"
+    if f.env in environ and environ[f.env] != "":
+        return environ[f.env], f"environment {f.env}"
+    if f.name == "region" and environ.get("AWS_DEFAULT_REGION"):
+        return environ["AWS_DEFAULT_REGION"], "environment AWS_DEFAULT_REGION"
+    for filename, layer in dotenv_layers:
+        if f.env in layer and layer[f.env][0] != "":
+            value, line = layer[f.env]
+            return value, f"{filename}:{line}"
+    if f.name in config and config[f.name] is not None and f.name not in ("env", "envs"):
+        return config[f.name], "invoke.yaml"
+    if f.output and outputs.get(f.output) not in (None, ""):
+        return outputs[f.output], f"terraform output {f.output} (.tars/{env}/outputs.json)"
+    return None, "unset"

@@ -1,0 +1,1 @@
+"""One module per replaced script; each ends with ``ns = Collection(...)``."""

@@ -1,0 +1,1 @@
+"""Wrappers for the external programs: terraform, npm, the container engine, git, Fabric."""

@@ -1,0 +1,64 @@
+"""git: the commit being deployed, whether the tree is dirty, reverts, review checks."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from ..errors import ConfigError, StepFailed
+
+
+def _git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    try:
+        result = subprocess.run(["git", *args], cwd=str(root), capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        raise ConfigError("git is not installed", "install git (apt-get install git)") from None
+    if check and result.returncode != 0:
+        raise StepFailed(f"git {' '.join(args)} failed: {result.stderr.strip().splitlines()[-1:] or ['']}"[:300],
+                         f"run it by hand in {root} to see why")
+    return result
+
+
+def is_repo(root: Path) -> bool:
+    return _git(root, "rev-parse", "--is-inside-work-tree", check=False).returncode == 0
+
+
+def commit(root: Path, short: bool = True) -> str:
+    """HEAD's commit id, or 'unknown' outside a repository (or before the first commit)."""
+    args = ["rev-parse", "--short=12", "HEAD"] if short else ["rev-parse", "HEAD"]
+    result = _git(root, *args, check=False)
+    return result.stdout.strip() if result.returncode == 0 else "unknown"
+
+
+def is_dirty(root: Path, paths: tuple[str, ...] = ()) -> bool:
+    """True when tracked or untracked (not ignored) files differ from HEAD (within ``paths``)."""
+    if not is_repo(root):
+        return False
+    result = _git(root, "status", "--porcelain", "--", *paths, check=False)
+    return bool(result.stdout.strip())
+
+
+def describe(root: Path, paths: tuple[str, ...] = ()) -> str:
+    """The commit, with '-dirty' when the tree (or ``paths``) has uncommitted changes."""
+    c = commit(root)
+    return f"{c}-dirty" if c != "unknown" and is_dirty(root, paths) else c
+
+
+def newest_commit_touching(root: Path, path: str) -> str | None:
+    result = _git(root, "log", "-n", "1", "--format=%H", "--", path, check=False)
+    return result.stdout.strip() or None
+
+
+def revert_no_edit(root: Path, rev: str) -> None:
+    _git(root, "revert", "--no-edit", rev)
+
+
+def contains_in(root: Path, branch: str, rev: str = "HEAD") -> bool:
+    """True when ``rev`` is an ancestor of (contained in) ``branch``."""
+    return _git(root, "merge-base", "--is-ancestor", rev, branch, check=False).returncode == 0
+
+
+def user() -> str:
+    import getpass
+    import socket
+
+    return f"{getpass.getuser()}@{socket.gethostname()}"
