@@ -104,3 +104,15 @@ def test_local_flag_selects_local_env(tmp_path):
 def test_resource_names_with_account():
     names = resource_names("sre-poc", "123456789012")
     assert names["kb_bucket"] == "sre-poc-kb-documents-123456789012"
+
+
+def test_tables_create_in_moto(aws):
+    import boto3
+
+    from tars_tasks.tables import create_all
+
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    created = create_all(ddb, "sre-poc")
+    assert "sre-poc-kb-chunks" in created
+    desc = ddb.describe_table(TableName="sre-poc-kb-chunks")["Table"]
+    assert desc["GlobalSecondaryIndexes"][0]["IndexName"] == "DocumentIndex"
