@@ -1,0 +1,1 @@
+"""Helpers shared by tests and bench/ (fixture sites, emulator resources)."""
