@@ -136,9 +136,19 @@ def lock_marker(settings) -> Path:
 def needs_install(ui_dir: Path, marker: Path) -> bool:
     """True when node_modules is missing or package-lock.json changed since the last npm ci."""
     lock = ui_dir / "package-lock.json"
-    if not (ui_dir / "node_modules").is_dir() or not marker.is_file():
+    if not marker.is_file() or marker.read_text().strip() != _lock_digest(lock):
         return True
-    return marker.read_text().strip() != _lock_digest(lock)
+    return _has_dependencies(lock) and not (ui_dir / "node_modules").is_dir()
+
+
+def _has_dependencies(lock: Path) -> bool:
+    import json
+
+    try:
+        packages = json.loads(lock.read_text()).get("packages", {})
+    except (OSError, ValueError):
+        return True
+    return any(name for name in packages)
 
 
 def _lock_digest(lock: Path) -> str:

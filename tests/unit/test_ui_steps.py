@@ -279,3 +279,40 @@ def test_missing_bucket_and_wrong_distribution_are_config_errors(aws, tmp_path):
     with pytest.raises(ConfigError, match="missing setting"):
         steps.plan(_settings(tmp_path, "", dist_id), bundle)
     assert boto3.client("s3").list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+
+
+def test_big_files_go_multipart_and_compare_by_the_stored_hash(site):
+    write_dist(site.dist, "v1")
+    big = site.dist / "assets" / "model-Big12345.wasm"
+    big.write_bytes(b"\0asm" + bytes(9 * 1024 * 1024))
+    calls = Calls(site.bucket)
+    plan = steps.plan(site.settings, ui_bundle.scan(site.dist), commit="v1")
+    steps.execute(site.settings, plan)
+    assert "assets/model-Big12345.wasm" in calls.of("CreateMultipartUpload")
+    head = site.s3.head_object(Bucket=site.bucket, Key="assets/model-Big12345.wasm")
+    assert "-" in head["ETag"]  # a multipart ETag is no MD5 of the body
+    assert head["Metadata"]["sha256"] == ui_bundle.scan(site.dist).by_key()["assets/model-Big12345.wasm"].sha256
+    assert head["ContentType"] == "application/wasm" and head["CacheControl"] == ui_bundle.IMMUTABLE
+    calls.sequence.clear()
+    again = steps.plan(site.settings, ui_bundle.scan(site.dist), commit="v1")
+    assert not again.has_changes and again.live_release == plan.release_id
+    assert calls.sequence == []
+
+
+def test_source_maps_are_uploaded_only_when_asked(site):
+    plan, _, keys = deploy(site)
+    assert not exists(site, keys["map"]) and keys["map"] in plan.excluded
+    plan2, _, _ = deploy(site, sourcemaps=True)
+    assert [f.key for f in plan2.files if f.action == "upload"] == [keys["map"]]
+    assert plan2.invalidation_paths == ()  # a hashed map is immutable: nothing to invalidate
+
+
+def test_dry_run_plan_reads_only(site):
+    deploy(site, "v1")
+    calls = Calls(site.bucket)
+    write_dist(site.dist, "v2")
+    plan = steps.plan(site.settings, ui_bundle.scan(site.dist), commit="v2")
+    assert plan.has_changes and calls.sequence == []
+    summary = "\n".join(plan.summary())
+    assert "2 to upload" in summary and "upload  index.html" in summary
+    assert plan.as_dict()["counts"]["upload"] == 2
