@@ -13,10 +13,12 @@ from tars_tasks.build import ui_bundle
 from tars_tasks.errors import ConfigError, Refused, StepFailed, UsageError
 from tars_tasks.settings import Settings
 from tars_tasks.steps import ui as steps
+from tests.support import fresh_console  # noqa: F401
 from tests.support.recorder import Calls, aws_error, key_of
 from tests.support.ui_site import make_site, write_dist
 
 HTML = ("index.html", "help/index.html")
+pytestmark = pytest.mark.usefixtures("fresh_console")
 
 
 def _settings(root, bucket, dist_id, **extra):
