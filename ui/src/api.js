@@ -68,7 +68,9 @@ async function readReply(response) {
     data = null;
   }
   if (!response.ok) {
-    const detail = data && typeof data.error === "string" ? data.error : "no error message in the reply";
+    // {"error"} from the handler; {"message"}/{"Message"} from the Function URL or CloudFront itself.
+    const message = data && [data.error, data.message, data.Message].find((m) => typeof m === "string" && m);
+    const detail = message || "no error message in the reply";
     throw new ApiError(`The TARS API answered ${response.status}: ${detail}`, { status: response.status });
   }
   if (data === null || typeof data !== "object") {

@@ -110,6 +110,13 @@ describe("ChatPage", () => {
     expect(screen.queryByTestId("chat-answer")).not.toBeInTheDocument();
   });
 
+  test("a refusal from the Function URL or CloudFront itself ({\"Message\"}) shows that message", async () => {
+    mockApi(() => json({ Message: "Forbidden" }, 403));
+    render(<ChatPage />);
+    await ask("x");
+    expect(await screen.findByTestId("chat-error")).toHaveTextContent("The TARS API answered 403: Forbidden");
+  });
+
   test("an unreachable API is shown as an alert naming the endpoint", async () => {
     mockApi(() => {
       throw new TypeError("Failed to fetch");

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { apiGet, apiPost } from "../api.js";
 import ErrorAlert from "../ErrorAlert.jsx";
 
@@ -75,15 +75,19 @@ export default function IncidentsPage() {
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState("");
 
+  // Only the latest list request may update the page (filters can change while one is in flight).
+  const latest = useRef(0);
   const load = useCallback(async () => {
+    const mine = ++latest.current;
     setLoading(true);
     try {
       const data = await apiGet("list_incidents", { status, severity });
+      if (mine !== latest.current) return;
       setIncidents(data.incidents || []);
     } catch (err) {
-      setError(err.message);
+      if (mine === latest.current) setError(err.message);
     } finally {
-      setLoading(false);
+      if (mine === latest.current) setLoading(false);
     }
   }, [status, severity]);
 
@@ -127,6 +131,16 @@ export default function IncidentsPage() {
               ))}
             </select>
           </label>
+          <button
+            type="button"
+            data-testid="incidents-refresh"
+            onClick={() => {
+              setError("");
+              load();
+            }}
+          >
+            Refresh
+          </button>
         </div>
         {loading && <p className="muted">Loading…</p>}
         {!loading && incidents.length === 0 && <p className="muted">No incidents.</p>}

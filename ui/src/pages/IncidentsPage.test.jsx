@@ -1,8 +1,8 @@
 import { describe, expect, test } from "vitest";
-import { render, screen, waitFor, within } from "@testing-library/react";
+import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import IncidentsPage from "./IncidentsPage.jsx";
-import { json, mockApi, sha256 } from "../test/api-mock.js";
+import { deferred, json, mockApi, sha256 } from "../test/api-mock.js";
 
 const INCIDENTS = [
   {
@@ -122,5 +122,23 @@ describe("IncidentsPage", () => {
     expect(alert).toHaveAttribute("role", "alert");
     expect(alert).toHaveTextContent("The TARS API answered 400: severity must be one of P1, P2, P3, P4");
     expect(screen.getByTestId("incident-title")).toHaveValue("Broken");
+  });
+
+  test("a slow reply to an older filter does not overwrite the newer list", async () => {
+    const slow = deferred();
+    mockApi((call) => {
+      if (!call.url.searchParams.get("severity")) return slow.promise; // the first, unfiltered request
+      return json({ count: 1, incidents: [INCIDENTS[0]] });
+    });
+    render(<IncidentsPage />);
+    await userEvent.setup().selectOptions(screen.getByTestId("incidents-filter-severity"), "P1");
+    expect(await screen.findByTestId("incident-row-inc-1")).toBeInTheDocument();
+
+    await act(async () => {
+      slow.resolve(json({ count: 2, incidents: INCIDENTS }));
+      await slow.promise;
+    });
+    expect(screen.queryByTestId("incident-row-inc-2")).not.toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Incidents (1)" })).toBeInTheDocument();
   });
 });

@@ -112,15 +112,19 @@ export default function KnowledgeBasePage() {
   const [statusFilter, setStatusFilter] = useState("");
   const [pendingId, setPendingId] = useState(null);
 
+  // Only the latest list request may update the page (filters can change while one is in flight).
+  const latest = useRef(0);
   const load = useCallback(async () => {
+    const mine = ++latest.current;
     setLoading(true);
     try {
       const data = await apiGet("kb_list", { service_name: serviceFilter.trim(), status: statusFilter });
+      if (mine !== latest.current) return;
       setDocuments(data.documents || []);
     } catch (err) {
-      setError(err.message);
+      if (mine === latest.current) setError(err.message);
     } finally {
-      setLoading(false);
+      if (mine === latest.current) setLoading(false);
     }
   }, [serviceFilter, statusFilter]);
 
@@ -176,6 +180,16 @@ export default function KnowledgeBasePage() {
               ))}
             </select>
           </label>
+          <button
+            type="button"
+            data-testid="kb-refresh"
+            onClick={() => {
+              setError("");
+              load();
+            }}
+          >
+            Refresh
+          </button>
         </form>
         {loading && <p className="muted">Loading…</p>}
         {!loading && documents.length === 0 && <p className="muted">No documents.</p>}

@@ -235,13 +235,20 @@ describe("KnowledgeBasePage", () => {
     signedPosts(calls);
   });
 
-  test("an unreachable API is a visible alert on the knowledge base page", async () => {
-    mockApi(() => {
-      throw new TypeError("NetworkError when attempting to fetch resource.");
+  test("an unreachable API is a visible alert on the knowledge base page; Refresh recovers", async () => {
+    let up = false;
+    const calls = mockApi(() => {
+      if (!up) throw new TypeError("NetworkError when attempting to fetch resource.");
+      return listReply();
     });
     render(<KnowledgeBasePage />);
     expect(await screen.findByTestId("kb-error")).toHaveTextContent(
       "Cannot reach the TARS API at http://localhost:3000/api?action=kb_list",
     );
+    up = true;
+    await userEvent.setup().click(screen.getByTestId("kb-refresh"));
+    expect(await screen.findByTestId("kb-row-doc-1")).toBeInTheDocument();
+    expect(screen.queryByTestId("kb-error")).not.toBeInTheDocument();
+    expect(calls.map((c) => c.action)).toEqual(["kb_list", "kb_list"]);
   });
 });
