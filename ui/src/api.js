@@ -96,33 +96,38 @@ export async function apiPost(action, fields = {}, { timeoutMs = DEFAULT_TIMEOUT
 }
 
 /**
- * PUT a file to a presigned S3 URL. No x-amz-* header is added: the URL's signature covers
- * only the host, and S3 rejects unsigned x-amz-* headers. The content type is not signed either.
+ * PUT a file to a presigned S3 URL, reporting bytes sent through `onProgress(loaded, total)`
+ * (XMLHttpRequest: fetch cannot report upload progress). No x-amz-* header is added: the URL's
+ * signature covers only the host, and S3 rejects unsigned x-amz-* headers. The content type is
+ * not signed either, so the file's own type (or text/plain) is sent.
  */
-export async function putToPresignedUrl(uploadUrl, file, { timeoutMs = 5 * 60_000 } = {}) {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  let response;
-  try {
-    response = await fetch(uploadUrl, {
-      method: "PUT",
-      headers: { "Content-Type": file.type || "text/plain" },
-      body: file,
-      signal: controller.signal,
-    });
-  } catch (err) {
-    throw new ApiError(`Cannot upload ${file.name} to the storage bucket: ${err && err.message ? err.message : err}`, {
-      kind: "upload",
-    });
-  } finally {
-    clearTimeout(timer);
-  }
-  if (!response.ok) {
-    const text = await response.text().catch(() => "");
-    const code = /<Code>([^<]+)<\/Code>/.exec(text);
-    throw new ApiError(
-      `The storage bucket refused the upload of ${file.name} (${response.status}${code ? ` ${code[1]}` : ""}).`,
-      { status: response.status, kind: "upload" },
-    );
-  }
+export function putToPresignedUrl(uploadUrl, file, { timeoutMs = 5 * 60_000, onProgress = () => {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PUT", uploadUrl);
+    xhr.timeout = timeoutMs;
+    xhr.setRequestHeader("Content-Type", file.type || "text/plain");
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onProgress(event.loaded, event.total);
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(file.size, file.size);
+        resolve();
+        return;
+      }
+      const code = /<Code>([^<]+)<\/Code>/.exec(xhr.responseText || "");
+      reject(
+        new ApiError(
+          `The storage bucket refused the upload of ${file.name} (${xhr.status}${code ? ` ${code[1]}` : ""}).`,
+          { status: xhr.status, kind: "upload" },
+        ),
+      );
+    };
+    xhr.onerror = () =>
+      reject(new ApiError(`Cannot upload ${file.name} to the storage bucket (network error or CORS refusal).`, { kind: "upload" }));
+    xhr.ontimeout = () =>
+      reject(new ApiError(`The upload of ${file.name} did not finish within ${Math.round(timeoutMs / 1000)} s.`, { kind: "timeout" }));
+    xhr.send(file);
+  });
 }

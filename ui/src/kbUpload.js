@@ -18,7 +18,8 @@ export function parseContext(text) {
 
 /**
  * The knowledge base upload: kb_upload (document record + presigned URL) → PUT the file →
- * kb_upload_complete (parse, chunk, embed). `onProgress({step, of, label})` reports each stage.
+ * kb_upload_complete (parse, chunk, embed). `onProgress({step, of, fraction, label})` reports each
+ * stage, and the bytes sent during the PUT (`fraction` of step 2).
  * Returns the kb_upload_complete reply ({document_id, status, chunk_count}).
  */
 export async function uploadDocument(file, meta, onProgress = () => {}) {
@@ -40,8 +41,15 @@ export async function uploadDocument(file, meta, onProgress = () => {}) {
   if (!created.upload_url || !created.document_id) {
     throw new ApiError("The TARS API answered kb_upload without an upload_url or document_id.");
   }
-  onProgress({ step: 2, of: UPLOAD_STEPS, label: `Uploading ${file.name} (${formatBytes(file.size)})` });
-  await putToPresignedUrl(created.upload_url, file);
+  const uploading = (loaded, total) =>
+    onProgress({
+      step: 2,
+      of: UPLOAD_STEPS,
+      fraction: total ? loaded / total : 0,
+      label: `Uploading ${file.name}: ${formatBytes(loaded)} of ${formatBytes(total)}`,
+    });
+  uploading(0, file.size);
+  await putToPresignedUrl(created.upload_url, file, { onProgress: uploading });
   onProgress({ step: 3, of: UPLOAD_STEPS, label: "Indexing (parse, chunk, embed)" });
   const done = await apiPost("kb_upload_complete", { document_id: created.document_id }, { timeoutMs: 120_000 });
   return done;

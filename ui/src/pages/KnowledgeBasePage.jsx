@@ -88,7 +88,7 @@ function UploadForm({ onUploaded, onError }) {
       </div>
       {busy && (
         <div className="progress" role="status" data-testid="kb-progress">
-          <progress max={UPLOAD_STEPS} value={progress.step - 1} aria-label="Upload progress" />
+          <progress max={UPLOAD_STEPS} value={progress.step - 1 + (progress.fraction || 0)} aria-label="Upload progress" />
           <span>
             Step {progress.step}/{progress.of}: {progress.label}
           </span>

@@ -94,10 +94,10 @@ describe("KnowledgeBasePage", () => {
     await fillUploadForm(user, file);
     await user.click(screen.getByTestId("kb-upload"));
 
-    // Held at the PUT: the progress says step 2 of 3.
+    // Held at the PUT after half the bytes went: step 2 of 3, the bytes sent so far.
     const progress = await screen.findByTestId("kb-progress");
-    expect(progress).toHaveTextContent("Step 2/3: Uploading runbook.md (41 B)");
-    expect(within(progress).getByRole("progressbar")).toHaveAttribute("value", "1");
+    await waitFor(() => expect(progress).toHaveTextContent("Step 2/3: Uploading runbook.md: 20 B of 41 B"));
+    expect(Number(within(progress).getByRole("progressbar").getAttribute("value"))).toBeCloseTo(1 + 20 / 41);
     expect(screen.getByTestId("kb-upload")).toBeDisabled();
     put.resolve(new Response("", { status: 200 }));
 
@@ -177,6 +177,23 @@ describe("KnowledgeBasePage", () => {
     expect(calls.map((c) => c.action ?? c.method)).toEqual(["kb_list", "kb_upload", "PUT"]);
     expect(screen.queryByTestId("kb-upload-result")).not.toBeInTheDocument();
     expect(screen.queryByTestId("kb-progress")).not.toBeInTheDocument();
+  });
+
+  test("a PUT that cannot reach the bucket (network or CORS) is an alert, and kb_upload_complete is not sent", async () => {
+    const calls = mockApi((call) => {
+      if (call.action === "kb_list") return listReply([]);
+      if (call.action === "kb_upload") return json({ document_id: "doc-9", upload_url: UPLOAD_URL, status: "pending" });
+      if (call.method === "PUT") throw new TypeError("network");
+      return json({ document_id: "doc-9", status: "active", chunk_count: 1 });
+    });
+    render(<KnowledgeBasePage />);
+    const user = userEvent.setup();
+    await fillUploadForm(user, new File(["hello"], "notes.txt", { type: "text/plain" }));
+    await user.click(screen.getByTestId("kb-upload"));
+    expect(await screen.findByTestId("kb-error")).toHaveTextContent(
+      "Cannot upload notes.txt to the storage bucket (network error or CORS refusal).",
+    );
+    expect(calls.map((c) => c.action ?? c.method)).toEqual(["kb_list", "kb_upload", "PUT"]);
   });
 
   test("an error reply to kb_upload is shown and nothing is uploaded", async () => {

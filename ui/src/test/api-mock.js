@@ -1,5 +1,7 @@
 // The API mocked at the fetch boundary: every request is recorded (URL, method, headers,
-// raw body, parsed JSON body) and answered by the test's handler.
+// raw body, parsed JSON body) and answered by the test's handler. The presigned S3 PUT goes
+// through XMLHttpRequest (for upload progress), so a fake XMLHttpRequest routes it to the same
+// handler and the same call list; it reports half the bytes sent before the handler answers.
 import { createHash } from "node:crypto";
 import { vi } from "vitest";
 
@@ -33,7 +35,42 @@ export function mockApi(handler) {
     return handler(call);
   });
   vi.stubGlobal("fetch", fetchMock);
+  vi.stubGlobal("XMLHttpRequest", fakeXhrClass(handler, calls));
   return calls;
+}
+
+function fakeXhrClass(handler, calls) {
+  return class FakeXMLHttpRequest {
+    constructor() {
+      this.upload = { onprogress: null };
+      this.headers = {};
+      this.status = 0;
+      this.responseText = "";
+    }
+    open(method, url) {
+      this.method = method;
+      this.url = new URL(url);
+    }
+    setRequestHeader(name, value) {
+      this.headers[name.toLowerCase()] = value;
+    }
+    async send(body) {
+      const call = { url: this.url, action: null, method: this.method, headers: this.headers, body, json: null };
+      calls.push(call);
+      const total = body && typeof body.size === "number" ? body.size : 0;
+      this.upload.onprogress?.({ lengthComputable: true, loaded: Math.floor(total / 2), total });
+      let response;
+      try {
+        response = await handler(call);
+      } catch {
+        this.onerror?.();
+        return;
+      }
+      this.status = response.status;
+      this.responseText = await response.text();
+      this.onload?.();
+    }
+  };
 }
 
 /** A promise with its resolve exposed, to hold a reply while the test looks at the pending UI. */
