@@ -65,7 +65,7 @@ def _describe(minutes: int) -> str:
         return "the last day" if minutes == 1440 else f"the last {minutes // 1440} days"
     if minutes % 60 == 0:
         return "the last hour" if minutes == 60 else f"the last {minutes // 60} hours"
-    return f"the last {minutes} minutes"
+    return "the last minute" if minutes == 1 else f"the last {minutes} minutes"
 
 
 def find_errors(cfg: Config, service: str | None, question: str, start_ms: int, end_ms: int) -> dict:
