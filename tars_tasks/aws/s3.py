@@ -36,8 +36,16 @@ def check_bucket(bucket: str) -> None:
 
 
 def versioning_enabled(bucket: str) -> bool:
-    with translate(f"read the versioning of bucket {bucket}", NO_BUCKET_HINT):
+    """True when versioning is on; ConfigError (exit 2) naming the bucket when it does not exist."""
+    from botocore.exceptions import ClientError
+
+    try:
         return client("s3").get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled"
+    except ClientError as exc:
+        if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            raise ConfigError(f"S3 bucket {bucket} does not exist", NO_BUCKET_HINT) from None
+        with translate(f"read the versioning of bucket {bucket}", NO_BUCKET_HINT):
+            raise
 
 
 def list_objects(bucket: str, prefix: str = "") -> dict[str, dict[str, Any]]:

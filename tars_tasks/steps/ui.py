@@ -94,19 +94,28 @@ def _settings_names(settings) -> tuple[str, str]:
     return settings.ui_bucket, settings.distribution_id
 
 
-def _check_target(settings, allow_unversioned: bool) -> tuple[str, str, str, bool]:
-    """Bucket exists, versioning is on (or allowed off), distribution exists → names and site URL."""
-    from ..aws import cloudfront, s3
+def _check_target(settings, allow_unversioned: bool) -> tuple[str, str, str, bool, dict]:
+    """Bucket exists, versioning is on (or allowed off), distribution exists; and the bucket's listing.
+
+    The three reads run concurrently (the clients are made first: boto3 clients are thread-safe,
+    their creation is not). Returns (bucket, distribution id, site URL, versioned, listing).
+    """
+    from ..aws import cloudfront, s3, session
 
     bucket, dist = _settings_names(settings)
-    s3.check_bucket(bucket)
-    versioned = s3.versioning_enabled(bucket)
+    session.client("s3"), session.client("cloudfront")
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="tars-ui-check") as pool:
+        versioning = pool.submit(s3.versioning_enabled, bucket)
+        domain = pool.submit(cloudfront.domain_name, dist)
+        listing = pool.submit(s3.list_objects, bucket)
+        versioned = versioning.result()  # a missing bucket is reported first
+        site_domain = domain.result()
+        objects = listing.result()
     if not versioned and not allow_unversioned:
         raise Refused(f"bucket {bucket} has versioning off: a release could not be rolled back",
                       f"aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration "
                       f"Status=Enabled (or --allow-unversioned: rollback then unavailable)")
-    domain = cloudfront.domain_name(dist)
-    return bucket, dist, settings.site_url or f"https://{domain}", versioned
+    return bucket, dist, settings.site_url or f"https://{site_domain}", versioned, objects
 
 
 def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned: bool = False,
@@ -116,8 +125,7 @@ def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned:
     from ..aws import cloudfront, s3
     from ..tools import git
 
-    bucket, dist, site_url, versioned = _check_target(settings, allow_unversioned)
-    listing = s3.list_objects(bucket)
+    bucket, dist, site_url, versioned, listing = _check_target(settings, allow_unversioned)
     store = releases.Store(bucket, listing)
     live = store.live()
     known = {e["key"]: e for e in (live or {}).get("files", [])}
@@ -217,8 +225,7 @@ def rollback(settings, target: str | None = None, *, dry_run: bool = False, work
     from ..aws import cloudfront, s3
 
     started = clock()
-    bucket, dist, site_url, _ = _check_target(settings, allow_unversioned=True)
-    listing = s3.list_objects(bucket)
+    bucket, dist, site_url, _, listing = _check_target(settings, allow_unversioned=True)
     store = releases.Store(bucket, listing)
     live = (store.live() or {}).get("release_id")
     record = store.target(target, live)
