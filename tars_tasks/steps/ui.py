@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import console
-from ..build.ui_bundle import IMMUTABLE, RELEASES_PREFIX, Bundle, is_html
+from ..build.ui_bundle import IMMUTABLE, RELEASES_PREFIX, Bundle, is_hashed_asset, is_html
 from ..errors import Refused
 from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
 from . import ui_releases as releases
@@ -157,7 +157,7 @@ def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned:
         wanted = set(bundle.by_key()) | store.keys_of(kept)
         deletes = tuple(sorted(k for k in listing if not k.startswith(RELEASES_PREFIX) and k not in wanted))
     mutable = [f.key for f in files if f.action != SAME and f.cache_control != IMMUTABLE]
-    mutable += [k for k in deletes if not k.startswith("assets/")]
+    mutable += [k for k in deletes if not is_hashed_asset(k)]
     paths = cloudfront.paths_for(mutable, invalidate_all and changed)
     return UiPlan(bucket, dist, site_url, versioned, release_id, release_id.split("-", 1)[1],
                   (live or {}).get("release_id"), tuple(files), deletes, tuple(kept), tuple(paths),

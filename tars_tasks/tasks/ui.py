@@ -62,7 +62,7 @@ def deploy_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, wor
         plan = steps.plan(settings, bundle, keep_releases=keep, allow_unversioned=allow_unversioned,
                           invalidate_all=invalidate_all, workers=n_workers)
         steps.print_plan(plan)
-        report = {"task": "deploy-ui", "dry_run": dry_run, "plan": plan.as_dict()}
+        report = {"task": "deploy-ui", "dry_run": dry_run, "plan": plan.as_dict() if json else None}
         if dry_run:
             _finish(json, report, Outcome("ui", PLANNED, plan.live_release, plan.release_id, "dry run"))
             console.ok("dry run: nothing changed")

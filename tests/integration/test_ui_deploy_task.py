@@ -31,6 +31,7 @@ def _one_error(result, code, text):
     assert "hint:" in result.stderr
 
 
+@pytest.mark.slow
 def test_deploy_then_no_changes_then_rollback(ui, run_inv, tmp_path):
     v1 = write_dist(ui.dist, "v1")
     report = tmp_path / "r1.json"
@@ -76,6 +77,7 @@ def test_no_terminal_and_no_yes_is_refused(ui, run_inv):
     assert _keys(ui) == []
 
 
+@pytest.mark.slow
 def test_bad_input_each_one_line_and_its_exit_code(ui, run_inv, tmp_path):
     write_dist(ui.dist)
     no_bucket = dict(ui.env, TARS_UI_BUCKET="")
@@ -92,6 +94,7 @@ def test_bad_input_each_one_line_and_its_exit_code(ui, run_inv, tmp_path):
     assert _keys(ui) == []
 
 
+@pytest.mark.slow
 def test_build_failures_are_one_line(ui, run_inv, tmp_path):
     api = {"VITE_API_ENDPOINT": "https://api.example.test"}
     write_project(ui.root / "ui", build="node -e \"console.error('boom in App.tsx');process.exit(2)\"")

@@ -318,3 +318,16 @@ def test_dry_run_plan_reads_only(site):
     summary = "\n".join(plan.summary())
     assert "2 to upload" in summary and "upload  index.html" in summary
     assert plan.as_dict()["counts"]["upload"] == 2
+
+
+def test_a_deleted_non_hashed_file_is_invalidated_hashed_ones_are_not(site):
+    ticks = iter(range(1_000, 100_000, 10))
+    write_dist(site.dist, "v1")
+    (site.dist / "old.txt").write_text("gone soon")
+    steps.execute(site.settings, steps.plan(site.settings, ui_bundle.scan(site.dist), commit="v1",
+                                            clock=lambda: next(ticks)))
+    _, _, v2 = deploy(site, "v2", clock=lambda: next(ticks))
+    plan3, out3, v3 = deploy(site, "v3", clock=lambda: next(ticks))
+    assert "old.txt" in plan3.deletes and not exists(site, "old.txt")
+    assert "/old.txt" in out3.data["invalidation"]["paths"]
+    assert not any(p.startswith("/assets/") for p in out3.data["invalidation"]["paths"])
