@@ -37,7 +37,8 @@ def run_ordered(items: Sequence[Any], transfer: Callable[[Any], str | None], *, 
     still = f"the site still serves release {live}" if live else "the site was not switched"
     with console.progress(f"{what} {len(items)} files", len(items), sum(_size(i) for i in items)) as bar:
         if assets:
-            with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="tars-ui") as pool:
+            pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="tars-ui")
+            try:
                 futures = {pool.submit(transfer, item): item for item in assets}
                 pending = set(futures)
                 while pending:
@@ -56,6 +57,8 @@ def run_ordered(items: Sequence[Any], transfer: Callable[[Any], str | None], *, 
                         raise StepFailed(f"{what} of {_key(futures[failed[0]])} failed; no HTML was touched, "
                                          f"{still}", "fix the cause and run the deploy again: files already "
                                          "uploaded are skipped", details=[reason]) from exc
+            finally:  # on a failure or Ctrl-C, queued transfers never start; running ones finish
+                pool.shutdown(wait=True, cancel_futures=True)
         for item in html:
             try:
                 versions[_key(item)] = transfer(item)

@@ -59,6 +59,11 @@ def test_deploy_then_no_changes_then_rollback(ui, run_inv, tmp_path):
     listed = run_inv("releases-ui", env=ui.env)
     assert listed.returncode == 0 and listed.stdout.count("live") >= 2  # header + the live row
 
+    v2_index = ui.s3.get_object(Bucket=ui.bucket, Key="index.html")["Body"].read()
+    preview = run_inv("rollback-ui", "--dry-run", env=ui.env)
+    assert preview.returncode == 0 and "restore 1 files" in preview.stdout
+    assert ui.s3.get_object(Bucket=ui.bucket, Key="index.html")["Body"].read() == v2_index
+
     back = run_inv("rollback-ui", "--yes", env=ui.env)
     assert back.returncode == 0, back.stderr
     assert ui.s3.get_object(Bucket=ui.bucket, Key="index.html")["Body"].read() == v1_index
