@@ -150,7 +150,7 @@ def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned:
         files.append(FilePlan(f.key, str(f.path), f.size, f.md5, f.sha256, f.content_type, f.cache_control,
                               action, version))
     changed = any(f.action != SAME for f in files)
-    release_id = releases.new_id(commit or git.describe(settings.root), clock())
+    release_id = releases.new_id(commit or git.describe(settings.root, ("ui",)), clock())
     kept = store.kept(release_id, keep_releases) if changed else ()
     deletes: tuple[str, ...] = ()
     if changed and live is not None:  # no recorded live release (old script's files): keep them all

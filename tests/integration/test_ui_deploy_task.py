@@ -56,8 +56,12 @@ def test_deploy_then_no_changes_then_rollback(ui, run_inv, tmp_path):
     assert run_inv("deploy-ui", "--skip-build", "--yes", env=ui.env).returncode == 0
     assert ui.s3.get_object(Bucket=ui.bucket, Key="index.html")["Body"].read() != v1_index
 
-    listed = run_inv("releases-ui", env=ui.env)
-    assert listed.returncode == 0 and listed.stdout.count("live") >= 2  # header + the live row
+    listing = tmp_path / "releases.json"
+    listed = run_inv("releases-ui", "--json", str(listing), env=ui.env)
+    assert listed.returncode == 0 and data["outcome"]["after"] in listed.stdout
+    releases = json.loads(listing.read_text())["releases"]
+    assert [r["live"] for r in releases] == [True, False]  # newest first: v2 live
+    assert releases[1]["release_id"] == data["outcome"]["after"] and releases[1]["files"] == 12
 
     v2_index = ui.s3.get_object(Bucket=ui.bucket, Key="index.html")["Body"].read()
     preview = run_inv("rollback-ui", "--dry-run", env=ui.env)
