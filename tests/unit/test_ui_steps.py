@@ -331,3 +331,27 @@ def test_a_deleted_non_hashed_file_is_invalidated_hashed_ones_are_not(site):
     assert "old.txt" in plan3.deletes and not exists(site, "old.txt")
     assert "/old.txt" in out3.data["invalidation"]["paths"]
     assert not any(p.startswith("/assets/") for p in out3.data["invalidation"]["paths"])
+
+
+def test_the_release_records_the_git_commit_and_a_dirty_ui_tree(site):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=site.tmp, check=True, capture_output=True)
+
+    git("init", "-q")
+    (site.tmp / ".gitignore").write_text("dist/\n")
+    (site.tmp / "ui").mkdir()
+    (site.tmp / "ui" / "App.jsx").write_text("v1")
+    git("add", "-A")
+    git("-c", "user.email=t@example.test", "-c", "user.name=t", "commit", "-qm", "v1")
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=site.tmp, capture_output=True,
+                          text=True).stdout.strip()
+    write_dist(site.dist, "v1")
+    plan = steps.plan(site.settings, ui_bundle.scan(site.dist))
+    assert plan.commit == head and plan.release_id.endswith("-" + head)
+    steps.execute(site.settings, plan)
+    assert steps.current(site.settings)["commit"] == head
+    (site.tmp / "ui" / "App.jsx").write_text("v2, not committed")
+    write_dist(site.dist, "v2")
+    assert steps.plan(site.settings, ui_bundle.scan(site.dist)).commit == head + "-dirty"
