@@ -74,3 +74,18 @@ def test_handler_mcp_client_reports_tool_errors(mcp_url, seeded):
     assert client.call_tool("error_summary", {"log_group": "/ecs/order-service", "since": "1h"})["error_count"] == 8
     with pytest.raises(mcp_client.McpUnavailable, match="exactly one of service or log_group"):
         client.call_tool("error_summary", {})
+
+
+def test_the_image_healthcheck_command_passes_on_a_live_server_and_fails_on_a_dead_one(mcp_url):
+    import os
+    import subprocess
+    import sys
+
+    from tars_tasks.local.processes import free_port
+    from tests.integration.test_mcp_dockerfile import healthcheck_command
+
+    cmd = [sys.executable if c == "python" else c for c in healthcheck_command()]
+    live = subprocess.run(cmd, env={**os.environ, "MCP_PORT": mcp_url.rsplit(":", 1)[1]}, timeout=20)
+    dead = subprocess.run(cmd, env={**os.environ, "MCP_PORT": str(free_port())}, timeout=20,
+                          stderr=subprocess.DEVNULL)
+    assert live.returncode == 0 and dead.returncode != 0
