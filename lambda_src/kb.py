@@ -20,6 +20,7 @@ DOC_TYPES = ("md", "markdown", "txt", "pdf")
 UPDATE_STATUSES = ("active", "disabled")
 URL_EXPIRES = 3600
 MAX_FILE = 10 * 1024 * 1024
+MAX_CHUNKS = 400
 
 
 def _now() -> str:
@@ -82,6 +83,8 @@ def upload_complete(cfg: Config, params: dict) -> dict:
         raise ApiError(400, f"the file is larger than {MAX_FILE // (1024 * 1024)} MB")
     data = obj["Body"].read()
     chunks = chunking.chunk(chunking.extract_text(data, doc["doc_type"]), title=doc.get("feature_name", ""))
+    if len(chunks) > MAX_CHUNKS:
+        raise ApiError(400, f"the document is too large: {len(chunks)} chunks (at most {MAX_CHUNKS}); split it")
     prefix = f"{doc['service_name']} {doc.get('feature_name', '')} {' '.join(doc.get('ai_context') or [])}"
     vectors, model = embeddings.embed_all([f"{prefix}\n{c}" for c in chunks], cfg.embedding_model_id)
     _delete_chunks(cfg, doc["document_id"])  # completing twice replaces, never duplicates
