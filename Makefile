@@ -13,7 +13,7 @@ ARGS ?=
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt lambda_src/requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt lambda_src/requirements.txt mcp_server/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)

@@ -7,6 +7,8 @@ import re
 import time
 from datetime import datetime, timezone
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 import clients
 import embeddings
 import kb
@@ -130,6 +132,12 @@ def kb_sources(cfg: Config, question: str, service: str | None, top: int = 3) ->
     return out
 
 
+def _code(err: Exception) -> str:
+    if isinstance(err, ClientError):
+        return err.response.get("Error", {}).get("Code", "ClientError")
+    return type(err).__name__
+
+
 def summary(findings: dict, minutes: int, sources: list[dict]) -> str:
     """The plain answer from the facts (used when Bedrock is unavailable)."""
     span = _describe(minutes)
@@ -185,7 +193,11 @@ def chat(cfg: Config, params: dict) -> dict:
     minutes = parse_time_range(params.get("time_range"), question, now)
     end_ms = int(now.timestamp() * 1000)
     findings = find_errors(cfg, service, question, end_ms - minutes * 60_000, end_ms, deadline)
-    sources = kb_sources(cfg, question, service)
+    try:
+        sources = kb_sources(cfg, question, service)
+    except (BotoCoreError, ClientError) as err:  # the log facts still answer the question
+        logger.error("Knowledge base search failed, answering without it: %s", _code(err))
+        sources = []
     answer = ask_bedrock(cfg, question, findings, minutes, sources, deadline)
     return {"answer": answer or summary(findings, minutes, sources),
             "findings": {**findings, "since_minutes": minutes},

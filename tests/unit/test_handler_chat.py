@@ -173,3 +173,20 @@ def test_bedrock_is_skipped_when_the_request_deadline_is_too_close(h, monkeypatc
     findings = {"error_count": 0, "log_groups": [], "by_log_group": {}, "top_errors": []}
     assert chat.ask_bedrock(load(), "q", findings, 60, [], time.monotonic() + 5) is None
     assert called == []
+
+
+def test_a_broken_knowledge_base_still_gives_the_log_facts(h, monkeypatch, caplog):
+    import logging
+
+    monkeypatch.setenv("KB_DOCUMENTS_TABLE", "no-such-table")
+    with caplog.at_level(logging.INFO, logger="tars"):
+        status, body = call(h, "chat", question="Are there any errors in the last hour?")
+    assert status == 200 and body["findings"]["error_count"] == 33 and body["kb_sources"] == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
+        "Knowledge base search failed, answering without it: ResourceNotFoundException"]
+
+
+def test_a_service_without_a_log_group_says_so(h):
+    body = call(h, "chat", question="errors?", service="billing-service")[1]
+    assert body["findings"]["log_groups"] == [] and body["findings"]["error_count"] == 0
+    assert body["answer"] == "No service log groups found to search for the last hour."

@@ -174,3 +174,10 @@ def _pdf(text: str) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
     return bytes(out)
+
+
+def test_upload_without_a_configured_bucket_is_503_and_writes_nothing(h, monkeypatch):
+    monkeypatch.setenv("KB_S3_BUCKET", "")
+    status, body = call(h, "kb_upload", service_name="payment-service", feature_name="x", file_name="a.md")
+    assert status == 503 and "KB_S3_BUCKET" in body["error"]
+    assert item_count(DOCS) == 0
