@@ -55,6 +55,8 @@ def upload(cfg: Config, params: dict) -> dict:
         raise ApiError(400, f"doc_type must be one of {', '.join(DOC_TYPES)} (got {doc_type!r})")
     if ext not in DOC_TYPES:
         raise ApiError(400, f"file_name must end in .{', .'.join(DOC_TYPES)} (got {file_name!r})")
+    if (doc_type == "pdf") != (ext == "pdf"):
+        raise ApiError(400, f"doc_type {doc_type!r} does not match the file name {file_name!r}")
     document_id = uuid.uuid4().hex
     s3_key = f"kb/{service}/{document_id}/{base}"
     now = _now()

@@ -124,6 +124,7 @@ def test_list_update_delete(h):
     ("kb_upload", {"service_name": "payment-service", "feature_name": "x", "file_name": "a.exe", "doc_type": "exe"}, 400, "doc_type"),
     ("kb_upload", {"service_name": "payment-service", "feature_name": "x", "file_name": "a.docx"}, 400, "doc_type"),
     ("kb_upload", {"service_name": "payment-service", "feature_name": "x", "file_name": "a.zip", "doc_type": "md"}, 400, "file_name"),
+    ("kb_upload", {"service_name": "payment-service", "feature_name": "x", "file_name": "a.md", "doc_type": "pdf"}, 400, "does not match"),
     ("kb_upload", {"service_name": "payment-service", "file_name": "a.md"}, 400, "missing field 'feature_name'"),
     ("kb_upload", {"feature_name": "x", "file_name": "a.md"}, 400, "missing field 'service_name'"),
     ("kb_upload", {"service_name": "p", "feature_name": "x", "file_name": "a.md", "ai_context": 5}, 400, "ai_context"),
