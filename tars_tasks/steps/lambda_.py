@@ -49,7 +49,8 @@ class Plan:
         if self.upload:
             if self.s3_location:
                 lines.append(f"upload {self.zip_path} ({self.zip_size:,} bytes) to s3://{'/'.join(self.s3_location)}")
-            lines += [f"UpdateFunctionCode {self.function} CodeSha256={self.sha256_b64} RevisionId={self.revision_id}",
+            guard = f" RevisionId={self.revision_id}" if self.revision_id else ""
+            lines += [f"UpdateFunctionCode {self.function} CodeSha256={self.sha256_b64}{guard}",
                       f"wait: function_updated_v2 on {self.function}"]
         else:
             lines.append(f"$LATEST of {self.function} already holds this code: no upload")
@@ -250,9 +251,9 @@ def history(settings) -> tuple[list[dict[str, Any]], str | None]:
     return rows, live
 
 
-def rollback_target(settings, target: str | None = None) -> tuple[str, str]:
-    """(current, target) after checking the target (reads only)."""
-    rows, live = history(settings)
+def rollback_target(settings, target: str | None = None, known: tuple | None = None) -> tuple[str, str]:
+    """(current, target) after checking the target (reads only; ``known`` = a history() result)."""
+    rows, live = known or history(settings)
     if live is None:
         raise ConfigError(f"alias {settings.alias} of {settings.function_name} does not exist: nothing to roll back",
                           "deploy first: inv deploy-lambda")
@@ -274,10 +275,10 @@ def rollback_target(settings, target: str | None = None) -> tuple[str, str]:
     return live, target
 
 
-def rollback(settings, target: str | None = None, *, dry_run: bool = False) -> Outcome:
+def rollback(settings, target: str | None = None, *, dry_run: bool = False, known: tuple | None = None) -> Outcome:
     from ..aws import lambda_
 
-    before, after = rollback_target(settings, target)
+    before, after = rollback_target(settings, target, known)
     if dry_run:
         return Outcome(COMPONENT, PLANNED, before, after, f"would point {settings.alias} at version {after}")
     lambda_.point_alias(settings.function_name, settings.alias, after)

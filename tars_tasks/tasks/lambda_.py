@@ -41,7 +41,7 @@ def build(c, env=None, json=None, builder=None):
 @tars_task(help={"no_smoke": "publish and move the alias without invoking the new version first",
                  "keep_versions": "published versions to keep when pruning (default: TARS_KEEP_VERSIONS, 3)",
                  "builder": "install dependencies on this Linux host: user@host[:port]"})
-def deploy_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None, no_smoke=None,
+def deploy_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None, no_smoke=False,
                   keep_versions=None, builder=None):
     """Build, upload, publish, smoke-test, then move the alias and prune old versions."""
     from .. import lock
@@ -97,15 +97,16 @@ def rollback_lambda(c, env=None, local=False, dry_run=False, yes=False, json=Non
     from ..steps import lambda_ as step
 
     settings = load_settings(c, env=env, local=local or None)
-    rows, live = step.history(settings)
+    known = step.history(settings)
+    rows = known[0]
     console.table(f"{settings.function_name} versions", ["version", "commit", "date", "size", "aliases"],
                   [(r["version"], r["commit"], r["date"], f"{r['size']:,}", ", ".join(r["aliases"])) for r in rows])
-    before, after = step.rollback_target(settings, to)
+    before, after = step.rollback_target(settings, to, known)
     console.info(f"{settings.alias}: version {before} -> {after}")
     if not dry_run:
         console.confirm(f"Point {settings.function_name}:{settings.alias} at version {after}?", yes)
     with lock.hold(settings, "rollback-lambda", dry_run=dry_run):
-        outcome = step.rollback(settings, after, dry_run=dry_run)
+        outcome = step.rollback(settings, after, dry_run=dry_run, known=None if not dry_run else known)
     console.ok(f"{outcome.detail}" if not dry_run else f"dry run: {outcome.detail}; nothing was changed")
     console.write_report(json, {"task": "rollback-lambda", "versions": rows, "outcome": outcome.as_dict()})
 
