@@ -117,11 +117,10 @@ def source_commit(root: Path) -> str:
     """``git log -1 --format=%h -- lambda_src`` plus ``-dirty``; 'unknown' outside a repository."""
     from ..tools import git
 
-    if not git.is_repo(root):
+    commit = git.short_commit_touching(root, SOURCE_DIR)   # None outside a repository
+    if commit is None:
         return "unknown"
-    commit = git.short_commit_touching(root, SOURCE_DIR) or "unknown"
-    dirty = git.is_dirty(root, (SOURCE_DIR,))
-    return f"{commit}-dirty" if dirty else commit
+    return f"{commit}-dirty" if git.is_dirty(root, (SOURCE_DIR,)) else commit
 
 
 def fingerprint(src: Path, files: list[Path], deps_key: str, info: bytes) -> str:

@@ -390,3 +390,28 @@ def test_task_rollback_dry_run_changes_nothing(task_env, calls):
     calls.clear()
     run_task("rollback_lambda", dry_run=True)
     assert not MUTATING & set(calls) and alias_target() == "2"
+
+
+# ------------------------------------------------------------------ over the direct-upload limit
+
+
+@pytest.mark.slow
+def test_zip_over_50_mb_goes_through_the_artifact_bucket(settings, calls):
+    import os
+
+    (settings.root / "lambda_src" / "model.bin").write_bytes(os.urandom(51 * 1024 * 1024))   # incompressible
+    artifact = lambda_zip.build(settings)
+    assert artifact.needs_s3 and artifact.size > 50 * 1024 * 1024
+    calls.clear()
+    with pytest.raises(ConfigError) as err:
+        step.plan(settings, artifact)
+    assert "artifact_bucket" in err.value.message and "50 MB" in err.value.hint
+    assert calls == []   # refused before any AWS call
+    boto3.client("s3").create_bucket(Bucket="tars-artifacts")
+    with_bucket = settings.replace(artifact_bucket="tars-artifacts")
+    plan = step.plan(with_bucket, artifact, smoke=False, description="commit big")
+    outcome = step.execute(with_bucket, plan)
+    key = plan.s3_location[1]
+    assert boto3.client("s3").head_object(Bucket="tars-artifacts", Key=key)["ContentLength"] == artifact.size
+    assert lam().get_function_configuration(FunctionName=FN, Qualifier="1")["CodeSha256"] == artifact.sha256_b64
+    assert outcome.after == "1" and alias_target() == "1"
