@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -30,10 +29,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ConfigError, Refused, StepFailed
+from .lambda_deps import COMPLETE_MARKER, dependency_key, ensure_dependencies
 
-PLATFORM = "manylinux2014_x86_64"
-PIP_TARGET_ARGS = ["--platform", PLATFORM, "--python-version", "3.11", "--implementation", "cp",
-                   "--abi", "cp311", "--only-binary=:all:"]
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024      # bytes, zipped: above this the zip goes through S3
 UNZIPPED_LIMIT = 262_144_000                # bytes, Lambda's hard limit
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
@@ -41,7 +38,6 @@ LAYOUT = "2"                                # bump when the zip layout changes
 SOURCE_DIR = "lambda_src"
 HANDLER_MODULE = "handler"
 BUILD_INFO = "build_info.json"
-COMPLETE_MARKER = ".tars-complete"
 EXCLUDED_DIRS = {"__pycache__", ".git", "tests", "test", ".pytest_cache", ".mypy_cache"}
 EXCLUDED_FILES = ("*.pyc", "*.pyo", "test_*.py", "*_test.py", "conftest.py", ".DS_Store", BUILD_INFO)
 SECRET_NAMES = (".env", ".env.*", "*.pem", "*.key", "id_*", "*.p12", "*.pfx", ".netrc", "credentials")
@@ -104,15 +100,6 @@ def refuse_secret_content(src: Path, files: list[Path]) -> None:
                           "move the secret to SSM/Secrets Manager and read it at run time")
 
 
-def has_requirements(text: str) -> bool:
-    return any(line.strip() and not line.strip().startswith("#") for line in text.splitlines())
-
-
-def dependency_key(requirements: str) -> str:
-    seed = json.dumps([requirements, PIP_TARGET_ARGS])
-    return hashlib.sha256(seed.encode()).hexdigest()[:16]
-
-
 def source_commit(root: Path) -> str:
     """``git log -1 --format=%h -- lambda_src`` plus ``-dirty``; 'unknown' outside a repository."""
     from ..tools import git
@@ -134,66 +121,6 @@ def fingerprint(src: Path, files: list[Path], deps_key: str, info: bytes) -> str
 
 def _mode(path: Path) -> int:
     return 0o755 if path.stat().st_mode & 0o111 else 0o644
-
-
-# ------------------------------------------------------------------ dependencies
-
-def run_pip(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, cwd=str(cwd), capture_output=True, text=True)
-
-
-def ensure_dependencies(deps_dir: Path, requirements_file: Path, requirements: str,
-                        builder: str | None) -> str:
-    """Fill ``deps_dir`` once (pip, or the remote builder). Returns how: cache/none/pip/builder."""
-    if (deps_dir / COMPLETE_MARKER).is_file():
-        return "cache"
-    deps_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{deps_dir.name}.", dir=deps_dir.parent))
-    try:
-        if not has_requirements(requirements):
-            how = "none"
-        elif builder:
-            _install_remote(builder, requirements, staging)
-            how = "builder"
-        else:
-            _install_pip(requirements_file, staging)
-            how = "pip"
-        (staging / COMPLETE_MARKER).write_text(requirements)
-        if deps_dir.exists():
-            shutil.rmtree(deps_dir)   # an incomplete leftover of an interrupted build
-        os.replace(staging, deps_dir)
-        return how
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-
-
-def _install_pip(requirements_file: Path, target: Path) -> None:
-    argv = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--no-input", "--no-compile", "--target", str(target), *PIP_TARGET_ARGS,
-            "-r", str(requirements_file)]
-    result = run_pip(argv, requirements_file.parent)
-    if result.returncode != 0:
-        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-        reason = next((line for line in lines if line.startswith("ERROR")), lines[-1] if lines else "")
-        raise StepFailed(f"pip could not install {SOURCE_DIR}/requirements.txt for {PLATFORM}/cp311: {reason}"[:400],
-                         "every package needs a binary wheel for manylinux2014_x86_64 and CPython 3.11 "
-                         "(pin another version), or build on a Linux host with --builder user@host")
-
-
-def _install_remote(builder: str, requirements: str, target: Path) -> None:
-    import io
-    import tarfile
-
-    from ..tools import remote
-
-    payload = remote.pip_install(builder, requirements, list(PIP_TARGET_ARGS))
-    try:
-        with tarfile.open(fileobj=io.BytesIO(payload), mode="r:gz") as tar:
-            tar.extractall(target, filter="data")
-    except (tarfile.TarError, OSError) as exc:
-        raise StepFailed(f"the builder {builder} sent back an unreadable archive ({exc})",
-                         "run the build again; check the builder's disk space and pip output") from None
 
 
 def largest_packages(deps_dir: Path, src: Path, files: list[Path], count: int = 3) -> list[tuple[str, int]]:

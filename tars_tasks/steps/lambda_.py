@@ -180,13 +180,13 @@ def smoke_test(settings, fn: str, version: str, *, function_timeout: int) -> dic
         state, status = config.get("State"), config.get("LastUpdateStatus")
         if state not in (None, "Active") or status not in (None, "Successful"):
             raise StepFailed(f"smoke test of version {version} timed out and the version is {state}/{status}",
-                             f"the alias did not move; inv logs --since 10m shows why") from None
+                             "the alias did not move; inv logs --since 10m shows why") from None
         return {"timed_out": True, "timeout": timeout, "state": state or "Active",
                 "last_modified": config.get("LastModified")}
     ok, reason, body = judge_health(response)
     if not ok:
         raise StepFailed(f"smoke test of version {version} failed: {reason}",
-                         f"the alias did not move; inv logs --since 10m shows why")
+                         "the alias did not move; inv logs --since 10m shows why")
     return {"timed_out": False, "reply": body}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tars_tasks.build import lambda_zip
+from tars_tasks.build import lambda_deps, lambda_zip
 from tars_tasks.errors import Refused, StepFailed
 from tars_tasks.settings import Settings
 
@@ -154,8 +154,8 @@ def test_dependencies_installed_once_then_served_from_the_cache(own_cache, tmp_p
     (src / "requirements.txt").write_text(f"--no-index\n--find-links {wheels}\ntinypkg==1.0\n")
     (src / "handler.py").write_text((src / "handler.py").read_text() + "\nimport tinypkg  # noqa\n")
     calls = []
-    real = lambda_zip.run_pip
-    monkeypatch.setattr(lambda_zip, "run_pip", lambda argv, cwd: calls.append(argv) or real(argv, cwd))
+    real = lambda_deps.run_pip
+    monkeypatch.setattr(lambda_deps, "run_pip", lambda argv, cwd: calls.append(argv) or real(argv, cwd))
     first = lambda_zip.build(settings_for(own_cache))
     assert len(calls) == 1 and "manylinux2014_x86_64" in calls[0] and "--only-binary=:all:" in calls[0]
     assert first.dependencies == "pip"
@@ -196,7 +196,7 @@ def test_builder_output_is_unpacked_into_the_cache(own_cache, monkeypatch):
         return buf.getvalue()
 
     monkeypatch.setattr(remote, "pip_install", fake_pip_install, raising=False)
-    monkeypatch.setattr(lambda_zip, "run_pip", lambda *a: pytest.fail("pip must not run locally"))
+    monkeypatch.setattr(lambda_deps, "run_pip", lambda *a: pytest.fail("pip must not run locally"))
     (own_cache / "lambda_src" / "requirements.txt").write_text("remotepkg==1.0\n")
     artifact = lambda_zip.build(settings_for(own_cache), builder="ci@127.0.0.1:2222")
     assert received[0][0] == "ci@127.0.0.1:2222" and received[0][1] == "remotepkg==1.0\n"
