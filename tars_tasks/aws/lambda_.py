@@ -14,6 +14,7 @@ from .errors import error_code, error_message, translate
 from .session import client
 
 NOT_FOUND_HINT = "run inv deploy-infrastructure first"
+MAX_BACKOFF = 30.0   # seconds between two tries of a conflicting update
 
 
 class InvokeTimedOut(StepFailed):
@@ -115,7 +116,7 @@ def _retry_conflicts(call: Callable[[], dict], what: str, sleep, delay: float, a
         except ClientError as exc:
             code = error_code(exc)
             if code == "ResourceConflictException" and attempt < attempts:
-                sleep(delay * 2 ** (attempt - 1))
+                sleep(min(delay * 2 ** (attempt - 1), MAX_BACKOFF))
                 continue
             if code == "ResourceConflictException":
                 raise StepFailed(f"cannot {what}: another update is still in progress after {attempts} attempts",

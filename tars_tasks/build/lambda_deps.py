@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from ..errors import StepFailed
+from ..errors import StepFailed, UsageError
 
 PLATFORM = "manylinux2014_x86_64"
 PIP_TARGET_ARGS = ["--platform", PLATFORM, "--python-version", "3.11", "--implementation", "cp",
@@ -78,9 +79,20 @@ def _install_pip(requirements_file: Path, target: Path) -> None:
                          "(pin another version), or build on a Linux host with --builder user@host")
 
 
+BUILDER = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
+def check_builder(builder: str | None) -> None:
+    if builder and not BUILDER.match(builder):
+        raise UsageError(f"builder {builder!r} is not user@host[:port]",
+                         "pass --builder ci@build-host or --builder ci@10.0.0.5:2222 (or set TARS_BUILDER)")
+
+
 def _install_remote(builder: str, requirements: str, target: Path) -> None:
     import io
     import tarfile
+
+    check_builder(builder)
 
     from ..tools import remote
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ConfigError, Refused, StepFailed
-from .lambda_deps import COMPLETE_MARKER, dependency_key, ensure_dependencies
+from .lambda_deps import COMPLETE_MARKER, check_builder, dependency_key, ensure_dependencies
 
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024      # bytes, zipped: above this the zip goes through S3
 UNZIPPED_LIMIT = 262_144_000                # bytes, Lambda's hard limit
@@ -210,6 +210,8 @@ def sha256_b64(path: Path) -> str:
 
 def build(settings, *, builder: str | None = None, report: Callable[[str], None] = lambda line: None) -> Artifact:
     """Build (or reuse) ``dist/lambda.zip``. Raises ConfigError/Refused/StepFailed."""
+    builder = builder or getattr(settings, "builder", None)
+    check_builder(builder)
     src = settings.root / SOURCE_DIR
     if not (src / f"{HANDLER_MODULE}.py").is_file():
         raise ConfigError(f"{src / (HANDLER_MODULE + '.py')} not found",
@@ -232,8 +234,7 @@ def build(settings, *, builder: str | None = None, report: Callable[[str], None]
                         dependencies="cache", **previous)
 
     report(f"dependencies: {deps_dir.name}")
-    how = ensure_dependencies(deps_dir, requirements_file, requirements,
-                              builder or getattr(settings, "builder", None))
+    how = ensure_dependencies(deps_dir, requirements_file, requirements, builder)
     entries = gather_entries(deps_dir, src, files)
     unzipped = sum(p.stat().st_size for p in entries.values()) + len(info)
     if unzipped > UNZIPPED_LIMIT:

@@ -153,3 +153,10 @@ def test_build_task_prints_size_count_and_sha(inv, project):
         assert "secret.pem" not in zf.namelist()
     warm = clean(inv("build"))
     assert warm.returncode == 0 and "reused" in warm.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "many"])
+def test_bad_keep_versions_is_exit_2_before_any_change(inv, function, lam, value):
+    result = clean(inv("deploy-lambda", "--yes", "--no-smoke", "--keep-versions", value))
+    assert result.returncode == 2 and "keep_versions" in result.stderr.replace("TARS_KEEP_VERSIONS", "keep_versions")
+    assert versions(lam) == {}

@@ -223,3 +223,12 @@ def test_over_the_unzipped_limit_is_refused_naming_the_three_largest(own_cache):
     assert "262,144,000" in message and "numpy" in message and "pandas" in message and "scipy" in message
     assert "tiny" not in message
     assert not (own_cache / "dist" / "lambda.zip").exists()
+
+
+@pytest.mark.parametrize("bad", ["build-host", "ci@", "ci@host:port", "ci@host;rm -rf /"])
+def test_a_malformed_builder_is_usage_error(project, bad):
+    from tars_tasks.errors import UsageError
+
+    with pytest.raises(UsageError) as err:   # refused even when the cache would serve the build
+        lambda_zip.build(settings_for(project), builder=bad)
+    assert err.value.exit_code == 2 and "user@host[:port]" in err.value.message
