@@ -62,3 +62,11 @@ def user() -> str:
     import socket
 
     return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def short_commit_touching(root: Path, path: str) -> str | None:
+    """``git log -1 --format=%h -- path``: the abbreviated newest commit that changed ``path``."""
+    result = _git(root, "log", "-1", "--format=%h", "--", path, check=False)
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
