@@ -40,7 +40,7 @@ class InfraPlan:
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(address, action, why) per resource, for the summary table."""
-        rows = [(c.address, c.kind, c.why) for c in self.changes]
+        rows = [(c.address, c.label, c.reason_text) for c in self.changes]
         if self.format_version is not None and infra_guard.format_major(
                 {"format_version": self.format_version}) != infra_guard.KNOWN_FORMAT_MAJOR:
             rows.append(("(whole plan)", "unknown", f"plan format_version {self.format_version}"))

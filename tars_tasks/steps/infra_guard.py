@@ -73,15 +73,20 @@ class Change:
         return self.type in STATEFUL_TYPES or self.type.startswith(STATEFUL_PREFIXES)
 
     @property
-    def why(self) -> str:
-        parts = [self.label]
+    def reason_text(self) -> str:
+        """Why Terraform plans this action (from action_reason and replace_paths)."""
+        parts = []
         if self.reason:
             parts.append(REASONS.get(self.reason, self.reason))
         if self.replace_paths:
             parts.append("changing " + ", ".join(self.replace_paths))
         if self.actions == ("forget",):
             parts.append("Terraform stops managing it")
-        return ": ".join(parts[:1]) + (" (" + "; ".join(parts[1:]) + ")" if parts[1:] else "")
+        return "; ".join(parts)
+
+    @property
+    def why(self) -> str:
+        return self.label + (f" ({self.reason_text})" if self.reason_text else "")
 
 
 def _path(path: Any) -> str:

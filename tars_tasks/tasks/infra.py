@@ -128,7 +128,7 @@ def infra_drift(c, env=None, json=None):
     console.step(f"Checking drift ({settings.env}): terraform plan -refresh-only")
     plan = infra.plan(settings, refresh_only=True)
     infra.discard(plan)
-    rows = [(c_.address, c_.kind, c_.why) for c_ in plan.drift]
+    rows = [(c_.address, c_.label, c_.reason_text) for c_ in plan.drift]
     _report(json, settings, plan, extra={"drift": plan.has_changes})
     if not plan.has_changes:
         console.ok("no drift: live resources match the state")
