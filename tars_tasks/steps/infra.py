@@ -51,7 +51,8 @@ class InfraPlan:
             return [f"terraform ({self.env}): no changes"]
         counts = self.counts()
         head = ", ".join(f"{n} to {kind}" for kind, n in counts.items() if n) or "changes outside resources"
-        return [f"terraform ({self.env}): {head}"] + [f"{a}: {w}" for a, _, w in self.rows()]
+        lines = [f"{a}: {action}" + (f" ({why})" if why else "") for a, action, why in self.rows()]
+        return [f"terraform ({self.env}): {head}"] + lines
 
     def blocked(self) -> list[tuple[str, str, bool]]:
         return infra_guard.problems(self.changes, self.format_version)

@@ -107,8 +107,6 @@ def lint_infra(c, json=None):
     result = checkov.run(program, workdir)
     report["checkov"] = result.as_dict()
     console.write_report(json, report)
-    for line in result.skips:
-        console.detail(f"skipped {line}")
     if result.failed or result.parsing_errors:
         raise StepFailed(f"checkov: {result.failed} failed check(s), {result.parsing_errors} parsing error(s) "
                          f"({result.passed} passed)", "fix them, or skip one with #checkov:skip=CKV_...:reason "
