@@ -6,14 +6,15 @@ VENV ?= .venv
 INV := $(VENV)/bin/inv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+UI_STAMP := ui/node_modules/.installed
 ARGS ?=
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup demo test test-fast lint lint-infra deploy deploy-lambda deploy-ui deploy-mcp deploy-infrastructure \
-        verify status preflight build clean
+.PHONY: setup demo test test-ui test-fast lint lint-infra deploy deploy-lambda deploy-ui deploy-mcp \
+        deploy-infrastructure verify status preflight build clean
 
-setup: $(STAMP) $(CHECKOV_STAMP)
+setup: $(STAMP) $(UI_STAMP) $(CHECKOV_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt lambda_src/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,14 +33,24 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 lint-infra: setup
 	$(INV) lint-infra $(ARGS)
 
+# The UI's Node packages, exactly as locked (re-installed when the lock file changes).
+$(UI_STAMP): ui/package-lock.json ui/package.json
+	cd ui && npm ci --no-audit --no-fund
+	touch $(UI_STAMP)
+
 # First command of the README: set up, then deploy everything to the embedded local target.
 demo: setup
 	$(INV) build
 	$(INV) local.up
 
-# Second command of the README (and of CI): every test.
+# Second command of the README (and of CI): every test. The UI's Vitest suite runs first so
+# pytest's summary is the last line printed.
 test: setup
+	cd ui && npm test
 	$(PY) -m pytest $(ARGS)
+
+test-ui: $(UI_STAMP)
+	cd ui && npm test
 
 # CI aliases
 deploy:
@@ -63,4 +74,4 @@ build:
 
 clean:
 	-$(INV) local.down
-	rm -rf dist .tars
+	rm -rf dist .tars ui/dist
