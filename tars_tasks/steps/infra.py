@@ -117,8 +117,12 @@ def discard(plan_) -> None:
     terraform.remove_plan_file(getattr(plan_, "plan_file", None))
 
 
-def execute(settings, plan_, *, dry_run: bool = False, tf=None, clock=time.monotonic) -> Outcome:
-    """Apply exactly the saved plan, then save the outputs. Unchanged → no apply."""
+def execute(settings, plan_, *, dry_run: bool = False, allow_destroy: bool = False, allow_data_loss: bool = False,
+            tf=None, clock=time.monotonic) -> Outcome:
+    """Apply exactly the saved plan, then save the outputs. Unchanged → no apply.
+
+    The destroy guard runs here too (not only in the task), so no caller can apply a destroying
+    plan without passing the same ``allow_*`` flags."""
     if settings.is_local:
         from ..local import bootstrap
 
@@ -134,6 +138,7 @@ def execute(settings, plan_, *, dry_run: bool = False, tf=None, clock=time.monot
         if dry_run:
             return Outcome(COMPONENT, PLANNED, before=before, detail="; ".join(plan_.summary()), data=plan_.as_dict())
         if plan_.has_changes:
+            guard(plan_, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
             if not plan_.plan_file:
                 raise StepFailed("the plan has no saved plan file to apply", "run the plan again")
             tf.apply(plan_.plan_file)

@@ -65,7 +65,7 @@ def run(settings, target: str | None = None, *, dry_run: bool = False, allow_des
         infra.guard(plan, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
         if plan.has_changes and confirm:
             confirm(plan)
-        outcome = infra.execute(settings, plan)
+        outcome = infra.execute(settings, plan, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
     except TarsError as exc:
         if plan is not None:
             infra.discard(plan)

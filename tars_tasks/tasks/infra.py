@@ -60,7 +60,7 @@ def deploy_infrastructure(c, env=None, local=False, dry_run=False, yes=False, js
                 return
             if plan.has_changes:
                 _confirm(settings, plan, yes)
-            outcome = infra.execute(settings, plan)
+            outcome = infra.execute(settings, plan, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
         finally:
             infra.discard(plan)
     if outcome.status == "unchanged":

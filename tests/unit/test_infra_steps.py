@@ -107,6 +107,20 @@ def test_refused_plan_never_applies(project, use_fake):
     assert not Path(plan.plan_file).exists()
 
 
+def test_execute_guards_too_so_no_caller_can_skip_it(project, use_fake):
+    settings = use_fake("replace_delete_first")
+    plan = infra.plan(settings)
+    with pytest.raises(Refused):
+        infra.execute(settings, plan)
+    assert "apply" not in commands(project)
+    assert not Path(plan.plan_file).exists()
+    with pytest.raises(Refused):  # the plan file is gone; a second try is refused as well
+        infra.execute(settings, plan, allow_destroy=True)
+    plan = infra.plan(settings)
+    outcome = infra.execute(settings, plan, allow_destroy=True, allow_data_loss=True)
+    assert outcome.status == "deployed" and commands(project).count("apply") == 1
+
+
 def test_apply_failure_is_a_step_failure_and_removes_the_plan(project, use_fake):
     settings = use_fake("updates", FAKE_TF_FAIL="apply")
     plan = infra.plan(settings)
