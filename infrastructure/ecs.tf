@@ -38,9 +38,17 @@ resource "aws_ecs_task_definition" "mcp" {
     readonlyRootFilesystem = true
     portMappings           = [{ containerPort = var.mcp_port, protocol = "tcp" }]
     environment = [
-      { name = "PORT", value = tostring(var.mcp_port) },
+      { name = "MCP_HOST", value = "0.0.0.0" },
+      { name = "MCP_PORT", value = tostring(var.mcp_port) },
       { name = "AWS_REGION", value = var.region },
     ]
+    healthCheck = {
+      command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${var.mcp_port}/health', timeout=3)"]
+      interval    = 30
+      timeout     = 5
+      retries     = 3
+      startPeriod = 15
+    }
     logConfiguration = {
       logDriver = "awslogs"
       options = {

@@ -75,6 +75,7 @@ data "aws_iam_policy_document" "lambda" {
     actions = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
     resources = [
       "arn:${local.partition}:bedrock:*::foundation-model/${var.bedrock_model_id}",
+      "arn:${local.partition}:bedrock:${var.region}::foundation-model/${var.embedding_model_id}",
       "arn:${local.partition}:bedrock:${var.region}:${local.account_id}:inference-profile/${var.bedrock_model_id}",
     ]
   }

@@ -21,6 +21,12 @@ variable "region" {
   default     = "us-east-1"
 }
 
+variable "embedding_model_id" {
+  description = "Titan embedding model the handler's knowledge base uses (its built-in default)."
+  type        = string
+  default     = "amazon.titan-embed-text-v2:0"
+}
+
 variable "bedrock_model_id" {
   description = "Claude model the handler chats with (BEDROCK_MODEL_ID)."
   type        = string
@@ -58,9 +64,9 @@ variable "api_origin_read_timeout" {
 }
 
 variable "mcp_port" {
-  description = "Port the MCP log server listens on."
+  description = "Port the MCP log server listens on (MCP_PORT; its image defaults to 8000)."
   type        = number
-  default     = 8080
+  default     = 8000
 }
 
 variable "mcp_image_tag" {

@@ -18,15 +18,19 @@ GUARD_HELP = {
 
 
 def show_plan(plan) -> None:
-    """The summary table: create / update / replace / delete per resource."""
-    rows = plan.rows() if hasattr(plan, "rows") else [(line, "", "") for line in plan.summary()[1:]]
-    head = plan.summary()[0] if plan.summary() else "plan"
+    """The summary table: create / update / replace / delete per resource (Terraform), or the
+    local bootstrap's lines (local mode)."""
+    lines = plan.summary()
     if not plan.has_changes:
-        console.ok(head)
+        console.ok(lines[0] if lines else "no changes")
         return
-    console.step(head)
-    if rows:
-        console.table(None, ["resource", "action", "why"], rows)
+    if hasattr(plan, "rows"):
+        console.step(lines[0])
+        console.table(None, ["resource", "action", "why"], plan.rows())
+        return
+    console.step("local infrastructure: changes")
+    for line in lines:
+        console.detail(line)
 
 
 def _confirm(settings, plan, yes) -> None:
