@@ -68,7 +68,7 @@ def deploy_infrastructure(c, env=None, local=False, dry_run=False, yes=False, js
         finally:
             infra.discard(plan)
     if outcome.status == "unchanged":
-        console.ok(f"no changes; {outcome.detail}")
+        console.ok(outcome.detail if "no changes" in outcome.detail else f"no changes; {outcome.detail}")
     else:
         console.ok(f"infrastructure {outcome.status}: {outcome.detail}")
     _report(json, settings, plan, outcome)
