@@ -49,7 +49,6 @@ class Terraform:
     program: str
     workdir: Path
     data_dir: Path
-    run: Callable[..., subprocess.CompletedProcess] = subprocess.run
     plugin_dir: str | None = None
 
     @classmethod
@@ -74,8 +73,7 @@ class Terraform:
              timeout: float = 3600) -> subprocess.CompletedProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
-            result = self.run([self.program, *args], cwd=str(self.workdir), env=self._env(),
-                              capture_output=True, text=True, timeout=timeout)
+            result = _run([self.program, *args], cwd=str(self.workdir), env=self._env(), timeout=timeout)
         except FileNotFoundError:
             raise ConfigError(f"cannot run {self.program}", INSTALL_HINT) from None
         except subprocess.TimeoutExpired:
@@ -150,6 +148,30 @@ class Terraform:
             return json.loads(result.stdout) if result.stdout.strip() else {}
         except ValueError:
             return {}
+
+
+def _run(argv: list[str], *, cwd: str, env: dict[str, str], timeout: float,
+         popen: Callable[..., subprocess.Popen] = subprocess.Popen) -> subprocess.CompletedProcess:
+    """Run terraform; on Ctrl-C let it stop gracefully instead of killing it.
+
+    Terraform gets the same SIGINT (same process group) and finishes the operation in flight,
+    writes the state and releases the lock. subprocess.run would kill it after 0.25 s, which can
+    lose state and leave the lock held. A second Ctrl-C while waiting kills it.
+    """
+    with popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+        except KeyboardInterrupt:
+            try:
+                proc.wait()
+            except KeyboardInterrupt:
+                proc.kill()
+            raise
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
 
 
 def _private(path: Path) -> None:

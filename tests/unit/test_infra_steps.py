@@ -190,3 +190,38 @@ def test_local_mode_delegates_to_the_bootstrap(project, monkeypatch):
     assert seen == [("plan", "local"), ("apply", "PLAN")]
     assert calls(project) == []  # terraform never ran
     infra.guard("PLAN")  # the bootstrap only creates: nothing to guard
+
+
+class _FakeProc:
+    def __init__(self, interrupts):
+        self.interrupts = interrupts
+        self.events = []
+        self.returncode = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def communicate(self, timeout=None):
+        self.events.append("communicate")
+        raise KeyboardInterrupt
+
+    def wait(self):
+        self.events.append("wait")
+        if self.interrupts > 1:
+            raise KeyboardInterrupt
+        self.returncode = 130
+        return 130
+
+    def kill(self):
+        self.events.append("kill")
+
+
+@pytest.mark.parametrize("interrupts,events", [(1, ["communicate", "wait"]), (2, ["communicate", "wait", "kill"])])
+def test_ctrl_c_lets_terraform_stop_gracefully(interrupts, events):
+    proc = _FakeProc(interrupts)
+    with pytest.raises(KeyboardInterrupt):
+        terraform._run(["terraform", "apply", "tfplan"], cwd=".", env={}, timeout=10, popen=lambda *a, **k: proc)
+    assert proc.events == events  # killed only on a second Ctrl-C
