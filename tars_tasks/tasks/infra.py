@@ -9,6 +9,7 @@ from invoke import Collection
 from invoke.exceptions import Exit
 
 from .. import console
+from ..errors import TarsError
 from ..runner import load_settings, tars_task
 
 GUARD_HELP = {
@@ -57,7 +58,11 @@ def deploy_infrastructure(c, env=None, local=False, dry_run=False, yes=False, js
         plan = infra.plan(settings)
         try:
             show_plan(plan)
-            infra.guard(plan, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
+            try:
+                infra.guard(plan, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
+            except TarsError as err:
+                _report(json, settings, plan, extra={"error": err.as_dict()})
+                raise
             if dry_run:
                 _report(json, settings, plan)
                 console.info("dry run: nothing applied")

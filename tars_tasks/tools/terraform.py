@@ -50,6 +50,7 @@ class Terraform:
     workdir: Path
     data_dir: Path
     plugin_dir: str | None = None
+    variables: dict[str, str] | None = None   # input variables, given as TF_VAR_<name>
 
     @classmethod
     def for_settings(cls, settings, data_dir: Path | None = None) -> "Terraform":
@@ -57,8 +58,11 @@ class Terraform:
         if not workdir.is_dir():
             raise ConfigError(f"no Terraform configuration: {workdir} does not exist",
                               "run the task from the TARS checkout (or set TARS_ROOT to it)")
+        variables = {"project": settings.project, "env": settings.env, "region": settings.region,
+                     "bedrock_model_id": settings.bedrock_model_id}
         return cls(find_program(settings), workdir, data_dir or settings.state_dir / "terraform",
-                   plugin_dir=getattr(settings, "terraform_plugin_dir", None))
+                   plugin_dir=settings.terraform_plugin_dir,
+                   variables={k: str(v) for k, v in variables.items() if v not in (None, "")})
 
     # ------------------------------------------------------------ running
     def _env(self) -> dict[str, str]:
@@ -67,6 +71,7 @@ class Terraform:
         env = Settings.process_environment()
         env.update({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "TF_DATA_DIR": str(self.data_dir),
                     "NO_COLOR": "1"})
+        env.update({f"TF_VAR_{name}": value for name, value in (self.variables or {}).items()})
         return env
 
     def call(self, *args: str, what: str, ok_codes: tuple[int, ...] = (0,), hint: str | None = None,

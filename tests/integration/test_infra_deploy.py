@@ -53,8 +53,11 @@ def test_creates_are_applied_and_outputs_saved(deploy, project):
     ("unknown_format", "(whole plan)"),
 ])
 def test_destroy_guard_refuses_with_exit_3(deploy, project, plan, address):
-    result = deploy(plan, "--yes")
+    result = deploy(plan, "--yes", "--json", str(project / "report.json"))
     assert result.returncode == 3, result.stderr
+    report = json.loads((project / "report.json").read_text())
+    assert report["error"]["kind"] == "refused" and report["outcome"] is None
+    assert address in [b["address"] for b in report["plan"]["blocked"]]
     assert commands(project) == PLANNED  # never apply
     assert "destroy guard" in result.stderr and address in result.stderr
     assert "--allow-destroy" in result.stderr

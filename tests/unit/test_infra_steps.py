@@ -71,12 +71,16 @@ def test_no_changes_applies_nothing_and_removes_the_plan(project, use_fake):
     assert not list((project / ".tars" / "dev").glob("plan-*"))
 
 
-def test_env_picks_its_backend_file(project, use_fake, monkeypatch):
+def test_env_picks_its_backend_file_and_variables(project, use_fake, monkeypatch):
     monkeypatch.setenv("TARS_ENV", "prod")
+    monkeypatch.setenv("TARS_PROJECT", "tars-x")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
     settings = use_fake("noop")
     infra.plan(settings)
     assert "-backend-config=backend/prod.hcl" in call(project, "init")["argv"]
     assert call(project, "init")["tf_data_dir"].endswith(".tars/prod/terraform")
+    assert call(project, "plan")["tf_vars"] == {"project": "tars-x", "env": "prod", "region": "eu-west-1",
+                                                "bedrock_model_id": settings.bedrock_model_id}
 
 
 def test_missing_backend_file_is_a_config_error(project, use_fake):
