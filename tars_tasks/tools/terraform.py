@@ -187,11 +187,24 @@ def _private(path: Path) -> None:
 def new_plan_file(state_dir: Path) -> Path:
     """A fresh plan file path in a private (0700) directory, pre-created with mode 0600."""
     state_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_plans(state_dir)
     directory = Path(tempfile.mkdtemp(prefix="plan-", dir=state_dir))
     path = directory / "tfplan"
     fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
     os.close(fd)
     return path
+
+
+def _remove_stale_plans(state_dir: Path, max_age: float = 86400.0) -> None:
+    """Plan files a killed run left behind (older than a day): they may hold sensitive values."""
+    import time
+
+    for directory in state_dir.glob("plan-*"):
+        try:
+            if time.time() - directory.stat().st_mtime > max_age:
+                shutil.rmtree(directory, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def remove_plan_file(path: str | Path | None) -> None:

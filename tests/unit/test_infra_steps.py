@@ -170,6 +170,23 @@ def test_program_lookup(monkeypatch, tmp_path, project):
     assert terraform.find_program(settings) == str(empty / "terraform")
 
 
+def test_stale_plan_files_of_killed_runs_are_removed(tmp_path):
+    old = terraform.new_plan_file(tmp_path)
+    recent = terraform.new_plan_file(tmp_path)
+    os.utime(old.parent, (1, 1))
+    fresh = terraform.new_plan_file(tmp_path)
+    assert not old.parent.exists() and recent.exists() and fresh.exists()
+
+
+def test_show_printing_no_json_is_a_step_failure(project, use_fake):
+    settings = use_fake("creates", FAKE_TF_SHOW_TEXT="Terraform crashed!")
+    with pytest.raises(StepFailed, match="show -json printed no JSON"):
+        infra.plan(settings)
+    assert commands(project) == ["init", "validate", "plan", "show"]
+    assert "apply" not in commands(project)
+    assert not list((project / ".tars" / "dev").glob("plan-*"))
+
+
 def test_plan_file_is_private(tmp_path):
     path = terraform.new_plan_file(tmp_path)
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
