@@ -103,15 +103,18 @@ def update_service(cluster: str, service: str, *, task_definition: str | None = 
 
 def previous_revision(family: str, before: int) -> str | None:
     """The newest ACTIVE revision of ``family`` older than ``before``."""
+    best: tuple[int, str] | None = None
     with translate(f"list task definitions of {family}"):
         pages = client("ecs").get_paginator("list_task_definitions").paginate(
             familyPrefix=family, status="ACTIVE", sort="DESC")
         for page in pages:
             for arn in page.get("taskDefinitionArns", []):
                 fam, rev = family_revision(arn)
-                if fam == family and rev < before:
-                    return arn
-    return None
+                if fam == family and rev < before and (best is None or rev > best[0]):
+                    best = (rev, arn)
+            if best:  # DESC order: the first page holding one has the newest
+                break
+    return best[1] if best else None
 
 
 def deployment_for(service: dict[str, Any], task_definition: str) -> dict[str, Any] | None:
