@@ -51,6 +51,8 @@ def _ssh_cause(exc: BaseException) -> str:
 
     if isinstance(exc, sx.NoValidConnectionsError):
         return "connection refused"
+    if "No authentication methods available" in str(exc):
+        return "no SSH key or agent to authenticate with"
     if isinstance(exc, sx.AuthenticationException):
         return f"authentication failed ({exc})"
     if isinstance(exc, sx.BadHostKeyException):
