@@ -131,9 +131,9 @@ def publish_image(settings, p: Plan) -> None:
         program = container.detect(settings.container_engine)
         console.step(f"Building {p.image} with {container.engine_name(program)}")
         container.login(program, login.registry, login.username, login.password)
-        container.build(program, settings.root / SOURCE_DIR, p.image)
+        container.build(program, settings.root / SOURCE_DIR, p.image, on_line=console.detail)
         console.step(f"Pushing {p.image}")
-        container.push(program, p.image)
+        container.push(program, p.image, on_line=console.detail)
     console.ok(f"image {p.tag} pushed")
 
 

@@ -68,3 +68,30 @@ def test_push_without_login_fails_in_one_line(fake, tmp_path):
 def test_build_without_dockerfile(fake, tmp_path):
     with pytest.raises(ConfigError):
         container.build(container.detect(), tmp_path, "t")
+
+
+def test_build_output_is_streamed_and_a_failure_keeps_its_last_line(fake, tmp_path, monkeypatch):
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM scratch\n")
+    shown = []
+    container.build(container.detect(), ctx, "reg.example/r:abc", on_line=shown.append)
+    assert "#8 exporting to image" in shown
+    monkeypatch.setenv("FAKE_DOCKER_FAIL", "build")
+    with pytest.raises(StepFailed) as err:
+        container.build(container.detect(), ctx, "reg.example/r:abc")
+    assert err.value.message.startswith("cannot build reg.example/r:abc: ERROR: failed to solve")
+
+
+def test_fake_docker_image_inspect_answers_like_the_cli(fake, tmp_path):
+    import subprocess
+
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM scratch\n")
+    container.build(container.detect(), ctx, "reg.example/r:abc")
+    found = subprocess.run(["docker", "image", "inspect", "reg.example/r:abc"], capture_output=True, text=True)
+    assert found.returncode == 0
+    assert json.loads(found.stdout)[0]["Architecture"] == "amd64"
+    missing = subprocess.run(["docker", "image", "inspect", "nope:1"], capture_output=True, text=True)
+    assert missing.returncode == 1 and "No such image: nope:1" in missing.stderr

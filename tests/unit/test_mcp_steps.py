@@ -218,3 +218,30 @@ def test_scale_to_zero_and_back(world):
     assert mcp.scale(world["settings"], 0).status == "unchanged"
     assert mcp.scale(world["settings"], 1, clock=clock, sleep=clock.sleep).after == "1"
     assert service_now()["desiredCount"] == 1
+
+
+def test_local_mode_delegates_to_local_mcp_deploy(tmp_path, monkeypatch):
+    """tars_tasks.local.mcp is written on the `local` branch; its contract: deploy(settings, image_tag)."""
+    import sys
+    import types
+
+    from tars_tasks.outcome import Outcome
+
+    root = make_project(tmp_path)
+    received = {}
+    fake_module = types.ModuleType("tars_tasks.local.mcp")
+
+    def deploy(settings, image_tag):
+        received.update(settings=settings, tag=image_tag)
+        return Outcome("mcp", "deployed", None, image_tag)
+
+    fake_module.deploy = deploy
+    monkeypatch.setitem(sys.modules, "tars_tasks.local.mcp", fake_module)
+    import tars_tasks.local as local_pkg
+
+    monkeypatch.setattr(local_pkg, "mcp", fake_module, raising=False)
+    settings = Settings.load(None, environ=environ(root, "r.example/x", TARS_TARGET="local"))
+    plan = mcp.plan(settings)
+    assert plan.local and plan.has_changes and plan.tag == head(root)
+    outcome = mcp.execute(settings, plan)
+    assert received == {"settings": settings, "tag": head(root)} and outcome.after == head(root)
