@@ -186,10 +186,15 @@ def roll_to(settings, arn: str, *, timeout: float, clock, sleep, task_definition
                          on_poll=_reporter(settings, task_definition, container_name, status, clock))
 
 
-def _reasons(settings, watch, arn: str) -> list[str]:
+OUTCOME_WORDS = {"failed": "failed", "rolled back": "was rolled back", "timeout": "timed out",
+                 "waiting": "is still in progress", "completed": "completed"}
+
+
+def _reasons(settings, watch, arn: str | None) -> list[str]:
+    """Why it went wrong: the stopped tasks' reasons and the newest service events."""
     from ..aws import ecs
 
-    lines = [f"{watch.verdict.state}: {watch.verdict.reason}"]
+    lines = []
     lines += [f"stopped: {r}" for r in ecs.stopped_task_reasons(settings.ecs_cluster, settings.ecs_service, arn)]
     lines += [f"event: {e.get('message')}" for e in watch.service.get("events", [])[:3]]
     return lines
@@ -225,17 +230,16 @@ def execute(settings, p: Plan, *, timeout: float = DEFAULT_TIMEOUT, clock: Calla
         return Outcome(COMPONENT, DEPLOYED, before, ecs.short_name(new_arn), f"{p.service} runs {p.image}",
                        rollback_command=f"inv rollback-mcp --to {old_revision}", elapsed=clock() - started,
                        data={"image": p.image, "task_definition": new_arn, "previous": p.task_definition})
+    what = f"the rollout of {ecs.short_name(new_arn)} {OUTCOME_WORDS[watch.verdict.state]}: {watch.verdict.reason}"
     reasons = _reasons(settings, watch, new_arn)
-    for line in reasons:
-        console.warn(line)
+    console.warn(what)
     console.step(f"Pointing {p.service} back at {before}")
     back = roll_to(settings, p.task_definition, timeout=timeout, clock=clock, sleep=sleep, what="rollback")
     if back.verdict.state != ecs.COMPLETED:
-        raise StepFailed(f"MCP rollout {watch.verdict.state} and the rollback to {before} did not complete "
-                         f"({back.verdict.reason})", "check the service now: inv status, or the ECS console",
+        raise StepFailed(f"{what}; and the rollback to {before} {OUTCOME_WORDS[back.verdict.state]}: "
+                         f"{back.verdict.reason}", "check the service now: inv status, or the ECS console",
                          details=reasons)
-    raise StepFailed(f"MCP rollout of {ecs.short_name(new_arn)} {watch.verdict.state}: {watch.verdict.reason}; "
-                     f"the service is back on {before}",
+    raise StepFailed(f"{what}; the service is back on {before}",
                      f"see the reasons above; fix {SOURCE_DIR}/ and deploy again", details=reasons)
 
 
@@ -287,7 +291,8 @@ def rollback(settings, target: Any = None, *, dry_run: bool = False, timeout: fl
     console.step(f"Rolling {settings.ecs_service} back from {before} to {after}")
     watch = roll_to(settings, target_arn, timeout=timeout, clock=clock, sleep=sleep, what="rollback")
     if watch.verdict.state != ecs.COMPLETED:
-        raise StepFailed(f"rollback of {settings.ecs_service} to {after} {watch.verdict.state}: {watch.verdict.reason}",
+        raise StepFailed(f"the rollback of {settings.ecs_service} to {after} {OUTCOME_WORDS[watch.verdict.state]}: "
+                         f"{watch.verdict.reason}",
                          "check the service (inv status, ECS console) and retry", details=_reasons(settings, watch, target_arn))
     return Outcome(COMPONENT, DEPLOYED, before, after, f"{settings.ecs_service} runs {after}",
                    rollback_command=f"inv rollback-mcp --to {ecs.family_revision(current_arn)[1]}",

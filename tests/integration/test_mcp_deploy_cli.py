@@ -67,7 +67,7 @@ def test_timeout_points_the_service_back(run_inv, world):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(error_lines) == 1 and "timeout" in error_lines[0]
+    assert len(error_lines) == 1 and "timed out" in error_lines[0]
     assert "back on sre-poc-mcp-server:1" in error_lines[0]
     # state: revision 2 was registered with the commit-tagged image; the service is back on 1
     tag = head(world["root"])

@@ -105,7 +105,7 @@ def test_failed_rollout_points_the_service_back_and_fails_with_reasons(world):
     plan = mcp.plan(world["settings"])
     with pytest.raises(StepFailed) as err:
         mcp.execute(world["settings"], plan, timeout=600, clock=clock, sleep=clock.sleep)
-    assert "failed" in err.value.message and "tasks failed to start" in err.value.message
+    assert "failed: " in err.value.message and "tasks failed to start" in err.value.message
     assert "back on sre-poc-mcp-server:1" in err.value.message
     assert any("deployment failed" in d for d in err.value.details)
     assert service_now()["taskDefinition"] == world["task_definition"]
@@ -137,7 +137,7 @@ def test_timeout_rolls_back(world):
     plan = mcp.plan(world["settings"])
     with pytest.raises(StepFailed) as err:
         mcp.execute(world["settings"], plan, timeout=20, clock=clock, sleep=clock.sleep)
-    assert "timeout" in err.value.message and "20 s" in err.value.message
+    assert "timed out" in err.value.message and "20 s" in err.value.message
     assert service_now()["taskDefinition"] == world["task_definition"]
     assert sum(clock.sleeps) == pytest.approx(20)
 
