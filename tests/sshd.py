@@ -73,7 +73,10 @@ StrictModes no
 Subsystem sftp internal-sftp
 SetEnv PATH={path} FAKE_DOCKER_LOG={docker_log}
 """)
-    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
+    try:
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
+    except PermissionError:
+        pass  # not root: sshd then runs without privilege separation, or says why it cannot start
     proc = subprocess.Popen([SSHD, "-D", "-e", "-p", str(port), "-f", str(config)],
                             stdout=subprocess.DEVNULL, stderr=open(base / "sshd.err", "wb"))
     deadline = time.monotonic() + 10

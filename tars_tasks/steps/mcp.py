@@ -126,7 +126,7 @@ def publish_image(settings, p: Plan) -> None:
     if p.builder:
         console.step(f"Building {p.image} on {p.builder}")
         remote.build_and_push(p.builder, settings.root / SOURCE_DIR, p.image, login,
-                              engine=settings.container_engine)
+                              engine=settings.container_engine, on_line=console.detail)
     else:
         program = container.detect(settings.container_engine)
         console.step(f"Building {p.image} with {container.engine_name(program)}")

@@ -15,7 +15,7 @@ import shlex
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from ..errors import ConfigError, StepFailed, UsageError
 from . import build_context, container
@@ -89,9 +89,34 @@ def connect(spec: str, connect_timeout: float = 10) -> Iterator[object]:
         conn.close()
 
 
-def run(conn, command: str, what: str, *, stdin: str | None = None, timeout: float | None = 3600) -> str:
-    """Run ``command`` on the builder (output captured, never echoed); failure -> StepFailed."""
-    kwargs = {"hide": True, "warn": True, "echo_stdin": False, "timeout": timeout, "pty": False}
+class _Lines:
+    """A file-like sink for Fabric's output streams: hands each complete line to ``on_line``."""
+
+    def __init__(self, on_line: Callable[[str], None]):
+        self.on_line = on_line
+        self.partial = ""
+
+    def write(self, data: str) -> int:
+        self.partial += data
+        *lines, self.partial = self.partial.split("\n")
+        for line in lines:
+            self.on_line(line.rstrip("\r"))
+        return len(data)
+
+    def flush(self) -> None:
+        if self.partial:
+            self.on_line(self.partial)
+            self.partial = ""
+
+
+def run(conn, command: str, what: str, *, stdin: str | None = None, timeout: float | None = 3600,
+        on_line: Callable[[str], None] | None = None) -> str:
+    """Run ``command`` on the builder (output captured; shown line by line through ``on_line`` when
+    given); failure -> StepFailed with the last lines."""
+    kwargs: dict = {"hide": True, "warn": True, "echo_stdin": False, "timeout": timeout, "pty": False}
+    if on_line is not None:
+        sink = _Lines(on_line)
+        kwargs.update(hide=False, out_stream=sink, err_stream=sink)
     if stdin is not None:
         kwargs["in_stream"] = io.StringIO(stdin)
     else:
@@ -134,7 +159,7 @@ def remote_engine(conn, preferred: str | None = None) -> str:
 
 
 def build_and_push(spec: str, context: Path, tag: str, login, *, engine: str | None = None,
-                   platform: str = container.PLATFORM) -> None:
+                   platform: str = container.PLATFORM, on_line: Callable[[str], None] | None = None) -> None:
     """Upload ``context`` (honouring .dockerignore), log in, build ``tag`` and push it, on the builder."""
     payload = build_context.tarball(Path(context))
     with connect(spec) as conn, workdir(conn) as work:
@@ -145,8 +170,8 @@ def build_and_push(spec: str, context: Path, tag: str, login, *, engine: str | N
             "unpack the build context")
         run(conn, shlex.join(container.login_argv(program, login.registry, login.username)),
             f"log in to {login.registry}", stdin=login.password + "\n", timeout=120)
-        run(conn, shlex.join(container.build_argv(program, ctx, tag, platform)), f"build {tag}")
-        run(conn, shlex.join(container.push_argv(program, tag)), f"push {tag}")
+        run(conn, shlex.join(container.build_argv(program, ctx, tag, platform)), f"build {tag}", on_line=on_line)
+        run(conn, shlex.join(container.push_argv(program, tag)), f"push {tag}", on_line=on_line)
 
 
 def pip_install(builder: str, requirements_text: str, pip_args: Sequence[str]) -> bytes:

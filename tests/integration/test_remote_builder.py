@@ -41,6 +41,20 @@ def test_build_and_push_on_the_builder(sshd, tmp_path):
     assert not Path(build["argv"][-1]).parent.exists()
 
 
+def test_remote_build_failure_names_the_builder_and_cleans_up(sshd, tmp_path):
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "server.py").write_text("x = 1\n")      # no Dockerfile: the remote build fails
+    shown = []
+    with pytest.raises(StepFailed) as err:
+        remote.build_and_push(sshd.builder, ctx, f"{REGISTRY}/r:abc", RegistryLogin(REGISTRY, "AWS", "pw-secret"),
+                              on_line=shown.append)
+    assert err.value.message.startswith(f"builder 127.0.0.1: cannot build {REGISTRY}/r:abc: ERROR: failed to solve")
+    assert any("failed to read dockerfile" in line for line in shown)     # streamed as it came
+    build = remote_calls(sshd)[-1]
+    assert build["argv"][1] == "build" and not Path(build["argv"][-1]).parent.exists()
+
+
 def test_pip_install_returns_the_installed_tree(sshd, tmp_path):
     wheel = tmp_path / "tinypkg-0.1-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as z:
@@ -105,6 +119,7 @@ def test_inv_deploy_mcp_with_builder(run_inv, sshd, endpoint, tmp_path):
     result = run_inv("deploy-mcp", "--yes", "--builder", sshd.builder, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"on {sshd.builder}" in result.stdout
+    assert "#8 exporting to image" in result.stdout    # the remote build output, streamed
     assert not local_log.exists()                      # nothing built locally
     seen = remote_calls(sshd)
     assert [c["argv"][1] for c in seen] == ["login", "build", "push"]
