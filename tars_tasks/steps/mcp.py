@@ -138,13 +138,15 @@ def publish_image(settings, p: Plan) -> None:
 
 
 def _reporter(settings, task_definition: dict | None, container_name: str | None, status,
-              clock: Callable[[], float]):
-    """on_poll for ecs.watch: a live status line; every REPORT_EVERY s events, stopped tasks, logs."""
+              clock: Callable[[], float], seen: dict[str, set] | None = None):
+    """on_poll for ecs.watch: a live status line; every REPORT_EVERY s the new events, stopped-task
+    reasons and log lines (``seen`` carries what was shown across waits: rollout then rollback)."""
     from ..aws import ecs
 
-    seen_events: set[str] = set()
-    seen_stops: set[str] = set()
-    seen_logs: set[str] = set()
+    seen = seen if seen is not None else {}
+    seen_events = seen.setdefault("events", set())
+    seen_stops = seen.setdefault("stops", set())
+    seen_logs = seen.setdefault("logs", set())
     state = {"last": None}
 
     def on_poll(service: dict, verdict, elapsed: float) -> None:
@@ -173,7 +175,7 @@ def _reporter(settings, task_definition: dict | None, container_name: str | None
 
 
 def roll_to(settings, arn: str, *, timeout: float, clock, sleep, task_definition: dict | None = None,
-            container_name: str | None = None, what: str = "rollout"):
+            container_name: str | None = None, what: str = "rollout", seen: dict[str, set] | None = None):
     """Update the service to ``arn`` and watch until our deployment completes (or fails / times out)."""
     from ..aws import ecs
 
@@ -183,7 +185,7 @@ def roll_to(settings, arn: str, *, timeout: float, clock, sleep, task_definition
         return ecs.watch(settings.ecs_cluster, settings.ecs_service,
                          lambda s: ecs.classify(s, arn, deployment_id), timeout=timeout,
                          delay=float(settings.waiter_delay), clock=clock, sleep=sleep,
-                         on_poll=_reporter(settings, task_definition, container_name, status, clock))
+                         on_poll=_reporter(settings, task_definition, container_name, status, clock, seen))
 
 
 OUTCOME_WORDS = {"failed": "failed", "rolled back": "was rolled back", "timeout": "timed out",
@@ -222,8 +224,9 @@ def execute(settings, p: Plan, *, timeout: float = DEFAULT_TIMEOUT, clock: Calla
     new_arn = ecs.register_with_image(old_definition, tags, p.container, p.image)
     new_definition = ecs.copy_with_image(old_definition, p.container, p.image)
     console.step(f"Rolling {p.service} to {ecs.short_name(new_arn)} ({p.tag})")
+    seen: dict[str, set] = {}
     watch = roll_to(settings, new_arn, timeout=timeout, clock=clock, sleep=sleep,
-                    task_definition=new_definition, container_name=p.container)
+                    task_definition=new_definition, container_name=p.container, seen=seen)
     if watch.verdict.state == ecs.COMPLETED:
         console.ok(f"{p.service} runs {ecs.short_name(new_arn)}: {watch.verdict.reason}")
         _, old_revision = ecs.family_revision(p.task_definition)
@@ -234,7 +237,8 @@ def execute(settings, p: Plan, *, timeout: float = DEFAULT_TIMEOUT, clock: Calla
     reasons = _reasons(settings, watch, new_arn)
     console.warn(what)
     console.step(f"Pointing {p.service} back at {before}")
-    back = roll_to(settings, p.task_definition, timeout=timeout, clock=clock, sleep=sleep, what="rollback")
+    back = roll_to(settings, p.task_definition, timeout=timeout, clock=clock, sleep=sleep, what="rollback",
+                   seen=seen)
     if back.verdict.state != ecs.COMPLETED:
         raise StepFailed(f"{what}; and the rollback to {before} {OUTCOME_WORDS[back.verdict.state]}: "
                          f"{back.verdict.reason}", "check the service now: inv status, or the ECS console",

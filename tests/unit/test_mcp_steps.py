@@ -245,3 +245,53 @@ def test_local_mode_delegates_to_local_mcp_deploy(tmp_path, monkeypatch):
     assert plan.local and plan.has_changes and plan.tag == head(root)
     outcome = mcp.execute(settings, plan)
     assert received == {"settings": settings, "tag": head(root)} and outcome.after == head(root)
+
+
+def test_wait_reports_events_stopped_tasks_and_log_lines_every_30_s(world, monkeypatch):
+    """The live status line updates every poll; events, stopped-task reasons and the container's
+    last log lines come at the first poll and then every 30 s (new ones only)."""
+    logs = boto3.client("logs")
+    logs.create_log_group(logGroupName="/ecs/sre-poc-mcp-server")
+    logs.create_log_stream(logGroupName="/ecs/sre-poc-mcp-server", logStreamName="mcp/mcp-server/abc")
+    logs.put_log_events(logGroupName="/ecs/sre-poc-mcp-server", logStreamName="mcp/mcp-server/abc",
+                        logEvents=[{"timestamp": int(__import__("time").time() * 1000),
+                                               "message": "Traceback: ImportError: fastmcp"}])
+    monkeypatch.setattr(ecs_api, "stopped_task_reasons",
+                        lambda cluster, service, td=None, limit=5: ["task abc: Essential container in task exited"])
+    shown, statuses = [], []
+    monkeypatch.setattr(mcp.console, "detail", shown.append)
+    monkeypatch.setattr(mcp.console, "warn", shown.append)
+
+    class Recorder:
+        def update(self, text):
+            statuses.append(text)
+
+    import contextlib
+
+    @contextlib.contextmanager
+    def status(text):
+        yield Recorder()
+
+    monkeypatch.setattr(mcp.console, "status", status)
+    clock = FakeClock()
+    polls = {"n": 0}
+
+    def stuck(real, ctx):
+        polls["n"] += 1
+        return on("new", ("new", "PRIMARY", "IN_PROGRESS", 0), ("old", "ACTIVE", "COMPLETED", 1),
+                  events=[f"(service sre-poc-mcp-server) event {polls['n']}"])(real, ctx)
+
+    RolloutScript(session.client("ecs"), world["task_definition"], [back_on_old_when_pointed(stuck)],
+                  new_id="ecs-svc/new1")
+    put_image(head(world["root"]))
+    plan = mcp.plan(world["settings"].replace(waiter_delay=10.0))
+    with pytest.raises(StepFailed):
+        mcp.execute(world["settings"].replace(waiter_delay=10.0), plan, timeout=70, clock=clock, sleep=clock.sleep)
+    # polls at 0, 10, ... 70 s: a status line each; events reported at 0, 30 and 60 s only
+    assert len([s for s in statuses if "rollout IN_PROGRESS" in s]) == 8
+    assert statuses[0] == "sre-poc-mcp-server: running 1/1, pending 0, rollout IN_PROGRESS (sre-poc-mcp-server:2), 0 s"
+    events = [line for line in shown if isinstance(line, str) and line.startswith("event:")]
+    assert events == ["event: (service sre-poc-mcp-server) event 1", "event: (service sre-poc-mcp-server) event 4",
+                      "event: (service sre-poc-mcp-server) event 7"]
+    assert shown.count("stopped: task abc: Essential container in task exited") == 1
+    assert shown.count("log: Traceback: ImportError: fastmcp") == 1
