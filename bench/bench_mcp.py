@@ -55,7 +55,6 @@ def main() -> None:
             root = make_project(Path(tmp))
             tag = head(root)
             import boto3
-            from tars_tasks.aws import ecs as ecs_api
 
             seeded = seed(image_tag=tag)          # the last deploy left the service on this commit's image
             put_image(tag)

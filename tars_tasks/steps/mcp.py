@@ -16,11 +16,11 @@ from typing import Any, Callable
 from .. import console
 from ..errors import ConfigError, StepFailed, UsageError
 from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
+from .mcp_rollout import OUTCOME_WORDS, reasons, reporter, roll_to
 
 COMPONENT = "mcp"
 SOURCE_DIR = "mcp_server"
 DEFAULT_TIMEOUT = 600.0
-REPORT_EVERY = 30.0   # seconds between event / stopped-task / log reports while waiting
 
 
 @dataclass(frozen=True)
@@ -137,71 +137,6 @@ def publish_image(settings, p: Plan) -> None:
     console.ok(f"image {p.tag} pushed")
 
 
-def _reporter(settings, task_definition: dict | None, container_name: str | None, status,
-              clock: Callable[[], float], seen: dict[str, set] | None = None):
-    """on_poll for ecs.watch: a live status line; every REPORT_EVERY s the new events, stopped-task
-    reasons and log lines (``seen`` carries what was shown across waits: rollout then rollback)."""
-    from ..aws import ecs
-
-    seen = seen if seen is not None else {}
-    seen_events = seen.setdefault("events", set())
-    seen_stops = seen.setdefault("stops", set())
-    seen_logs = seen.setdefault("logs", set())
-    state = {"last": None}
-
-    def on_poll(service: dict, verdict, elapsed: float) -> None:
-        primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
-        status.update(f"{service.get('serviceName')}: running {service.get('runningCount')}/"
-                      f"{service.get('desiredCount')}, pending {service.get('pendingCount')}, rollout "
-                      f"{primary.get('rolloutState', '?')} ({ecs.short_name(primary.get('taskDefinition'))}), "
-                      f"{elapsed:.0f} s")
-        now = clock()
-        if state["last"] is not None and now - state["last"] < REPORT_EVERY and verdict.state == ecs.WAITING:
-            return
-        state["last"] = now
-        for line in ecs.newest_events(service, seen_events):
-            console.detail(f"event: {line}")
-        for line in ecs.stopped_task_reasons(settings.ecs_cluster, settings.ecs_service):
-            if line not in seen_stops:
-                seen_stops.add(line)
-                console.detail(f"stopped: {line}")
-        if task_definition and container_name:
-            for line in ecs.container_log_lines(task_definition, container_name):
-                if line not in seen_logs:
-                    seen_logs.add(line)
-                    console.detail(f"log: {line}")
-
-    return on_poll
-
-
-def roll_to(settings, arn: str, *, timeout: float, clock, sleep, task_definition: dict | None = None,
-            container_name: str | None = None, what: str = "rollout", seen: dict[str, set] | None = None):
-    """Update the service to ``arn`` and watch until our deployment completes (or fails / times out)."""
-    from ..aws import ecs
-
-    updated = ecs.update_service(settings.ecs_cluster, settings.ecs_service, task_definition=arn)
-    deployment_id = (ecs.deployment_for(updated, arn) or {}).get("id")
-    with console.status(f"waiting for the {what} of {ecs.short_name(arn)}") as status:
-        return ecs.watch(settings.ecs_cluster, settings.ecs_service,
-                         lambda s: ecs.classify(s, arn, deployment_id), timeout=timeout,
-                         delay=float(settings.waiter_delay), clock=clock, sleep=sleep,
-                         on_poll=_reporter(settings, task_definition, container_name, status, clock, seen))
-
-
-OUTCOME_WORDS = {"failed": "failed", "rolled back": "was rolled back", "timeout": "timed out",
-                 "waiting": "is still in progress", "completed": "completed"}
-
-
-def _reasons(settings, watch, arn: str | None) -> list[str]:
-    """Why it went wrong: the stopped tasks' reasons and the newest service events."""
-    from ..aws import ecs
-
-    lines = []
-    lines += [f"stopped: {r}" for r in ecs.stopped_task_reasons(settings.ecs_cluster, settings.ecs_service, arn)]
-    lines += [f"event: {e.get('message')}" for e in watch.service.get("events", [])[:3]]
-    return lines
-
-
 def execute(settings, p: Plan, *, timeout: float = DEFAULT_TIMEOUT, clock: Callable[[], float] = time.monotonic,
             sleep: Callable[[float], None] = time.sleep, **_: Any) -> Outcome:
     started = clock()
@@ -234,7 +169,7 @@ def execute(settings, p: Plan, *, timeout: float = DEFAULT_TIMEOUT, clock: Calla
                        rollback_command=f"inv rollback-mcp --to {old_revision}", elapsed=clock() - started,
                        data={"image": p.image, "task_definition": new_arn, "previous": p.task_definition})
     what = f"the rollout of {ecs.short_name(new_arn)} {OUTCOME_WORDS[watch.verdict.state]}: {watch.verdict.reason}"
-    reasons = _reasons(settings, watch, new_arn)
+    why = reasons(settings, watch, new_arn)
     console.warn(what)
     console.step(f"Pointing {p.service} back at {before}")
     back = roll_to(settings, p.task_definition, timeout=timeout, clock=clock, sleep=sleep, what="rollback",
@@ -242,9 +177,9 @@ def execute(settings, p: Plan, *, timeout: float = DEFAULT_TIMEOUT, clock: Calla
     if back.verdict.state != ecs.COMPLETED:
         raise StepFailed(f"{what}; and the rollback to {before} {OUTCOME_WORDS[back.verdict.state]}: "
                          f"{back.verdict.reason}", "check the service now: inv status, or the ECS console",
-                         details=reasons)
+                         details=why)
     raise StepFailed(f"{what}; the service is back on {before}",
-                     f"see the reasons above; fix {SOURCE_DIR}/ and deploy again", details=reasons)
+                     f"see the reasons above; fix {SOURCE_DIR}/ and deploy again", details=why)
 
 
 def current(settings) -> dict[str, Any]:
@@ -297,7 +232,7 @@ def rollback(settings, target: Any = None, *, dry_run: bool = False, timeout: fl
     if watch.verdict.state != ecs.COMPLETED:
         raise StepFailed(f"the rollback of {settings.ecs_service} to {after} {OUTCOME_WORDS[watch.verdict.state]}: "
                          f"{watch.verdict.reason}",
-                         "check the service (inv status, ECS console) and retry", details=_reasons(settings, watch, target_arn))
+                         "check the service (inv status, ECS console) and retry", details=reasons(settings, watch, target_arn))
     return Outcome(COMPONENT, DEPLOYED, before, after, f"{settings.ecs_service} runs {after}",
                    rollback_command=f"inv rollback-mcp --to {ecs.family_revision(current_arn)[1]}",
                    elapsed=clock() - started, data={"task_definition": target_arn})
@@ -319,9 +254,9 @@ def scale(settings, desired: int, *, dry_run: bool = False, timeout: float = DEF
     with console.status(f"scaling {settings.ecs_service} to {desired}") as status:
         watch = ecs.watch(settings.ecs_cluster, settings.ecs_service, lambda s: ecs.scaled(s, desired),
                           timeout=timeout, delay=float(settings.waiter_delay), clock=clock, sleep=sleep,
-                          on_poll=_reporter(settings, None, None, status, clock))
+                          on_poll=reporter(settings, None, None, status, clock))
     if watch.verdict.state != ecs.COMPLETED:
         raise StepFailed(f"{settings.ecs_service} did not reach {desired} running task(s): {watch.verdict.reason}",
-                         "see the events above; inv status shows the service", details=_reasons(settings, watch, None))
+                         "see the events above; inv status shows the service", details=reasons(settings, watch, None))
     return Outcome(COMPONENT, DEPLOYED, before, str(desired), f"{settings.ecs_service} running {desired}",
                    elapsed=clock() - started)
