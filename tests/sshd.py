@@ -90,6 +90,8 @@ SetEnv PATH={path} FAKE_DOCKER_LOG={docker_log}
                 os.kill(proc.pid, signal.SIGTERM) if proc.poll() is None else None
                 pytest.fail(f"sshd did not start: {err[-500:]}")
             time.sleep(0.05)
+    host_key = (base / "host_ed25519.pub").read_text().split()
+    (home / ".ssh" / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
     import getpass

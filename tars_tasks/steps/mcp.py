@@ -141,8 +141,11 @@ def execute(settings, p: Plan, *, timeout: float = DEFAULT_TIMEOUT, clock: Calla
             sleep: Callable[[float], None] = time.sleep, **_: Any) -> Outcome:
     started = clock()
     if p.local:
-        from ..local import mcp as local_mcp
-
+        try:
+            from ..local import mcp as local_mcp
+        except ImportError:
+            raise ConfigError("local mode cannot run the MCP server: tars_tasks/local/mcp.py is missing",
+                              "update the checkout (git pull), or deploy to AWS without --local") from None
         return local_mcp.deploy(settings, p.tag)
     from ..aws import ecs
 

@@ -2,7 +2,8 @@
 another machine over SSH (Fabric 3), for laptops that cannot build linux/amd64 well.
 
 ``--builder user@host[:port]`` (or TARS_BUILDER). Authentication is plain SSH: the agent, the
-keys in ~/.ssh and ~/.ssh/config (Fabric reads it). Every SSH failure becomes one StepFailed
+keys in ~/.ssh and ~/.ssh/config (Fabric reads it); the builder's host key must already be in
+~/.ssh/known_hosts (unknown or changed keys are refused). Every SSH failure becomes one StepFailed
 line naming the builder and the cause. Work happens in a ``mktemp -d`` directory that is removed
 on every exit path. The registry password travels on the remote engine's stdin only.
 """
@@ -56,7 +57,9 @@ def _ssh_cause(exc: BaseException) -> str:
     if isinstance(exc, sx.AuthenticationException):
         return f"authentication failed ({exc})"
     if isinstance(exc, sx.BadHostKeyException):
-        return "the host key does not match known_hosts"
+        return "the host key does not match ~/.ssh/known_hosts (possible man-in-the-middle)"
+    if "not found in known_hosts" in str(exc):
+        return "unknown host key: it is not in ~/.ssh/known_hosts (ssh to it once to check and record it)"
     if isinstance(exc, socket.gaierror):
         return f"unknown host ({exc.strerror})"
     if isinstance(exc, (socket.timeout, TimeoutError)):
@@ -77,8 +80,17 @@ def connect(spec: str, connect_timeout: float = 10) -> Iterator[object]:
     from fabric import Connection
 
     builder = parse(spec)
+    from paramiko import RejectPolicy
+
     conn = Connection(builder.host, user=builder.user, port=builder.port, connect_timeout=connect_timeout,
                       connect_kwargs={"banner_timeout": connect_timeout, "auth_timeout": connect_timeout})
+    # The registry password goes to this host: it must be the host we know. Fabric's default
+    # accepts any host key and reads no known_hosts; check ~/.ssh/known_hosts as ssh does.
+    try:
+        conn.client.load_system_host_keys()
+    except OSError:
+        pass  # no readable known_hosts: every host is unknown, and refused below
+    conn.client.set_missing_host_key_policy(RejectPolicy())
     try:
         conn.open()
         yield conn

@@ -98,6 +98,27 @@ def test_unauthorized_key_and_no_key(sshd):
     assert err.value.message.startswith(f"builder {sshd.builder}: authentication failed")
 
 
+def test_unknown_host_key_is_refused(sshd):
+    (sshd.home / ".ssh" / "known_hosts").write_text("")
+    with pytest.raises(StepFailed) as err:
+        remote.pip_install(sshd.builder, "", [])
+    assert err.value.message.startswith(f"builder {sshd.builder}: unknown host key")
+    assert not sshd.docker_log.exists()
+
+
+def test_changed_host_key_is_refused(sshd, tmp_path):
+    import subprocess
+
+    other = tmp_path / "other_host_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    kind, key = (tmp_path / "other_host_key.pub").read_text().split()[:2]
+    (sshd.home / ".ssh" / "known_hosts").write_text(f"[127.0.0.1]:{sshd.port} {kind} {key}\n")
+    with pytest.raises(StepFailed) as err:
+        remote.build_and_push(sshd.builder, tmp_path, "r/x:1", RegistryLogin(REGISTRY, "AWS", "pw-secret"))
+    assert "does not match ~/.ssh/known_hosts" in err.value.message
+    assert not sshd.docker_log.exists()     # the password never left
+
+
 @pytest.mark.parametrize("spec", ["", "user@", "a b", "host:99999", "u@h:p"])
 def test_bad_builder_spec(spec):
     with pytest.raises(UsageError):
