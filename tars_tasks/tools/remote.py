@@ -187,7 +187,11 @@ def build_and_push(spec: str, context: Path, tag: str, login, *, engine: str | N
 
 
 def pip_install(builder: str, requirements_text: str, pip_args: Sequence[str]) -> bytes:
-    """``pip install -r requirements --target`` on the builder; returns the installed tree as .tar.gz."""
+    """``pip install -r requirements --target`` on the builder; returns the installed tree as .tar.gz.
+
+    ``pip_args`` are appended as given (e.g. ``--platform manylinux2014_x86_64 --only-binary=:all:
+    --python-version 3.11``). Archive members are relative to the target: ``./package/...``.
+    """
     with connect(builder) as conn, workdir(conn) as work:
         requirements = f"{work}/requirements.txt"
         target = f"{work}/site"

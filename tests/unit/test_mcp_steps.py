@@ -295,3 +295,14 @@ def test_wait_reports_events_stopped_tasks_and_log_lines_every_30_s(world, monke
                       "event: (service sre-poc-mcp-server) event 7"]
     assert shown.count("stopped: task abc: Essential container in task exited") == 1
     assert shown.count("log: Traceback: ImportError: fastmcp") == 1
+
+
+def test_local_mode_without_the_local_runtime_is_a_config_error(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tars_tasks.local.mcp", None)   # makes the import fail
+    root = make_project(tmp_path)
+    settings = Settings.load(None, environ=environ(root, "r.example/x", TARS_TARGET="local"))
+    with pytest.raises(ConfigError) as err:
+        mcp.execute(settings, mcp.plan(settings))
+    assert "local/mcp.py is missing" in err.value.message
