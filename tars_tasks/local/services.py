@@ -59,6 +59,7 @@ def running(settings, name: str) -> processes.Proc | None:
 
 def _port_taken(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind (TIME_WAIT is fine)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
