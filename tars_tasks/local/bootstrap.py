@@ -49,7 +49,13 @@ def plan(settings) -> Plan:
 
     account = session.account_id()
     ctx = res.Context.build(settings, account)
-    changes = tuple(change for check in res.CHECKS for change in check(ctx))
+    # The checks only read and are independent: run them side by side (a cold emulator loads
+    # each service on its first request), keeping their order in the plan.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(res.CHECKS)) as pool:
+        found = list(pool.map(lambda check: list(check(ctx)), res.CHECKS))
+    changes = tuple(change for changes_of_check in found for change in changes_of_check)
     outputs = res.outputs(ctx, known=True)
     path = settings.state_dir / "outputs.json"
     return Plan(changes=changes, outputs=tuple(sorted(outputs.items())), outputs_path=str(path),
