@@ -135,7 +135,7 @@ def task_definition_args(ctx: Context, image: str) -> dict[str, Any]:
 
 
 def create_task_definition(ctx: Context, change: Change) -> None:
-    image = f"{repository_url(ctx)}:latest"
+    image = f"{repository_url(ctx)}:initial"  # infrastructure: var.mcp_image_tag
     with translate("register the MCP task definition"):
         ctx.client("ecs").register_task_definition(**task_definition_args(ctx, image))
 

@@ -15,10 +15,10 @@ from . import services
 
 RUNTIME = "python3.11"
 HANDLER = "handler.lambda_handler"
-TIMEOUT = 60
+TIMEOUT = 120                # infrastructure: var.lambda_timeout
 MEMORY = 512
-LOG_RETENTION_DAYS = 14
-MCP_PORT = 8000
+LOG_RETENTION_DAYS = 365    # infrastructure: var.log_retention_days
+MCP_PORT = 8080              # infrastructure: var.mcp_port (the container port in ECS)
 
 
 @dataclass

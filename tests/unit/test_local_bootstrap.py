@@ -72,7 +72,7 @@ def test_apply_creates_every_resource(settings):
     url = lam.get_function_url_config(FunctionName=n["function_name"], Qualifier="production")
     assert url["AuthType"] == "NONE"
     groups = {g["logGroupName"]: g for g in boto3.client("logs").describe_log_groups()["logGroups"]}
-    assert groups[n["log_group"]]["retentionInDays"] == 14
+    assert groups[n["log_group"]]["retentionInDays"] == 365
     assert boto3.client("ssm").get_parameter(Name=n["github_token_ssm_param"])["Parameter"]["Type"] == "SecureString"
     repo = boto3.client("ecr").describe_repositories(repositoryNames=[n["ecr_repository"]])["repositories"][0]
     assert repo["imageTagMutability"] == "IMMUTABLE"
@@ -80,7 +80,7 @@ def test_apply_creates_every_resource(settings):
     svc = ecs.describe_services(cluster=n["ecs_cluster"], services=[n["ecs_service"]])["services"][0]
     assert svc["status"] == "ACTIVE" and svc["desiredCount"] == 1
     td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
-    assert td["containerDefinitions"][0]["image"] == repo["repositoryUri"] + ":latest"
+    assert td["containerDefinitions"][0]["image"] == repo["repositoryUri"] + ":initial"
     dists = boto3.client("cloudfront").list_distributions()["DistributionList"]["Items"]
     assert len(dists) == 1
     assert dists[0]["Origins"]["Items"][0]["DomainName"].startswith(n["ui_bucket"])
