@@ -116,7 +116,8 @@ def run(settings, v: Version, payload: Any, *, timeout: float, request_id: str |
             timed_out = True
         elapsed = time.time() - started
         lines = [f"START RequestId: {request_id} Version: {v.version}"]
-        lines += [line.replace("\r", "\n") for line in output.decode("utf-8", "replace").splitlines() if line.strip()]
+        # one event per line; a record's own newlines came as \r (as in Lambda), so it stays one event
+        lines += [line.replace("\r", "\n") for line in output.decode("utf-8", "replace").split("\n") if line.strip()]
         try:
             outcome = json.loads(result_path.read_text()) if result_path.exists() else None
         except ValueError:

@@ -106,13 +106,14 @@ def test_timeout_of_the_function(settings):
 
 
 def test_log_lines_reach_the_function_log_group(settings):
-    version = deploy(settings, 'logger.info("handled %s", event.get("n")); return {}')
+    version = deploy(settings, 'logger.info("handled %s", event.get("n")); logger.warning("two\\nlines"); return {}')
     runtime.invoke(settings, FN, "production", {"n": 42}, timeout=30)
     events = boto3.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{FN}")["events"]
     messages = [e["message"] for e in events]
     assert any(m.startswith("START RequestId:") and f"Version: {version}" for m in messages)
     assert any("[INFO]" in m and f"TARS handler initialised version={version}" in m for m in messages)
     assert any("handled 42" in m for m in messages)
+    assert any(m.endswith("two\nlines") for m in messages)  # a multi-line record stays one event
     assert any(m.startswith("REPORT RequestId:") for m in messages)
     streams = boto3.client("logs").describe_log_streams(logGroupName=f"/aws/lambda/{FN}")["logStreams"]
     assert any(f"[{version}]" in s["logStreamName"] for s in streams)
