@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ReadTimeoutError
+
 from ..aws.errors import translate
 from . import code
 
@@ -32,6 +34,10 @@ class Payload(bytes):
 
     def read(self, amt: int | None = None) -> bytes:
         return bytes(self)
+
+
+class InvokeTimedOut(ReadTimeoutError, TimeoutError):
+    """The caller's read timeout passed first: botocore's ReadTimeoutError, also a TimeoutError."""
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,6 @@ def worker_environment(settings, v: Version, stream: str, task_root: Path) -> di
 
 def run(settings, v: Version, payload: Any, *, timeout: float, request_id: str | None = None) -> dict[str, Any]:
     """Run ``v`` once with ``payload``; returns the boto3-shaped reply and ships the logs."""
-    from botocore.exceptions import ReadTimeoutError
-
     from ..aws import session
 
     request_id = request_id or str(uuid.uuid4())
@@ -132,7 +136,7 @@ def run(settings, v: Version, payload: Any, *, timeout: float, request_id: str |
               f"Billed Duration: {int(elapsed * 1000) + 1} ms\tMemory Size: {v.memory} MB"]
     ship_logs(v.function_name, stream, lines, started)
     if timed_out and v.timeout > timeout:  # the caller's read timeout, as botocore raises it
-        raise ReadTimeoutError(endpoint_url=f"local runtime {v.function_name}:{v.version}")
+        raise InvokeTimedOut(endpoint_url=f"local runtime {v.function_name}:{v.version}")
     if outcome is None:
         outcome = {"error": {"errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
                                              f"exit status {child.returncode}",

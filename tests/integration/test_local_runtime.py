@@ -105,6 +105,15 @@ def test_timeout_of_the_function(settings):
     assert payload(reply)["errorType"] == "Sandbox.Timedout"
 
 
+def test_caller_timeout_raises_like_botocore(settings):
+    from botocore.exceptions import ReadTimeoutError
+
+    deploy(settings, 'import time; time.sleep(30)')
+    with pytest.raises(ReadTimeoutError) as err:
+        runtime.invoke(settings, FN, "production", {}, timeout=0.5)
+    assert isinstance(err.value, TimeoutError)
+
+
 def test_log_lines_reach_the_function_log_group(settings):
     version = deploy(settings, 'logger.info("handled %s", event.get("n")); logger.warning("two\\nlines"); return {}')
     runtime.invoke(settings, FN, "production", {"n": 42}, timeout=30)
