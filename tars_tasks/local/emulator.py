@@ -73,10 +73,16 @@ def reset(settings) -> bool:
 
 
 def activate(settings) -> processes.Proc:
-    """Make sure the emulator runs and this process (and its children) talk to it."""
+    """Make sure the emulator runs and this process (and its children) talk to it; once the
+    local infrastructure exists, also the function runtime and the site server (so verify,
+    the UI and the smoke test always find them)."""
     proc, _ = up(settings)
     settings.export_aws_environment(proc.url, dummy_credentials=True)
     from ..aws import session
 
     session.reset()
+    if (settings.state_dir / "outputs.json").is_file():
+        from . import services
+
+        services.ensure(settings)
     return proc

@@ -117,6 +117,12 @@ def test_killed_emulator_gives_a_clear_error_and_local_up_recovers(root, run_inv
     bootstrap.apply(s, bootstrap.plan(s), start_services=True)
     assert not bootstrap.plan(s).has_changes
 
+    # any --local task brings back a runtime or site server that is not running
+    processes.stop(services.proc_dir(s), services.SITE)
+    processes.stop(services.proc_dir(s), services.RUNTIME)
+    assert run_inv("seed-logs", "--local", env=env).returncode == 0
+    assert services.running(s, services.SITE) and services.running(s, services.RUNTIME)
+
     down = run_inv("local.down", env=env)
     assert down.returncode == 0
     assert all(name in down.stdout for name in ("emulator", "runtime", "site"))
