@@ -106,7 +106,7 @@ def _url(v: Any) -> str:
 
 def _name(v: Any) -> str:
     s = _str(v)
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$", s):
+    if not re.match(r"^[A-Za-z0-9/][A-Za-z0-9_.:/-]*$", s):
         raise ValueError("may hold only letters, digits and - _ . : /")
     return s
 
