@@ -17,9 +17,31 @@ from typing import Callable, Iterator
 
 from . import console
 
+# Lock ids this process holds right now: a nested hold (deploy --all calling a component that
+# takes the lock itself) is a no-op instead of refusing its own pipeline.
+_held: dict[str, dict | None] = {}
+_held_lock = threading.Lock()
+
 
 def lock_id(settings) -> str:
     return f"{settings.project}/{settings.env}"
+
+
+def held_here(settings) -> bool:
+    """True when this process already holds the deploy lock of ``settings``' environment."""
+    with _held_lock:
+        return lock_id(settings) in _held
+
+
+@contextlib.contextmanager
+def _mark_held(lid: str, holder: dict | None) -> Iterator[dict | None]:
+    with _held_lock:
+        _held[lid] = holder
+    try:
+        yield holder
+    finally:
+        with _held_lock:
+            _held.pop(lid, None)
 
 
 @contextlib.contextmanager
@@ -27,6 +49,12 @@ def hold(settings, command: str, *, dry_run: bool = False,
          clock: Callable[[], float] = time.time) -> Iterator[dict | None]:
     if dry_run:
         yield None
+        return
+    with _held_lock:
+        nested = lock_id(settings) in _held
+        outer = _held.get(lock_id(settings))
+    if nested:  # re-entrant: the outer hold keeps (and releases) the lock
+        yield outer
         return
     from .aws import dynamodb
     from .tools import git
@@ -42,7 +70,8 @@ def hold(settings, command: str, *, dry_run: bool = False,
         previous = dynamodb.acquire_lock(table, lid, holder, now)
     except dynamodb.LockTableMissing:
         console.warn(f"deploy lock table {table} does not exist yet: running without a lock")
-        yield None
+        with _mark_held(lid, None):
+            yield None
         return
     if previous:
         console.warn(f"took over an expired deploy lock from {previous.get('holder')} "
@@ -61,7 +90,8 @@ def hold(settings, command: str, *, dry_run: bool = False,
     renewer = threading.Thread(target=renew, name="tars-lock-renewal", daemon=True)
     renewer.start()
     try:
-        yield holder
+        with _mark_held(lid, holder):
+            yield holder
     finally:
         stop.set()
         renewer.join(timeout=5)
