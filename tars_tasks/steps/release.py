@@ -2,7 +2,7 @@
 
 One JSON object per release under ``_deploys/`` in the release bucket (settings.release_bucket,
 else the UI bucket; the UI deploy keeps its own per-UI releases under ``_releases/``). Release
-ids sort by time: ``20261128T010500Z-abc123def456``. Read by `inv releases`, `inv rollback --to`,
+ids sort by time: ``20261128T010500123Z-abc123def456-9f2e``. Read by `inv releases`, `inv rollback --to`,
 `inv status` and preflight's rollback-plan item.
 """
 from __future__ import annotations
@@ -27,7 +27,11 @@ def bucket(settings) -> str:
 
 
 def new_id(commit: str, now: float) -> str:
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now)) + f"-{commit}"
+    """Sortable by time, unique even for two records in the same millisecond."""
+    import uuid
+
+    millis = int(round((now % 1) * 1000)) % 1000
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{millis:03d}Z-{commit}-{uuid.uuid4().hex[:4]}"
 
 
 def build(settings, components: dict[str, dict], *, commit: str, who: str, preflight: dict | None,
