@@ -70,3 +70,15 @@ def test_releases_lists_records_and_rollback_rejects_unknown(endpoint, run_inv, 
     assert missing.returncode == 2 and "inv releases" in missing.stderr
     no_to = run_inv("rollback", "--yes", env=env_for(endpoint, tmp_path))
     assert no_to.returncode == 2
+
+
+def test_status_on_an_empty_emulator_never_crashes(endpoint, run_inv, tmp_path):
+    report = tmp_path / "st.json"
+    result = run_inv("status", "--json", str(report), env=env_for(endpoint, tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    data = json.loads(report.read_text())
+    assert set(data["components"]) == {"infra", "mcp", "lambda", "ui"}
+    assert data["lock"]["state"] == "not deployed"
+    for part in ("lambda", "ui", "mcp", "infra", "deploy lock", "latest release"):
+        assert part in result.stdout
