@@ -6,26 +6,37 @@ VENV ?= .venv
 INV := $(VENV)/bin/inv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+UI_STAMP := ui/node_modules/.installed
 ARGS ?=
 
-.PHONY: setup demo test test-fast lint deploy deploy-lambda deploy-ui deploy-mcp deploy-infrastructure \
+.PHONY: setup demo test test-ui test-fast lint deploy deploy-lambda deploy-ui deploy-mcp deploy-infrastructure \
         verify status preflight build clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(UI_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt lambda_src/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+# The UI's Node packages, exactly as locked (re-installed when the lock file changes).
+$(UI_STAMP): ui/package-lock.json ui/package.json
+	cd ui && npm ci --no-audit --no-fund
+	touch $(UI_STAMP)
+
 # First command of the README: set up, then deploy everything to the embedded local target.
 demo: setup
 	$(INV) build
 	$(INV) local.up
 
-# Second command of the README (and of CI): every test.
+# Second command of the README (and of CI): every test. The UI's Vitest suite runs first so
+# pytest's summary is the last line printed.
 test: setup
+	cd ui && npm test
 	$(PY) -m pytest $(ARGS)
+
+test-ui: $(UI_STAMP)
+	cd ui && npm test
 
 # CI aliases
 deploy:
@@ -49,4 +60,4 @@ build:
 
 clean:
 	-$(INV) local.down
-	rm -rf dist .tars
+	rm -rf dist .tars ui/dist

@@ -1,0 +1,203 @@
+"""A fault-injecting HTTP proxy between the tool and the emulator (stdlib only).
+
+Point boto3 at it with AWS_ENDPOINT_URL. For a seeded share of requests it answers as a
+failing AWS would instead of forwarding:
+
+- ``500``: InternalError / ServiceException
+- ``503``: ServiceUnavailable (S3: SlowDown)
+- ``throttle``: ThrottlingException in the protocol's own shape (JSON ``__type``, REST-JSON
+  ``x-amzn-ErrorType`` with 429, XML ``<Code>Throttling</Code>``)
+- ``reset``: the TCP connection is reset without an answer
+- ``delay``: holds the request past the client's read timeout, then drops it
+
+Seeded (``random.Random(seed)``), so a failing run replays exactly. Every request is recorded
+(operation, fault or None) so tests count attempts per operation.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+FAULTS = ("500", "503", "throttle", "reset", "delay")
+HOP_HEADERS = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"}
+
+
+@dataclass
+class Record:
+    operation: str
+    method: str
+    path: str
+    fault: str | None
+
+
+@dataclass
+class FaultPlan:
+    rate: float = 0.2
+    seed: int = 0
+    kinds: tuple[str, ...] = FAULTS
+    delay_seconds: float = 2.0
+    # operations never faulted (e.g. the test's own setup calls): matched by substring
+    spare: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()  # when set, only these operations may be faulted
+    records: list[Record] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+        self.enabled = True
+
+    def choose(self, operation: str) -> str | None:
+        with self._lock:
+            roll = self._rng.random()
+            kind = self._rng.choice(self.kinds)
+        if not self.enabled or any(s in operation for s in self.spare):
+            return None
+        if self.only and not any(s in operation for s in self.only):
+            return None
+        return kind if roll < self.rate else None
+
+    def attempts(self, operation: str) -> list[Record]:
+        return [r for r in self.records if r.operation == operation]
+
+
+def operation_of(method: str, path: str, headers) -> str:
+    """A readable operation name: the X-Amz-Target, the query Action, or METHOD + service path."""
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.split(".")[-1]
+    auth = headers.get("Authorization", "")
+    service = ""
+    if "Credential=" in auth:
+        try:
+            service = auth.split("Credential=")[1].split(",")[0].split("/")[3]
+        except IndexError:
+            service = ""
+    return f"{service}:{method} {urlsplit(path).path}"
+
+
+def _protocol(headers, service_path: str) -> str:
+    if headers.get("X-Amz-Target"):
+        return "json"
+    ctype = headers.get("Content-Type", "")
+    if "x-www-form-urlencoded" in ctype:
+        return "query"
+    if service_path.startswith("lambda:"):
+        return "rest-json"
+    return "xml"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FaultProxy"
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def _proxy(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        op = operation_of(self.command, self.path, self.headers)
+        plan: FaultPlan = self.server.plan  # type: ignore[attr-defined]
+        fault = plan.choose(op)
+        plan.records.append(Record(op, self.command, self.path, fault))
+        if fault == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        if fault == "delay":
+            time.sleep(plan.delay_seconds)
+            self.close_connection = True
+            return
+        if fault in ("500", "503", "throttle"):
+            self._answer_fault(fault, _protocol(self.headers, op))
+            return
+        self._forward(body)
+
+    def _answer_fault(self, fault: str, protocol: str) -> None:
+        status = {"500": 500, "503": 503, "throttle": 400}[fault]
+        code = {"500": "InternalError", "503": "ServiceUnavailable", "throttle": "ThrottlingException"}[fault]
+        headers = {"x-amzn-RequestId": "fault-proxy"}
+        if protocol == "json":
+            payload = json.dumps({"__type": code, "message": f"injected {fault}"}).encode()
+            headers["Content-Type"] = "application/x-amz-json-1.1"
+        elif protocol == "rest-json":
+            if fault == "throttle":
+                status, code = 429, "TooManyRequestsException"
+            elif fault == "500":
+                code = "ServiceException"
+            payload = json.dumps({"message": f"injected {fault}", "Type": "Service"}).encode()
+            headers["Content-Type"] = "application/json"
+            headers["x-amzn-ErrorType"] = code
+        else:
+            if fault == "throttle":
+                code = "Throttling" if protocol == "query" else "SlowDown"
+                status = 400 if protocol == "query" else 503
+            inner = f"<Code>{code}</Code><Message>injected {fault}</Message>"
+            payload = (f"<ErrorResponse><Error>{inner}</Error></ErrorResponse>" if protocol == "query"
+                       else f"<Error>{inner}<RequestId>fault-proxy</RequestId></Error>").encode()
+            headers["Content-Type"] = "text/xml"
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _forward(self, body: bytes) -> None:
+        upstream = urlsplit(self.server.upstream)  # type: ignore[attr-defined]
+        conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
+        headers["Host"] = self.headers.get("Host", f"{upstream.hostname}:{upstream.port}")
+        try:
+            conn.request(self.command, self.path, body=body or None, headers=headers)
+            reply = conn.getresponse()
+            data = reply.read()
+        except OSError:
+            self.send_error(502)
+            return
+        finally:
+            conn.close()
+        self.send_response(reply.status)
+        for k, v in reply.getheaders():
+            if k.lower() not in HOP_HEADERS and k.lower() != "content-length":
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _proxy
+
+
+class FaultProxy:
+    """``with FaultProxy(upstream, FaultPlan(rate=0.2, seed=7)) as proxy: proxy.url``"""
+
+    def __init__(self, upstream: str, plan: FaultPlan):
+        self.plan = plan
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.plan = plan  # type: ignore[attr-defined]
+        self._server.upstream = upstream  # type: ignore[attr-defined]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> "FaultProxy":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
