@@ -68,17 +68,14 @@ def install(handler) -> list[str]:
 
     @register("kb_upload_complete")
     def kb_upload_complete(req):
-        if "complete_500" in FAULTS:
-            raise RuntimeError("indexing crashed")
         doc_id = req.field("document_id")
         doc = _doc(doc_id)
         text = _s3().get_object(Bucket=bucket, Key=doc["s3_key"]["S"])["Body"].read().decode()
         parts = [p for p in text.split("\n\n") if p.strip()]
-        size = 255 if "short_embedding" in FAULTS else 256
         for i, part in enumerate(parts):
             _ddb().put_item(TableName=chunks, Item={
                 "chunk_id": {"S": f"{doc_id}-{i}"}, "document_id": {"S": doc_id}, "text": {"S": part},
-                "embedding": {"S": json.dumps(_embedding(part, size))}})
+                "embedding": {"S": json.dumps(_embedding(part))}})
         _ddb().update_item(TableName=docs, Key={"document_id": {"S": doc_id}},
                            UpdateExpression="SET #s = :a, chunk_count = :n", ExpressionAttributeNames={"#s": "status"},
                            ExpressionAttributeValues={":a": {"S": "active"}, ":n": {"N": str(len(parts))}})
@@ -88,8 +85,6 @@ def install(handler) -> list[str]:
     def kb_list(req):
         items = _ddb().scan(TableName=docs).get("Items", [])
         documents = [{k: next(iter(v.values())) for k, v in it.items()} for it in items]
-        if "list_hides" in FAULTS:
-            documents = []
         return {"count": len(documents), "documents": documents}
 
     @register("kb_update")
@@ -124,4 +119,32 @@ def install(handler) -> list[str]:
                 "findings": {"error_count": len(events), "log_groups": [group], "top_errors": []},
                 "kb_sources": [], "llm": "stand-in", "elapsed_ms": int((time.monotonic() - started) * 1000)}
 
+    _wrap_faults(handler, chunks)
     return added
+
+
+def _wrap_faults(handler, chunks_table: str) -> None:
+    """Whichever actions are registered (real or stand-in), FAULTS can break them."""
+    complete, listing = handler.ACTIONS["kb_upload_complete"], handler.ACTIONS["kb_list"]
+
+    def faulty_complete(req):
+        if "complete_500" in FAULTS:
+            raise RuntimeError("indexing crashed")
+        out = complete(req)
+        if "short_embedding" in FAULTS:  # a broken embedding model: one vector too short
+            first = _ddb().query(TableName=chunks_table, IndexName="DocumentIndex",
+                                 KeyConditionExpression="document_id = :d",
+                                 ExpressionAttributeValues={":d": {"S": req.field("document_id")}})["Items"][0]
+            _ddb().update_item(TableName=chunks_table, Key={"chunk_id": first["chunk_id"]},
+                               UpdateExpression="SET embedding = :e",
+                               ExpressionAttributeValues={":e": {"S": json.dumps(_embedding("x", 255))}})
+        return out
+
+    def faulty_list(req):
+        out = listing(req)
+        if "list_hides" in FAULTS:
+            out = dict(out, documents=[], count=0)
+        return out
+
+    handler.ACTIONS["kb_upload_complete"] = faulty_complete
+    handler.ACTIONS["kb_list"] = faulty_list

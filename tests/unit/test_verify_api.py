@@ -4,6 +4,7 @@ import base64
 import importlib.util
 import io
 import json
+import sys
 import threading
 import time
 import zipfile
@@ -23,8 +24,12 @@ KB_BUCKET = "sre-poc-kb-test"
 GROUP = f"/aws/lambda/{FN}"
 
 
-def load_handler():
-    spec = importlib.util.spec_from_file_location(f"tars_handler_{time.monotonic_ns()}", ROOT / "lambda_src" / "handler.py")
+def load_handler(monkeypatch, src=ROOT / "lambda_src"):
+    """A fresh import of the handler (and its sibling modules) from ``src``."""
+    monkeypatch.syspath_prepend(str(src))
+    for name in [m for m in list(sys.modules) if (src / f"{m}.py").exists()]:
+        monkeypatch.delitem(sys.modules, name)
+    spec = importlib.util.spec_from_file_location(f"tars_handler_{time.monotonic_ns()}", src / "handler.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -91,7 +96,7 @@ def deployed(endpoint, monkeypatch, tmp_path):
         {"timestamp": int(time.time() * 1000), "message": "INFO TARS handler initialised version=3 commit=abc"}])
     for k, v in kb_env.items():
         monkeypatch.setenv(k, v)
-    handler = load_handler()
+    handler = load_handler(monkeypatch)
     kb_actions.FAULTS.clear()
     kb_actions.install(handler)
     fn = FunctionUrl(handler)
