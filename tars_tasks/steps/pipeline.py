@@ -29,11 +29,17 @@ PASSED = "passed"
 class Planned:
     name: str
     module: Any
-    plan: Any
+    plan: Any               # None: planned again once infra is applied
+    note: str = ""
 
     @property
     def has_changes(self) -> bool:
-        return bool(getattr(self.plan, "has_changes", True))
+        return self.plan is None or bool(getattr(self.plan, "has_changes", True))
+
+    def lines(self) -> list[str]:
+        if self.plan is None:
+            return [self.note]
+        return list(self.plan.summary()) if self.has_changes and hasattr(self.plan, "summary") else []
 
 
 def resolve(name: str, registry: Mapping[str, Any] | None = None) -> Any | None:
@@ -57,14 +63,40 @@ def select(all_: bool, **flags: bool) -> list[str]:
     return [name for name in ORDER if name in chosen]
 
 
-def plan_all(settings, names: list[str], registry: Mapping[str, Any] | None = None) -> list[Planned]:
+def _ui_plan_args(settings) -> tuple[tuple, dict]:
+    """steps.ui.plan takes the built bundle: build ui/ and scan it first (as deploy-ui does)."""
+    from ..build import ui_bundle
+
+    return (ui_bundle.scan(ui_bundle.build(settings)),), {}
+
+
+# Components whose plan() needs more than settings: name -> settings -> (args, kwargs).
+PLAN_ARGS: dict[str, Callable[[Any], tuple[tuple, dict]]] = {"ui": _ui_plan_args}
+
+
+def plan_one(settings, name: str, module: Any, plan_args: Mapping[str, Callable] | None = None) -> Any:
+    prepare = (PLAN_ARGS if plan_args is None else plan_args).get(name)
+    args, kwargs = prepare(settings) if prepare else ((), {})
+    return module.plan(settings, *args, **kwargs)
+
+
+def plan_all(settings, names: list[str], registry: Mapping[str, Any] | None = None,
+             plan_args: Mapping[str, Callable] | None = None) -> list[Planned]:
+    """Plan every selected component (reads only). When infra comes first with changes, a later
+    component whose plan fails (its resources do not exist yet) is planned again after infra."""
     planned = []
     for name in names:
         module = resolve(name, registry)
         if module is None:
             raise ConfigError(f"the {name} component is not available in this tars_tasks",
                               "update the deploy tasks (git pull), or deploy the other components only")
-        planned.append(Planned(name, module, module.plan(settings)))
+        infra_first = bool(planned) and planned[0].name == "infra" and planned[0].has_changes
+        try:
+            planned.append(Planned(name, module, plan_one(settings, name, module, plan_args)))
+        except TarsError as err:
+            if not infra_first:
+                raise
+            planned.append(Planned(name, module, None, f"planned after infra ({err.message})"))
     return planned
 
 
@@ -78,11 +110,14 @@ def _failure(exc: BaseException) -> str:
 
 
 def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] = time.monotonic,
-                announce: Callable[[str], None] = lambda text: None,
-                default_rollback: str | None = None) -> list[Outcome]:
-    """Execute in order; after the first failure the rest are 'not reached'."""
+                announce: Callable[[str], None] = lambda text: None, default_rollback: str | None = None,
+                reload: Callable[[], Any] | None = None,
+                plan_args: Mapping[str, Callable] | None = None) -> list[Outcome]:
+    """Execute in order; after the first failure the rest are 'not reached'. After infra,
+    ``reload()`` gives settings with the new Terraform outputs and the rest are planned again."""
     outcomes: list[Outcome] = []
     stopped = False
+    replan = False
     for item in planned:
         if stopped:
             outcomes.append(Outcome(item.name, NOT_REACHED))
@@ -90,7 +125,10 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
         announce(item.name)
         started = clock()
         try:
-            out = item.module.execute(settings, item.plan)
+            plan = item.plan
+            if plan is None or replan:
+                plan = plan_one(settings, item.name, item.module, plan_args)
+            out = item.module.execute(settings, plan)
         except Exception as exc:  # noqa: BLE001 - every failure becomes the summary's 'failed (why)'
             out = Outcome(item.name, FAILED, detail=_failure(exc))
         rollback_cmd = out.rollback_command or (default_rollback if out.status == DEPLOYED else None)
@@ -98,13 +136,15 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
                                   rollback_command=rollback_cmd if out.status == DEPLOYED else None)
         outcomes.append(out)
         stopped = out.status == FAILED
+        if item.name == "infra" and not stopped and reload is not None:
+            settings = reload()
+            replan = True
     return outcomes
 
 
 def planned_outcomes(planned: list[Planned]) -> list[Outcome]:
     """--dry-run: what each component would do."""
-    return [Outcome(p.name, PLANNED if p.has_changes else UNCHANGED,
-                    detail="; ".join(p.plan.summary()) if hasattr(p.plan, "summary") else "")
+    return [Outcome(p.name, PLANNED if p.has_changes else UNCHANGED, detail="; ".join(p.lines()))
             for p in planned]
 
 

@@ -21,6 +21,7 @@ COMMAND = "deploy"
 def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None, dry_run: bool = False,
         yes: bool = False, json_path: str | None = None, skip_verify: bool = False,
         preflight: bool = False, verify: Callable[[Any], Any] | None = None,
+        reload: Callable[[], Any] | None = None, plan_args: Mapping[str, Callable] | None = None,
         clock: Callable[[], float] = time.monotonic, preflight_run: Callable[..., Any] | None = None) -> dict:
     """The whole pipeline; returns the report. Raises StepFailed (exit 1) when anything failed."""
     from .. import lock
@@ -29,6 +30,8 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
     from ..steps import pipeline, release
     from ..tools import git
 
+    if plan_args is None:  # the real components' extra plan inputs (the UI bundle); fakes need none
+        plan_args = pipeline.PLAN_ARGS if registry is None else {}
     command = f"{COMMAND} " + " ".join(f"--{n}" for n in names)
     report: dict[str, Any] = {"command": command, "env": settings.env, "dry_run": dry_run,
                               "components": [], "preflight": None, "release_id": None}
@@ -47,10 +50,10 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
                 raise Refused(f"preflight failed: {', '.join(c.name for c in bad)}",
                               "fix them, or run inv preflight --force (recorded), or --skip-preflight")
         console.step("Plan")
-        planned = pipeline.plan_all(settings, names, registry)
+        planned = pipeline.plan_all(settings, names, registry, plan_args)
         for item in planned:
             console.info(f"{item.name}: {'changes' if item.has_changes else 'no changes'}")
-            for line in (item.plan.summary() if item.has_changes and hasattr(item.plan, "summary") else []):
+            for line in item.lines():
                 console.detail(line)
         if dry_run:
             outcomes = pipeline.planned_outcomes(planned)
@@ -61,8 +64,16 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
         console.confirm(f"Deploy {', '.join(names)} to {settings.env}?", yes)
         previous = _latest_release_id(settings)
         default_rb = f"inv rollback --to {previous}" if previous else None
+        settings_box = [settings]
+
+        def reloaded():
+            settings_box[0] = reload() if reload else settings_box[0]
+            return settings_box[0]
+
         outcomes = pipeline.execute_all(settings, planned, clock=clock, default_rollback=default_rb,
-                                        announce=lambda n: console.step(f"Deploying {n}"))
+                                        announce=lambda n: console.step(f"Deploying {n}"),
+                                        reload=reloaded if reload else None, plan_args=plan_args)
+        settings = settings_box[0]
         if not pipeline.failed(outcomes) and not skip_verify:
             console.step("Verify")
             started = clock()
@@ -139,7 +150,8 @@ def deploy(c, all=False, infra=False, mcp=False, lambda_=False, ui=False, skip_v
     settings = load_settings(c, env=env, local=local or None)
     prod_like = settings.env in [e.strip() for e in (settings.preflight_envs or "").split(",")]
     run(settings, names, dry_run=dry_run, yes=yes, json_path=json, skip_verify=skip_verify,
-        preflight=(preflight or prod_like) and not skip_preflight)
+        preflight=(preflight or prod_like) and not skip_preflight,
+        reload=lambda: load_settings(c, env=env, local=local or None))
 
 
 ns = Collection(deploy)

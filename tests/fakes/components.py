@@ -33,10 +33,13 @@ class FakeComponent:
     crash: Exception | None = None     # an unexpected exception
     key: str = "version"               # the key current() reports the live version under
     on_execute: object = None          # called with settings inside execute (e.g. takes the lock)
+    plan_hook: object = None           # called with settings inside plan (may raise)
     calls: list = field(default_factory=list)
 
     def plan(self, settings, **options):
         self.calls.append("plan")
+        if self.plan_hook:
+            self.plan_hook(settings)
         return FakePlan(self.changes, (f"update {self.name} {self.live} -> {self.next}",) if self.changes else ())
 
     def execute(self, settings, plan, **options):

@@ -203,3 +203,40 @@ def test_default_rollback_command_names_previous_release(settings):
     reg["lambda"].execute = no_cmd
     second = task.run(settings, ["lambda"], registry=reg, yes=True, skip_verify=True)
     assert second["components"][0]["rollback_command"] == f"inv rollback --to {first['release_id']}"
+
+
+def test_components_are_planned_again_with_the_outputs_infra_wrote(settings, capsys):
+    from tars_tasks.errors import ConfigError
+    reg = registry()
+    applied = {"infra": False}
+    reg["infra"].on_execute = lambda s: applied.update(infra=True)
+
+    def needs_infra(s):
+        if not applied["infra"]:
+            raise ConfigError("function sre-poc-incident-handler not found")
+    reg["lambda"].plan_hook = needs_infra
+    seen, reloads = [], []
+    reg["lambda"].on_execute = lambda s: seen.append(s.function_name)
+    reg["ui"].on_execute = lambda s: seen.append(s.function_name)
+
+    def reload():
+        reloads.append(1)
+        return settings.replace(function_name="from-outputs")
+    report = task.run(settings, ["infra", "lambda", "ui"], registry=reg, yes=True, skip_verify=True, reload=reload)
+    assert "planned after infra (function sre-poc-incident-handler not found)" in capsys.readouterr().out
+    assert [c["status"] for c in report["components"]] == ["deployed"] * 3
+    assert seen == ["from-outputs", "from-outputs"] and reloads == [1]
+    assert reg["ui"].calls.count("plan") == 2  # planned for the prompt, then again after infra
+
+
+def test_plan_failure_without_infra_changes_stops_before_any_change(settings):
+    from tars_tasks.errors import ConfigError
+    reg = registry(infra={"changes": False})
+
+    def missing(s):
+        raise ConfigError("function not found")
+    reg["lambda"].plan_hook = missing
+    with pytest.raises(ConfigError):
+        task.run(settings, ALL, registry=reg, yes=True)
+    assert all("execute" not in c.calls for c in reg.values())
+    assert lock_item(settings) is None
