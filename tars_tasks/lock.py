@@ -36,12 +36,16 @@ def held_here(settings) -> bool:
 @contextlib.contextmanager
 def _mark_held(lid: str, holder: dict | None) -> Iterator[dict | None]:
     with _held_lock:
+        had, previous = lid in _held, _held.get(lid)
         _held[lid] = holder
     try:
         yield holder
     finally:
         with _held_lock:
-            _held.pop(lid, None)
+            if had:
+                _held[lid] = previous
+            else:
+                _held.pop(lid, None)
 
 
 @contextlib.contextmanager
@@ -53,9 +57,10 @@ def hold(settings, command: str, *, dry_run: bool = False,
     with _held_lock:
         nested = lock_id(settings) in _held
         outer = _held.get(lock_id(settings))
-    if nested:  # re-entrant: the outer hold keeps (and releases) the lock
+    if nested and outer is not None:  # re-entrant: the outer hold keeps (and releases) the lock
         yield outer
         return
+    # not held, or held "unlocked" because the table was missing: try for the real lock now
     from .aws import dynamodb
     from .tools import git
 
@@ -69,7 +74,8 @@ def hold(settings, command: str, *, dry_run: bool = False,
     try:
         previous = dynamodb.acquire_lock(table, lid, holder, now)
     except dynamodb.LockTableMissing:
-        console.warn(f"deploy lock table {table} does not exist yet: running without a lock")
+        if not nested:
+            console.warn(f"deploy lock table {table} does not exist yet: running without a lock")
         with _mark_held(lid, None):
             yield None
         return

@@ -137,7 +137,11 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
         outcomes.append(out)
         stopped = out.status == FAILED
         if item.name == "infra" and not stopped and reload is not None:
-            settings = reload()
+            try:
+                settings = reload()
+            except Exception as exc:  # noqa: BLE001 - bad new outputs, or another deploy took the new lock
+                outcomes.append(Outcome("settings", FAILED, detail=f"after infra: {_failure(exc)}"))
+                stopped = True
             replan = True
     return outcomes
 

@@ -7,6 +7,7 @@ deployed one. A successful run writes a release record.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any, Callable, Mapping
 
@@ -35,7 +36,7 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
     command = f"{COMMAND} " + " ".join(f"--{n}" for n in names)
     report: dict[str, Any] = {"command": command, "env": settings.env, "dry_run": dry_run,
                               "components": [], "preflight": None, "release_id": None}
-    with lock.hold(settings, command, dry_run=dry_run):
+    with lock.hold(settings, command, dry_run=dry_run) as held, contextlib.ExitStack() as late_lock:
         checks = None
         if preflight:
             from ..steps import preflight as pf
@@ -68,6 +69,8 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
 
         def reloaded():
             settings_box[0] = reload() if reload else settings_box[0]
+            if held is None:  # the first setup ran unlocked: infra has just created the lock table
+                late_lock.enter_context(lock.hold(settings_box[0], command))
             return settings_box[0]
 
         outcomes = pipeline.execute_all(settings, planned, clock=clock, default_rollback=default_rb,

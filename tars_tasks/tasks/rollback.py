@@ -39,7 +39,7 @@ def rollback_to(settings, release_id: str, *, registry: Mapping[str, Any] | None
         console.info(f"{name}: {have or 'unknown'} → {want}")
     infra = record["components"].get("infra") or {}
     infra_hint = (f"infrastructure is not rolled back: check out commit {record.get('commit')} and run "
-                  f"inv deploy-infrastructure (recorded state serial {infra.get('serial', 'unknown')})")
+                  f"inv deploy-infrastructure (recorded state serial {infra.get('serial') or 'unknown'})")
     console.info(infra_hint)
     report = {"release_id": release_id, "dry_run": dry_run, "infra": infra_hint, "new_release_id": None}
     if todo and not dry_run:

@@ -20,7 +20,7 @@ SHOWN = {
     "mcp": ("task_definition", "revision", "image", "image_tag", "running", "desired", "rollout_state"),
     "infra": ("serial", "last_apply", "lineage"),
 }
-HIDDEN = {"state", "error"}
+HIDDEN = {"state", "error", "component", "env", "function", "code_sha256", "description", "files"}
 
 
 def describe(name: str, current: dict[str, Any]) -> tuple[str, str]:

@@ -86,3 +86,19 @@ def test_nested_guard_is_per_environment(settings):
         with lock.hold(other, "deploy-lambda"):
             assert dynamodb.read_lock(settings.lock_table, lock.lock_id(other))["command"] == "deploy-lambda"
     assert dynamodb.read_lock(settings.lock_table, lock.lock_id(other)) is None
+
+
+def test_nested_hold_takes_the_real_lock_once_the_table_exists(aws, tmp_path):
+    s = Settings.load(None, root=tmp_path, environ={})
+    from tars_tasks.aws import session
+    session.configure(s)
+    with lock.hold(s, "deploy --all") as outer:
+        assert outer is None  # no table yet: unlocked
+        create_all(boto3.client("dynamodb", region_name="us-east-1"), "sre-poc")  # infra created it
+        with lock.hold(s, "deploy --all") as late:
+            assert dynamodb.read_lock(s.lock_table, lock.lock_id(s))["token"] == late["token"]
+            with lock.hold(s, "deploy-lambda") as inner:  # components inside: re-entrant no-op
+                assert inner is late
+        assert dynamodb.read_lock(s.lock_table, lock.lock_id(s)) is None
+        assert lock.held_here(s)  # back to the outer, unlocked hold
+    assert not lock.held_here(s)

@@ -240,3 +240,36 @@ def test_plan_failure_without_infra_changes_stops_before_any_change(settings):
         task.run(settings, ALL, registry=reg, yes=True)
     assert all("execute" not in c.calls for c in reg.values())
     assert lock_item(settings) is None
+
+
+def test_first_setup_takes_the_lock_once_infra_created_its_table(aws, tmp_path):
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="tars-ui")
+    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui"})
+    from tars_tasks.aws import session
+    session.configure(s)
+    reg = registry()
+    reg["infra"].on_execute = lambda st: create_all(boto3.client("dynamodb", region_name="us-east-1"), "sre-poc")
+    holders = []
+    reg["lambda"].on_execute = lambda st: holders.append(lock_item(st)["command"])
+    task.run(s, ["infra", "lambda"], registry=reg, yes=True, skip_verify=True, reload=lambda: s)
+    assert holders == ["deploy --infra --lambda"]
+    assert lock_item(s) is None
+
+
+def test_lock_taken_by_another_deploy_after_infra_stops_the_pipeline(aws, tmp_path):
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="tars-ui")
+    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui"})
+    from tars_tasks.aws import session
+    session.configure(s)
+    reg = registry()
+
+    def infra_then_rival(st):
+        create_all(boto3.client("dynamodb", region_name="us-east-1"), "sre-poc")
+        dynamodb.acquire_lock(st.lock_table, lock.lock_id(st), {"holder": "eve@ci", "pid": 7, "commit": "c",
+                              "command": "deploy-ui", "started": "t", "expires_at": 9e12, "token": "r"}, now=1.0)
+    reg["infra"].on_execute = infra_then_rival
+    with pytest.raises(StepFailed) as err:
+        task.run(s, ["infra", "lambda"], registry=reg, yes=True, skip_verify=True, reload=lambda: s)
+    assert "eve@ci" in err.value.message
+    assert "execute" not in reg["lambda"].calls
+    assert lock_item(s)["holder"] == "eve@ci"  # the rival keeps its lock
