@@ -1,7 +1,8 @@
 """The deploy lock across real processes sharing one emulator (moto server).
 
-Until a mutating `inv` task is on main (deploy-lambda lands on branch lambda), each process is
-tests/fakes/hold_lock.py, which takes the lock through lock.hold exactly as a task body does.
+Each process is tests/fakes/hold_lock.py, which takes the lock through lock.hold exactly as a task
+body does (its clock can be shifted, so a lease expires without the test sleeping). The same race
+between two real `inv deploy-lambda` processes is in test_lock_deploy_lambda.py.
 """
 import os
 import signal
