@@ -11,7 +11,7 @@ from tars_tasks.aws import session
 from tars_tasks.errors import ConfigError, StepFailed
 from tars_tasks.settings import Settings
 from tars_tasks.steps import mcp
-from tests.mcp_support import (CLUSTER, FAKES, SERVICE, FakeClock, RolloutScript, back_on_old_when_pointed,
+from tests.mcp_deploy_support import (CLUSTER, FAKES, SERVICE, FakeClock, RolloutScript, back_on_old_when_pointed,
                                environ, head, make_project, on, put_image, seed)
 
 FAILED_REASON = "ECS deployment ecs-svc/new1 failed: tasks failed to start."
