@@ -143,6 +143,19 @@ def test_security_properties_the_issue_asks_for(tf):
     assert r["aws_cloudwatch_log_group"]["lambda"]["retention_in_days"] == "${var.log_retention_days}"
 
 
+def test_kb_bucket_accepts_the_uis_presigned_put(tf):
+    """ui/README.md: the browser PUTs KB files to the presigned URL, after a CORS preflight."""
+    rule = tf["resource"]["aws_s3_bucket_cors_configuration"]["kb"]["cors_rule"][0]
+    assert tf["resource"]["aws_s3_bucket_cors_configuration"]["kb"]["bucket"] == "${aws_s3_bucket.kb.id}"
+    assert rule["allowed_methods"] == ["PUT"] and "Content-Type" in rule["allowed_headers"]
+    assert rule["allowed_origins"] == ["https://${aws_cloudfront_distribution.site.domain_name}"]
+    csp = tf["resource"]["aws_cloudfront_response_headers_policy"]["security"]["security_headers_config"][0][
+        "content_security_policy"][0]["content_security_policy"]
+    connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()[1:]
+    assert connect == ["'self'", "https://${local.kb_bucket}.s3.amazonaws.com",
+                       "https://${local.kb_bucket}.s3.${var.region}.amazonaws.com"]
+
+
 def _statements(doc: dict):
     for st in doc.get("statement", []):
         yield st
