@@ -138,8 +138,12 @@ def test_security_properties_the_issue_asks_for(tf):
     assert ssm["type"] == "SecureString" and ssm["lifecycle"][0]["ignore_changes"] in (["${value}"], ["value"])
     dist = r["aws_cloudfront_distribution"]["site"]
     assert dist["default_cache_behavior"][0]["viewer_protocol_policy"] == "redirect-to-https"
-    assert dist["ordered_cache_behavior"][0]["path_pattern"] == "/api/*"
-    assert dist["ordered_cache_behavior"][0]["viewer_protocol_policy"] == "https-only"
+    api = dist["dynamic"][0]["ordered_cache_behavior"]
+    assert api["for_each"] == ["/api", "/api/*"]  # the UI's default base is "/api?action=..."
+    assert api["content"][0]["viewer_protocol_policy"] == "https-only"
+    assert api["content"][0]["target_origin_id"] == "${local.api_origin_id}"
+    # custom error pages would replace the API's own 404 replies with index.html
+    assert "custom_error_response" not in dist
     assert r["aws_cloudwatch_log_group"]["lambda"]["retention_in_days"] == "${var.log_retention_days}"
 
 
