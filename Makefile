@@ -16,7 +16,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 setup: $(STAMP) $(UI_STAMP) $(CHECKOV_STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt lambda_src/requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt lambda_src/requirements.txt mcp_server/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)

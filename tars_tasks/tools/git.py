@@ -64,6 +64,14 @@ def user() -> str:
     return f"{getpass.getuser()}@{socket.gethostname()}"
 
 
+def short_commit_touching(root: Path, path: str) -> str | None:
+    """``git log -1 --format=%h -- path``: the abbreviated newest commit that changed ``path``."""
+    result = _git(root, "log", "-1", "--format=%h", "--", path, check=False)
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
+
+
 def resolve(root: Path, rev: str) -> str | None:
     """The full commit id ``rev`` names, or None when it names no commit."""
     result = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
