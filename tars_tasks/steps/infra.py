@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,7 +99,10 @@ def plan(settings, *, refresh_only: bool = False, tf=None) -> Any:
                        drift=infra_guard.parse_changes(doc, "resource_drift"))
     if not has_changes:
         terraform.remove_plan_file(plan_file)
-        result = dataclasses.replace(result, plan_file=None)
+        return dataclasses.replace(result, plan_file=None)
+    # A caller that never executes nor discards the plan (a pipeline stopped early, a dry run)
+    # still leaves no plan file behind: it goes with the plan object, at the latest at exit.
+    weakref.finalize(result, terraform.remove_plan_file, plan_file)
     return result
 
 

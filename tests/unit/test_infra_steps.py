@@ -170,6 +170,19 @@ def test_program_lookup(monkeypatch, tmp_path, project):
     assert terraform.find_program(settings) == str(empty / "terraform")
 
 
+def test_plan_file_goes_with_an_unused_plan_object(project, use_fake):
+    """A caller that neither executes nor discards (a pipeline stopped early) leaves no file."""
+    import gc
+
+    settings = use_fake("updates")
+    plan = infra.plan(settings)
+    path = Path(plan.plan_file)
+    assert path.exists()
+    del plan
+    gc.collect()
+    assert not path.exists() and not path.parent.exists()
+
+
 def test_stale_plan_files_of_killed_runs_are_removed(tmp_path):
     old = terraform.new_plan_file(tmp_path)
     recent = terraform.new_plan_file(tmp_path)
