@@ -15,7 +15,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import StepFailed
+from ..errors import StepFailed, TarsError
 from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
 from . import infra_guard
 from .infra_guard import Change
@@ -203,7 +203,7 @@ def current(settings, *, tf=None) -> dict[str, Any]:
             live = {"serial": state.get("serial"), "lineage": state.get("lineage"),
                     "terraform_version": state.get("terraform_version"),
                     "resources": len(state.get("resources") or [])}
-        except StepFailed as exc:
+        except TarsError as exc:  # no terraform, no backend access: status still shows the rest
             live = {"error": exc.message}
     return {"component": COMPONENT, "env": settings.env, "serial": live.get("serial", recorded.get("serial")),
             "last_apply": recorded.get("applied_at"), "applied_commit": recorded.get("commit"), **live}

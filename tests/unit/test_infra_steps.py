@@ -152,6 +152,13 @@ def test_current_gives_serial_and_last_apply(project, use_fake):
     assert commands(project)[-2:] == ["init", "state"]  # read only
 
 
+def test_current_without_terraform_reports_instead_of_failing(project, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    settings = Settings.load(None, root=project, environ={})
+    now = infra.current(settings)
+    assert now["serial"] is None and "neither terraform nor tofu" in now["error"]
+
+
 def test_program_lookup(monkeypatch, tmp_path, project):
     settings = Settings.load(None, root=project, environ={"TARS_TERRAFORM_BIN": str(tmp_path / "nope")})
     with pytest.raises(ConfigError, match="not an executable") as info:
