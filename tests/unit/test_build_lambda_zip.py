@@ -193,9 +193,12 @@ def test_builder_output_is_unpacked_into_the_cache(own_cache, monkeypatch):
     def fake_pip_install(builder, requirements_text, pip_args):
         received.append((builder, requirements_text, pip_args))
         buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:   # as `tar -czf - -C site .` packs it
+            root = tarfile.TarInfo(".")
+            root.type = tarfile.DIRTYPE
+            tar.addfile(root)
             data = b"VALUE = 7\n"
-            info = tarfile.TarInfo("remotepkg/__init__.py")
+            info = tarfile.TarInfo("./remotepkg/__init__.py")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
         return buf.getvalue()
