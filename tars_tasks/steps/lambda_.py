@@ -194,6 +194,7 @@ def judge_health(response: dict) -> tuple[bool, str, dict]:
     """(ok, reason, reply body) for an invoke response of the health action."""
     raw = response.get("Payload") or b""
     text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else str(raw)
+    text = " ".join(text.split())   # one line in the error message
     if response.get("FunctionError"):
         return False, f"FunctionError {response['FunctionError']}: {text[:200]}", {}
     if response.get("StatusCode") not in (200, None):
