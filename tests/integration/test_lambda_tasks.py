@@ -127,6 +127,7 @@ def test_a_held_deploy_lock_refuses_and_changes_nothing(inv, function, lam):
     assert versions(lam) == {}
 
 
+@pytest.mark.slow
 def test_rollback_lists_versions_and_moves_the_alias(inv, function, lam, project):
     assert inv("deploy-lambda", "--yes", "--no-smoke").returncode == 0
     edit(project, 2)
