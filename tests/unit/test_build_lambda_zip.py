@@ -129,7 +129,13 @@ def test_build_info_is_in_the_zip_not_in_lambda_src(project):
     artifact = lambda_zip.build(settings_for(project))
     with zipfile.ZipFile(artifact.path) as zf:
         assert json.loads(zf.read("build_info.json")) == {"commit": expected}
+        zf.extractall(project / "unpacked")
     assert not (project / "lambda_src" / "build_info.json").exists()
+    health = subprocess.run(   # the packed handler's health action reports it
+        [sys.executable, "-c", "import json, handler; "
+         "print(handler.lambda_handler({'action': 'health'}, None)['body'])"],
+        cwd=project / "unpacked", capture_output=True, text=True, env={"AWS_REGION": "us-east-1", "PATH": "/usr/bin:/bin"})
+    assert json.loads(health.stdout)["commit"] == expected, health.stderr
     (project / "lambda_src" / "handler.py").write_text((project / "lambda_src" / "handler.py").read_text() + "\n# edit\n")
     dirty = lambda_zip.build(settings_for(project))
     with zipfile.ZipFile(dirty.path) as zf:
