@@ -7,12 +7,14 @@ import re
 import time
 from datetime import datetime, timezone
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 import clients
 import embeddings
 import kb
 import log_search
 import validation as v
-from config import BEDROCK_CHAT_TIMEOUTS, LOG_SEARCH_BUDGET, MCP_TIMEOUT, Config
+from config import BEDROCK_CHAT_TIMEOUTS, LOG_SEARCH_BUDGET, MCP_TIMEOUT, REQUEST_BUDGET, Config
 from mcp_client import McpClient, McpUnavailable
 from validation import ApiError
 
@@ -68,11 +70,16 @@ def _describe(minutes: int) -> str:
     return "the last minute" if minutes == 1 else f"the last {minutes} minutes"
 
 
-def find_errors(cfg: Config, service: str | None, question: str, start_ms: int, end_ms: int) -> dict:
+def _left(deadline: float) -> float:
+    return deadline - time.monotonic()
+
+
+def find_errors(cfg: Config, service: str | None, question: str, start_ms: int, end_ms: int,
+                deadline: float) -> dict:
     """Findings for the services' log groups: through MCP when it answers, else CloudWatch Logs."""
     if cfg.mcp_endpoint:
         try:
-            mcp = McpClient(cfg.mcp_endpoint, MCP_TIMEOUT)
+            mcp = McpClient(cfg.mcp_endpoint, min(MCP_TIMEOUT, max(0.5, _left(deadline) - 20)))
             groups = _pick(mcp.call_tool("list_log_groups", {"prefix": cfg.log_group_prefix})["log_groups"],
                            cfg, service, question)
             since = f"{max(1, (end_ms - start_ms) // 60000)}m"
@@ -82,7 +89,8 @@ def find_errors(cfg: Config, service: str | None, question: str, start_ms: int, 
             logger.warning("MCP server unavailable, searching CloudWatch Logs directly: %s", err)
     logs = clients.client("logs")
     groups = _pick(log_search.list_groups(logs, cfg.log_group_prefix), cfg, service, question)
-    return {**log_search.direct_findings(logs, groups, start_ms, end_ms, LOG_SEARCH_BUDGET), "source": "cloudwatch"}
+    budget = min(LOG_SEARCH_BUDGET, max(0.5, _left(deadline) - 16))
+    return {**log_search.direct_findings(logs, groups, start_ms, end_ms, budget), "source": "cloudwatch"}
 
 
 def _pick(groups: list[str], cfg: Config, service: str | None, question: str) -> list[str]:
@@ -124,6 +132,12 @@ def kb_sources(cfg: Config, question: str, service: str | None, top: int = 3) ->
     return out
 
 
+def _code(err: Exception) -> str:
+    if isinstance(err, ClientError):
+        return err.response.get("Error", {}).get("Code", "ClientError")
+    return type(err).__name__
+
+
 def summary(findings: dict, minutes: int, sources: list[dict]) -> str:
     """The plain answer from the facts (used when Bedrock is unavailable)."""
     span = _describe(minutes)
@@ -146,8 +160,13 @@ def summary(findings: dict, minutes: int, sources: list[dict]) -> str:
     return answer
 
 
-def ask_bedrock(cfg: Config, question: str, findings: dict, minutes: int, sources: list[dict]) -> str | None:
+def ask_bedrock(cfg: Config, question: str, findings: dict, minutes: int, sources: list[dict],
+                deadline: float) -> str | None:
     if not cfg.bedrock_model_id:
+        return None
+    connect, read, _ = BEDROCK_CHAT_TIMEOUTS
+    if _left(deadline) < connect + read:
+        logger.warning("Not enough time left to ask Bedrock (%.1f s): answering from the findings", _left(deadline))
         return None
     context = {"time_window": _describe(minutes), "findings": {k: findings[k] for k in
                ("error_count", "log_groups", "by_log_group", "top_errors")},
@@ -167,14 +186,19 @@ def ask_bedrock(cfg: Config, question: str, findings: dict, minutes: int, source
 
 def chat(cfg: Config, params: dict) -> dict:
     started = time.monotonic()
+    deadline = started + REQUEST_BUDGET
     question = v.text(params, "question", max_len=2000)
     service = v.name(params, "service", required=False)
     now = datetime.now(timezone.utc)
     minutes = parse_time_range(params.get("time_range"), question, now)
     end_ms = int(now.timestamp() * 1000)
-    findings = find_errors(cfg, service, question, end_ms - minutes * 60_000, end_ms)
-    sources = kb_sources(cfg, question, service)
-    answer = ask_bedrock(cfg, question, findings, minutes, sources)
+    findings = find_errors(cfg, service, question, end_ms - minutes * 60_000, end_ms, deadline)
+    try:
+        sources = kb_sources(cfg, question, service)
+    except (BotoCoreError, ClientError) as err:  # the log facts still answer the question
+        logger.error("Knowledge base search failed, answering without it: %s", _code(err))
+        sources = []
+    answer = ask_bedrock(cfg, question, findings, minutes, sources, deadline)
     return {"answer": answer or summary(findings, minutes, sources),
             "findings": {**findings, "since_minutes": minutes},
             "kb_sources": [{k: s[k] for k in ("document_id", "file_name", "score")} for s in sources],

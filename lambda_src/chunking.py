@@ -64,7 +64,9 @@ def _windows(body: str) -> list[str]:
         out.append(body[start:end].strip())
         if end >= len(body):
             break
-        start = max(end - OVERLAP, start + 1)
+        nxt = max(end - OVERLAP, start + 1)
+        space = min((i for i in (body.find(" ", nxt, end), body.find("\n", nxt, end)) if i != -1), default=-1)
+        start = space + 1 if space != -1 else nxt  # start the overlap on a word boundary
     return [w for w in out if w]
 
 

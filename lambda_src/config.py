@@ -8,13 +8,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-# seconds: (connect, read, total attempts)
-AWS_TIMEOUTS = (2.0, 5.0, 2)          # DynamoDB, S3, CloudWatch Logs, SSM
-BEDROCK_CHAT_TIMEOUTS = (1.0, 15.0, 1)  # Converse: one try, the answer falls back to a summary
+# seconds: (connect, read, total attempts). A request must end within 30 s (the runbook's chat
+# check), so a chat request spends at most REQUEST_BUDGET and gives each step a share of it.
+AWS_TIMEOUTS = (2.0, 5.0, 2)            # DynamoDB, S3, CloudWatch Logs, SSM
+BEDROCK_CHAT_TIMEOUTS = (1.0, 12.0, 1)  # Converse: one try, else the answer is a summary
 BEDROCK_EMBED_TIMEOUTS = (1.0, 4.0, 1)  # Titan embeddings: one try, then feature hashing
-MCP_TIMEOUT = 8.0                      # the whole MCP exchange; then direct CloudWatch Logs
-LOG_SEARCH_BUDGET = 10.0               # direct log search stops paging after this many seconds
-BEDROCK_RETRY_AFTER = 60.0             # after Bedrock failed, skip it for this long (warm container)
+REQUEST_BUDGET = 26.0                   # a chat request's own deadline
+MCP_TIMEOUT = 5.0                       # the whole MCP exchange; then CloudWatch Logs directly
+LOG_SEARCH_BUDGET = 6.0                 # direct log search stops paging after this
+EMBED_BUDGET = 15.0                     # Titan for a whole document, else feature hashing
+BEDROCK_RETRY_AFTER = 60.0              # after Bedrock failed, skip it for this long (warm container)
 
 EMBEDDING_DIMENSIONS = 256
 TITAN_EMBED_MODEL = "amazon.titan-embed-text-v2:0"

@@ -14,7 +14,7 @@ import re
 import time
 
 import clients
-from config import BEDROCK_EMBED_TIMEOUTS, BEDROCK_RETRY_AFTER, EMBEDDING_DIMENSIONS
+from config import BEDROCK_EMBED_TIMEOUTS, BEDROCK_RETRY_AFTER, EMBED_BUDGET, EMBEDDING_DIMENSIONS
 
 logger = logging.getLogger("tars")
 HASHING = "feature-hashing-v1"
@@ -78,10 +78,16 @@ def titan_embedding(text: str, model_id: str) -> list[float]:
         raise EmbeddingUnavailable(f"{type(err).__name__}: {str(err)[:200]}") from None
 
 
-def embed_all(texts: list[str], model_id: str) -> tuple[list[list[float]], str]:
-    """Embed every text with one model: Titan if it answers for all, else feature hashing."""
+def embed_all(texts: list[str], model_id: str, budget_s: float = EMBED_BUDGET) -> tuple[list[list[float]], str]:
+    """Embed every text with one model: Titan if it answers for all in time, else feature hashing."""
+    deadline = time.monotonic() + budget_s
     try:
-        return [titan_embedding(t, model_id) for t in texts], model_id
+        vectors = []
+        for text in texts:
+            if time.monotonic() > deadline:
+                raise EmbeddingUnavailable(f"Titan took longer than {budget_s:.0f} s for {len(texts)} chunks")
+            vectors.append(titan_embedding(text, model_id))
+        return vectors, model_id
     except EmbeddingUnavailable as err:
         logger.warning("Titan embeddings unavailable, using %s: %s", HASHING, err)
         return [hashing_embedding(t) for t in texts], HASHING

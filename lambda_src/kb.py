@@ -20,6 +20,7 @@ DOC_TYPES = ("md", "markdown", "txt", "pdf")
 UPDATE_STATUSES = ("active", "disabled")
 URL_EXPIRES = 3600
 MAX_FILE = 10 * 1024 * 1024
+MAX_CHUNKS = 400
 
 
 def _now() -> str:
@@ -54,6 +55,8 @@ def upload(cfg: Config, params: dict) -> dict:
         raise ApiError(400, f"doc_type must be one of {', '.join(DOC_TYPES)} (got {doc_type!r})")
     if ext not in DOC_TYPES:
         raise ApiError(400, f"file_name must end in .{', .'.join(DOC_TYPES)} (got {file_name!r})")
+    if (doc_type == "pdf") != (ext == "pdf"):
+        raise ApiError(400, f"doc_type {doc_type!r} does not match the file name {file_name!r}")
     document_id = uuid.uuid4().hex
     s3_key = f"kb/{service}/{document_id}/{base}"
     now = _now()
@@ -82,6 +85,8 @@ def upload_complete(cfg: Config, params: dict) -> dict:
         raise ApiError(400, f"the file is larger than {MAX_FILE // (1024 * 1024)} MB")
     data = obj["Body"].read()
     chunks = chunking.chunk(chunking.extract_text(data, doc["doc_type"]), title=doc.get("feature_name", ""))
+    if len(chunks) > MAX_CHUNKS:
+        raise ApiError(400, f"the document is too large: {len(chunks)} chunks (at most {MAX_CHUNKS}); split it")
     prefix = f"{doc['service_name']} {doc.get('feature_name', '')} {' '.join(doc.get('ai_context') or [])}"
     vectors, model = embeddings.embed_all([f"{prefix}\n{c}" for c in chunks], cfg.embedding_model_id)
     _delete_chunks(cfg, doc["document_id"])  # completing twice replaces, never duplicates

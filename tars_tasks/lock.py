@@ -17,9 +17,35 @@ from typing import Callable, Iterator
 
 from . import console
 
+# Lock ids this process holds right now: a nested hold (deploy --all calling a component that
+# takes the lock itself) is a no-op instead of refusing its own pipeline.
+_held: dict[str, dict | None] = {}
+_held_lock = threading.Lock()
+
 
 def lock_id(settings) -> str:
     return f"{settings.project}/{settings.env}"
+
+
+def held_here(settings) -> bool:
+    """True when this process already holds the deploy lock of ``settings``' environment."""
+    with _held_lock:
+        return lock_id(settings) in _held
+
+
+@contextlib.contextmanager
+def _mark_held(lid: str, holder: dict | None) -> Iterator[dict | None]:
+    with _held_lock:
+        had, previous = lid in _held, _held.get(lid)
+        _held[lid] = holder
+    try:
+        yield holder
+    finally:
+        with _held_lock:
+            if had:
+                _held[lid] = previous
+            else:
+                _held.pop(lid, None)
 
 
 @contextlib.contextmanager
@@ -28,6 +54,13 @@ def hold(settings, command: str, *, dry_run: bool = False,
     if dry_run:
         yield None
         return
+    with _held_lock:
+        nested = lock_id(settings) in _held
+        outer = _held.get(lock_id(settings))
+    if nested and outer is not None:  # re-entrant: the outer hold keeps (and releases) the lock
+        yield outer
+        return
+    # not held, or held "unlocked" because the table was missing: try for the real lock now
     from .aws import dynamodb
     from .tools import git
 
@@ -41,8 +74,10 @@ def hold(settings, command: str, *, dry_run: bool = False,
     try:
         previous = dynamodb.acquire_lock(table, lid, holder, now)
     except dynamodb.LockTableMissing:
-        console.warn(f"deploy lock table {table} does not exist yet: running without a lock")
-        yield None
+        if not nested:
+            console.warn(f"deploy lock table {table} does not exist yet: running without a lock")
+        with _mark_held(lid, None):
+            yield None
         return
     if previous:
         console.warn(f"took over an expired deploy lock from {previous.get('holder')} "
@@ -61,7 +96,8 @@ def hold(settings, command: str, *, dry_run: bool = False,
     renewer = threading.Thread(target=renew, name="tars-lock-renewal", daemon=True)
     renewer.start()
     try:
-        yield holder
+        with _mark_held(lid, holder):
+            yield holder
     finally:
         stop.set()
         renewer.join(timeout=5)

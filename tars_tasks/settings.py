@@ -195,6 +195,10 @@ FIELDS: tuple[Field, ...] = (
     Field("timezone", "TARS_TIMEZONE", "timezone of the deployment windows", _str, "local"),
     Field("preflight_envs", "TARS_PREFLIGHT_ENVS", "envs where deploy runs preflight first", _str, "prod"),
     Field("debug", "TARS_DEBUG", "show tracebacks", _bool, False),
+    Field("terraform_plugin_dir", "TARS_TERRAFORM_PLUGIN_DIR", "provider mirror for offline terraform init (-plugin-dir)"),
+    Field("checkov_bin", "TARS_CHECKOV_BIN", "checkov program (default .venv-checkov/bin/checkov, else PATH)"),
+    Field("test_command", "TARS_TEST_COMMAND", "the project's test command (preflight)", _str, "make test"),
+    Field("release_bucket", "TARS_RELEASE_BUCKET", "S3 bucket of release records (default: the UI bucket)", _name),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 LAMBDA_ENV_FIELDS = tuple(f for f in FIELDS if f.lambda_env)

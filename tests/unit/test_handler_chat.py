@@ -130,3 +130,63 @@ def test_unreachable_mcp_falls_back_to_cloudwatch(h, monkeypatch):
 def test_bad_chat_input_is_400(h, fields, message):
     status, body = call(h, "chat", **fields)
     assert status == 400 and message in body["error"]
+
+
+def test_titan_embeddings_when_bedrock_answers_and_the_document_records_the_model(h):
+    import io
+
+    from config import BEDROCK_EMBED_TIMEOUTS
+
+    calls = []
+
+    def titan(params, **kwargs):  # moto's invoke_model has no embedding: answer as Titan V2 does
+        text = json.loads(params["body"])["inputText"]
+        calls.append(json.loads(params["body"]))
+        vec = lambda_module("embeddings").hashing_embedding(text)  # a stand-in vector, 256 floats
+        return AWSResponse(params["url"], 200, {}, None), {"body": io.BytesIO(json.dumps({"embedding": vec}).encode())}
+
+    lambda_module("clients").client("bedrock-runtime", BEDROCK_EMBED_TIMEOUTS).meta.events.register(
+        "before-call.bedrock-runtime.InvokeModel", titan)
+    doc = add_doc(h, "payment-service", "pay.md", "# Payments\nPaymentProcessorException means the gateway failed.")
+    row = boto3.client("dynamodb").get_item(TableName="sre-poc-kb-documents", Key={"document_id": {"S": doc}})["Item"]
+    assert row["embedding_model"]["S"] == "amazon.titan-embed-text-v2:0"
+    assert calls and all(c["dimensions"] == 256 and c["normalize"] is True for c in calls)
+    n = len(calls)
+    body = call(h, "chat", question="PaymentProcessorException on payments?")[1]
+    assert body["kb_sources"][0]["document_id"] == doc and len(calls) == n + 1  # the question, with Titan too
+
+
+def test_embedding_budget_exhausted_falls_back_to_hashing_for_the_whole_document(h):
+    embeddings = lambda_module("embeddings")
+    vectors, model = embeddings.embed_all(["one", "two"], "amazon.titan-embed-text-v2:0", budget_s=-1)
+    assert model == embeddings.HASHING and vectors[1] == embeddings.hashing_embedding("two")
+
+
+def test_bedrock_is_skipped_when_the_request_deadline_is_too_close(h, monkeypatch):
+    monkeypatch.setenv("BEDROCK_MODEL_ID", "anthropic.claude-3-haiku")
+    chat = lambda_module("chat")
+    from config import BEDROCK_CHAT_TIMEOUTS, load
+
+    called = []
+    lambda_module("clients").client("bedrock-runtime", BEDROCK_CHAT_TIMEOUTS).meta.events.register(
+        "before-call.bedrock-runtime.Converse", lambda **kw: called.append(1))
+    findings = {"error_count": 0, "log_groups": [], "by_log_group": {}, "top_errors": []}
+    assert chat.ask_bedrock(load(), "q", findings, 60, [], time.monotonic() + 5) is None
+    assert called == []
+
+
+def test_a_broken_knowledge_base_still_gives_the_log_facts(h, monkeypatch, caplog):
+    import logging
+
+    monkeypatch.setenv("KB_DOCUMENTS_TABLE", "no-such-table")
+    with caplog.at_level(logging.INFO, logger="tars"):
+        status, body = call(h, "chat", question="Are there any errors in the last hour?")
+    assert status == 200 and body["findings"]["error_count"] == 33 and body["kb_sources"] == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
+        "Knowledge base search failed, answering without it: ResourceNotFoundException"]
+
+
+def test_a_service_without_a_log_group_says_so(h):
+    body = call(h, "chat", question="errors?", service="billing-service")[1]
+    assert body["findings"]["log_groups"] == [] and body["findings"]["error_count"] == 0
+    assert body["answer"] == "No service log groups found to search for the last hour."

@@ -124,6 +124,7 @@ def test_list_update_delete(h):
     ("kb_upload", {"service_name": "payment-service", "feature_name": "x", "file_name": "a.exe", "doc_type": "exe"}, 400, "doc_type"),
     ("kb_upload", {"service_name": "payment-service", "feature_name": "x", "file_name": "a.docx"}, 400, "doc_type"),
     ("kb_upload", {"service_name": "payment-service", "feature_name": "x", "file_name": "a.zip", "doc_type": "md"}, 400, "file_name"),
+    ("kb_upload", {"service_name": "payment-service", "feature_name": "x", "file_name": "a.md", "doc_type": "pdf"}, 400, "does not match"),
     ("kb_upload", {"service_name": "payment-service", "file_name": "a.md"}, 400, "missing field 'feature_name'"),
     ("kb_upload", {"feature_name": "x", "file_name": "a.md"}, 400, "missing field 'service_name'"),
     ("kb_upload", {"service_name": "p", "feature_name": "x", "file_name": "a.md", "ai_context": 5}, 400, "ai_context"),
@@ -174,3 +175,10 @@ def _pdf(text: str) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
     return bytes(out)
+
+
+def test_upload_without_a_configured_bucket_is_503_and_writes_nothing(h, monkeypatch):
+    monkeypatch.setenv("KB_S3_BUCKET", "")
+    status, body = call(h, "kb_upload", service_name="payment-service", feature_name="x", file_name="a.md")
+    assert status == 503 and "KB_S3_BUCKET" in body["error"]
+    assert item_count(DOCS) == 0

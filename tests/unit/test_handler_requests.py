@@ -85,3 +85,20 @@ def test_cold_start_logs_one_info_line(caplog, aws):
     records = [r for r in caplog.records if r.name == "tars"]
     assert len(records) == 1 and records[0].levelno == logging.INFO
     assert records[0].getMessage().startswith("TARS handler initialised version=")
+
+
+def test_the_handler_is_deployable_alone():
+    """lambda_src imports only the stdlib, boto3/botocore (the runtime's) and its requirements."""
+    import ast
+
+    src = ROOT / "lambda_src"
+    local = {p.stem for p in src.glob("*.py")}
+    allowed = set(sys.stdlib_module_names) | local | {"boto3", "botocore", "pypdf"}
+    for path in src.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            for name in names:
+                assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
+    reqs = [l.split("==")[0] for l in (src / "requirements.txt").read_text().splitlines() if "==" in l]
+    assert reqs == ["pypdf"]

@@ -1,0 +1,187 @@
+"""deploy --all: the components composed as plain function calls, in order, with a summary.
+
+The registry is one small table (name -> module path). Each module honours the component
+contract (plan / execute / current / rollback). Tests pass their own registry of plain objects.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from ..errors import ConfigError, TarsError, UsageError
+from ..outcome import DEPLOYED, FAILED, NOT_REACHED, PLANNED, UNCHANGED, Outcome
+
+COMPONENTS: dict[str, str] = {
+    "infra": "tars_tasks.steps.infra",
+    "mcp": "tars_tasks.steps.mcp",
+    "lambda": "tars_tasks.steps.lambda_",
+    "ui": "tars_tasks.steps.ui",
+}
+ORDER = tuple(COMPONENTS)
+ROLLBACK_COMPONENTS = ("lambda", "ui", "mcp")  # whole-release rollback; infra prints its command
+PASSED = "passed"
+
+
+@dataclass(frozen=True)
+class Planned:
+    name: str
+    module: Any
+    plan: Any               # None: planned again once infra is applied
+    note: str = ""
+
+    @property
+    def has_changes(self) -> bool:
+        return self.plan is None or bool(getattr(self.plan, "has_changes", True))
+
+    def lines(self) -> list[str]:
+        if self.plan is None:
+            return [self.note]
+        return list(self.plan.summary()) if self.has_changes and hasattr(self.plan, "summary") else []
+
+
+def resolve(name: str, registry: Mapping[str, Any] | None = None) -> Any | None:
+    """The component module for ``name``; None when it is not part of this installation."""
+    entry = (registry if registry is not None else COMPONENTS).get(name)
+    if entry is None or not isinstance(entry, str):
+        return entry
+    try:
+        return importlib.import_module(entry)
+    except ModuleNotFoundError as exc:
+        if exc.name and entry.startswith(exc.name):
+            return None
+        raise
+
+
+def select(all_: bool, **flags: bool) -> list[str]:
+    """Components to deploy, in pipeline order. ``flags``: infra, mcp, lambda_, ui."""
+    chosen = {name for name in ORDER if all_ or flags.get("lambda_" if name == "lambda" else name)}
+    if not chosen:
+        raise UsageError("nothing selected to deploy", "pass --all, or one or more of --infra --mcp --lambda --ui")
+    return [name for name in ORDER if name in chosen]
+
+
+def _ui_plan_args(settings) -> tuple[tuple, dict]:
+    """steps.ui.plan takes the built bundle: build ui/ and scan it first (as deploy-ui does)."""
+    from ..build import ui_bundle
+
+    return (ui_bundle.scan(ui_bundle.build(settings)),), {}
+
+
+# Components whose plan() needs more than settings: name -> settings -> (args, kwargs).
+PLAN_ARGS: dict[str, Callable[[Any], tuple[tuple, dict]]] = {"ui": _ui_plan_args}
+
+
+def plan_one(settings, name: str, module: Any, plan_args: Mapping[str, Callable] | None = None) -> Any:
+    prepare = (PLAN_ARGS if plan_args is None else plan_args).get(name)
+    args, kwargs = prepare(settings) if prepare else ((), {})
+    return module.plan(settings, *args, **kwargs)
+
+
+def plan_all(settings, names: list[str], registry: Mapping[str, Any] | None = None,
+             plan_args: Mapping[str, Callable] | None = None) -> list[Planned]:
+    """Plan every selected component (reads only). When infra comes first with changes, a later
+    component whose plan fails (its resources do not exist yet) is planned again after infra."""
+    planned = []
+    for name in names:
+        module = resolve(name, registry)
+        if module is None:
+            raise ConfigError(f"the {name} component is not available in this tars_tasks",
+                              "update the deploy tasks (git pull), or deploy the other components only")
+        infra_first = bool(planned) and planned[0].name == "infra" and planned[0].has_changes
+        try:
+            planned.append(Planned(name, module, plan_one(settings, name, module, plan_args)))
+        except TarsError as err:
+            if not infra_first:
+                raise
+            planned.append(Planned(name, module, None, f"planned after infra ({err.message})"))
+    return planned
+
+
+def _failure(exc: BaseException) -> str:
+    from ..aws.errors import convert
+
+    err = exc if isinstance(exc, TarsError) else convert(exc, "deploy")
+    if err is None:
+        return f"unexpected error: {type(exc).__name__}: {exc}"
+    return err.message + (f" ({err.hint})" if err.hint else "")
+
+
+def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] = time.monotonic,
+                announce: Callable[[str], None] = lambda text: None, default_rollback: str | None = None,
+                reload: Callable[[], Any] | None = None,
+                plan_args: Mapping[str, Callable] | None = None) -> list[Outcome]:
+    """Execute in order; after the first failure the rest are 'not reached'. After infra,
+    ``reload()`` gives settings with the new Terraform outputs and the rest are planned again."""
+    outcomes: list[Outcome] = []
+    stopped = False
+    replan = False
+    for item in planned:
+        if stopped:
+            outcomes.append(Outcome(item.name, NOT_REACHED))
+            continue
+        announce(item.name)
+        started = clock()
+        try:
+            plan = item.plan
+            if plan is None or replan:
+                plan = plan_one(settings, item.name, item.module, plan_args)
+            out = item.module.execute(settings, plan)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes the summary's 'failed (why)'
+            out = Outcome(item.name, FAILED, detail=_failure(exc))
+        rollback_cmd = out.rollback_command or (default_rollback if out.status == DEPLOYED else None)
+        out = dataclasses.replace(out, component=item.name, elapsed=round(clock() - started, 3),
+                                  rollback_command=rollback_cmd if out.status == DEPLOYED else None)
+        outcomes.append(out)
+        stopped = out.status == FAILED
+        if item.name == "infra" and not stopped and reload is not None:
+            try:
+                settings = reload()
+            except Exception as exc:  # noqa: BLE001 - bad new outputs, or another deploy took the new lock
+                outcomes.append(Outcome("settings", FAILED, detail=f"after infra: {_failure(exc)}"))
+                stopped = True
+            replan = True
+    return outcomes
+
+
+def planned_outcomes(planned: list[Planned]) -> list[Outcome]:
+    """--dry-run: what each component would do."""
+    return [Outcome(p.name, PLANNED if p.has_changes else UNCHANGED, detail="; ".join(p.lines()))
+            for p in planned]
+
+
+def failed(outcomes: list[Outcome]) -> bool:
+    return any(o.status == FAILED for o in outcomes)
+
+
+def summary_rows(outcomes: list[Outcome]) -> list[tuple[str, str, str, str, str]]:
+    rows = []
+    for o in outcomes:
+        change = f"{o.before or '-'} → {o.after or '-'}" if o.status == DEPLOYED else (o.after or o.before or "")
+        note = o.detail
+        if o.rollback_command:
+            note = (note + "; " if note else "") + f"rollback: {o.rollback_command}"
+        rows.append((o.component, o.status, change, f"{o.elapsed:.1f}s", note))
+    return rows
+
+
+def current_all(settings, registry: Mapping[str, Any] | None = None,
+                names: tuple[str, ...] = ORDER) -> dict[str, dict]:
+    """Each component's current() for status and release records; never raises."""
+    states: dict[str, dict] = {}
+    for name in names:
+        try:
+            module = resolve(name, registry)
+        except Exception as exc:  # noqa: BLE001 - a broken component shows as unknown
+            states[name] = {"state": "unknown", "error": f"{type(exc).__name__}: {exc}"}
+            continue
+        if module is None:
+            states[name] = {"state": "unknown", "error": "component not available in this tars_tasks"}
+            continue
+        try:
+            states[name] = dict(module.current(settings) or {})
+        except Exception as exc:  # noqa: BLE001
+            states[name] = {"state": "unknown", "error": _failure(exc)}
+    return states

@@ -1,0 +1,207 @@
+"""The runbook's three post-deployment checks as plain functions: logs, the KB test, chat.
+
+Requests go through the public entry the UI uses: settings.site_url + "/api" (CloudFront, whose
+origin access control signs for Lambda: the client sends ``x-amz-content-sha256`` on POST/PUT),
+else settings.function_url, SigV4-signed (service "lambda") when the target is AWS and the
+Function URL uses AWS_IAM auth.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from ..errors import ConfigError, StepFailed
+
+PASS, FAIL, SKIP = "pass", "fail", "skip"
+INIT_LINE = "TARS handler initialised"
+CHAT_QUESTION = "Are there any errors in the last hour?"
+CHAT_LIMIT = 30.0
+EMBEDDING_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    status: str
+    reason: str
+    elapsed: float = 0.0
+    details: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Api:
+    """The TARS API at its public entry: ``get(action, **query)`` and ``post(action, **body)``."""
+
+    def __init__(self, settings, *, timeout: float = 60.0, sign: bool | None = None):
+        self.settings = settings
+        self.timeout = timeout
+        if settings.site_url:
+            self.url = settings.site_url.rstrip("/") + "/api"
+            self.sign = bool(sign)
+        elif settings.function_url:
+            self.url = settings.function_url
+            self.sign = function_url_uses_iam(settings) if sign is None else sign
+        else:
+            raise ConfigError("no API entry to verify against",
+                              "set TARS_SITE_URL or TARS_FUNCTION_URL, or run inv deploy-infrastructure")
+
+    def get(self, action: str, **query: Any) -> dict:
+        sep = "&" if "?" in self.url else "?"
+        return self._send("GET", self.url + sep + urllib.parse.urlencode({"action": action, **query}), None)
+
+    def post(self, action: str, **body: Any) -> dict:
+        return self._send("POST", self.url, json.dumps({"action": action, **body}).encode())
+
+    def headers_for(self, method: str, url: str, data: bytes | None) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if data is not None:
+            headers["x-amz-content-sha256"] = hashlib.sha256(data).hexdigest()
+        if self.sign:
+            from botocore.auth import SigV4Auth
+            from botocore.awsrequest import AWSRequest
+
+            from ..aws.session import session
+
+            credentials = session().get_credentials()
+            if credentials is None:
+                raise ConfigError("no AWS credentials to sign the Function URL request",
+                                  "run aws configure or set AWS_PROFILE")
+            request = AWSRequest(method=method, url=url, data=data or b"", headers=headers)
+            SigV4Auth(credentials.get_frozen_credentials(), "lambda", self.settings.region).add_auth(request)
+            headers = dict(request.headers.items())
+        return headers
+
+    def _send(self, method: str, url: str, data: bytes | None) -> dict:
+        request = urllib.request.Request(url, data=data, method=method, headers=self.headers_for(method, url, data))
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            text = exc.read().decode("utf-8", "replace")[:300]
+            raise StepFailed(f"{method} {_action(url, data)} answered HTTP {exc.code}: {text}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise StepFailed(f"{method} {_action(url, data)} failed: {getattr(exc, 'reason', exc)}") from None
+        except ValueError:
+            raise StepFailed(f"{method} {_action(url, data)} did not answer JSON") from None
+
+
+def _action(url: str, data: bytes | None) -> str:
+    try:
+        return json.loads(data)["action"] if data else urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["action"][0]
+    except (ValueError, KeyError, IndexError):
+        return url
+
+
+def function_url_uses_iam(settings) -> bool:
+    """AWS target whose Function URL (alias's, else the function's) has AuthType AWS_IAM."""
+    if settings.is_local:
+        return False
+    from ..aws.errors import error_code
+    from ..aws.session import client
+
+    for qualifier in (settings.alias, None):
+        kwargs = {"FunctionName": settings.function_name, **({"Qualifier": qualifier} if qualifier else {})}
+        try:
+            return client("lambda").get_function_url_config(**kwargs).get("AuthType") == "AWS_IAM"
+        except Exception as exc:  # noqa: BLE001
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+    return False
+
+
+def logs_check(settings, since: float) -> Result:
+    """No ERROR line since ``since`` (epoch seconds), and the init line present after it."""
+    from ..aws.errors import error_code
+    from ..aws.session import client
+
+    group = f"/aws/lambda/{settings.function_name}"
+    logs = client("logs")
+
+    def lines(pattern: str) -> list[str]:
+        found = []
+        pages = logs.get_paginator("filter_log_events").paginate(
+            logGroupName=group, startTime=int(since * 1000), filterPattern=pattern)
+        for page in pages:
+            found += [e["message"].rstrip() for e in page.get("events", [])]
+        return found
+
+    try:
+        errors = lines("ERROR")
+        init = lines(f'"{INIT_LINE}"')
+    except Exception as exc:  # noqa: BLE001
+        if error_code(exc) == "ResourceNotFoundException":
+            return Result("logs", FAIL, f"log group {group} does not exist (the function never ran)")
+        raise
+    if errors:
+        return Result("logs", FAIL, f"{len(errors)} ERROR line(s) in {group}", details=errors[:10])
+    if not init:
+        return Result("logs", FAIL, f"no '{INIT_LINE}' line in {group} since the deploy")
+    return Result("logs", PASS, f"no ERROR line, handler initialised ({len(init)} cold start(s))")
+
+
+def kb_check(settings, api: Api, *, clock: Callable[[], float] = time.time) -> Result:
+    from . import verify_kb
+
+    try:
+        passed, data = verify_kb.run(settings, api, clock=clock)
+    except StepFailed as exc:
+        return Result("kb", FAIL, exc.message)
+    return Result("kb", PASS, f"{' → '.join(passed)} ({data.get('chunks')} chunk(s))", data=data)
+
+
+def chat_check(settings, api: Api, *, clock: Callable[[], float] = time.monotonic,
+               limit: float = CHAT_LIMIT) -> Result:
+    started = clock()
+    try:
+        reply = Api(settings, timeout=limit, sign=api.sign).post("chat", question=CHAT_QUESTION)
+    except StepFailed as exc:
+        return Result("chat", FAIL, exc.message)
+    took = clock() - started
+    if not str(reply.get("answer") or "").strip():
+        return Result("chat", FAIL, "the chat reply has no answer")
+    if took > limit:
+        return Result("chat", FAIL, f"answered in {took:.1f} s, over the {limit:.0f} s limit")
+    return Result("chat", PASS, f"answered in {took:.1f} s (handler {reply.get('elapsed_ms')} ms)",
+                  data={"latency": round(took, 3), "elapsed_ms": reply.get("elapsed_ms"),
+                        "findings": reply.get("findings")})
+
+
+def run_all(settings, *, since: float | None = None, clock: Callable[[], float] = time.time,
+            timer: Callable[[], float] = time.monotonic, api: Api | None = None) -> list[Result]:
+    """The three checks, each timed. ``since``: epoch seconds (default: 10 minutes ago)."""
+    since = clock() - 600 if since is None else since
+    api = api or Api(settings)
+    from .pipeline import _failure
+
+    results = []
+    for name, check in (("logs", lambda: logs_check(settings, since)),
+                        ("kb", lambda: kb_check(settings, api, clock=clock)),
+                        ("chat", lambda: chat_check(settings, api, clock=timer))):
+        started = timer()
+        try:
+            result = check()
+        except Exception as exc:  # noqa: BLE001 - one check failing does not hide the others
+            result = Result(name, FAIL, _failure(exc))
+        results.append(Result(**{**result.as_dict(), "elapsed": round(timer() - started, 3)}))
+    return results
+
+
+def parse_since(text: str, now: float) -> float:
+    """'10m', '2h', '90s', '1d' before ``now`` -> epoch seconds."""
+    import re
+
+    from ..errors import UsageError
+
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text or "")
+    if not match:
+        raise UsageError(f"--since '{text}' is not a duration", "use a number and s/m/h/d, like 10m or 2h")
+    return now - int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]

@@ -1,0 +1,160 @@
+"""`inv deploy [--all] [--infra] [--mcp] [--lambda] [--ui]`: replaces deploy.sh.
+
+Order: preflight (prod, or --preflight) → plan every selected component → ask once → infra → mcp
+→ lambda → ui → verify, all under one deploy lock. The summary says for every component:
+deployed (old → new), unchanged, failed (why) or not reached, with the rollback command of each
+deployed one. A successful run writes a release record.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any, Callable, Mapping
+
+from invoke import Collection
+
+from .. import console
+from ..runner import load_settings, tars_task
+
+COMMAND = "deploy"
+
+
+def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None, dry_run: bool = False,
+        yes: bool = False, json_path: str | None = None, skip_verify: bool = False,
+        preflight: bool = False, verify: Callable[[Any], Any] | None = None,
+        reload: Callable[[], Any] | None = None, plan_args: Mapping[str, Callable] | None = None,
+        clock: Callable[[], float] = time.monotonic, preflight_run: Callable[..., Any] | None = None) -> dict:
+    """The whole pipeline; returns the report. Raises StepFailed (exit 1) when anything failed."""
+    from .. import lock
+    from ..errors import Refused, StepFailed
+    from ..outcome import FAILED, Outcome
+    from ..steps import pipeline, release
+    from ..tools import git
+
+    if plan_args is None:  # the real components' extra plan inputs (the UI bundle); fakes need none
+        plan_args = pipeline.PLAN_ARGS if registry is None else {}
+    command = f"{COMMAND} " + " ".join(f"--{n}" for n in names)
+    report: dict[str, Any] = {"command": command, "env": settings.env, "dry_run": dry_run,
+                              "components": [], "preflight": None, "release_id": None}
+    with lock.hold(settings, command, dry_run=dry_run) as held, contextlib.ExitStack() as late_lock:
+        checks = None
+        if preflight:
+            from ..steps import preflight as pf
+
+            console.step("Preflight checklist")
+            checks = (preflight_run or pf.run_checklist)(settings, registry=registry, dry_run=dry_run)
+            console.table(None, ["check", "result", "reason"], [(c.name, c.status, c.reason) for c in checks])
+            report["preflight"] = [c.as_dict() for c in checks]
+            bad = pf.failures(checks)
+            if bad:
+                console.write_report(json_path, dict(report, ok=False))
+                raise Refused(f"preflight failed: {', '.join(c.name for c in bad)}",
+                              "fix them, or run inv preflight --force (recorded), or --skip-preflight")
+        console.step("Plan")
+        planned = pipeline.plan_all(settings, names, registry, plan_args)
+        for item in planned:
+            console.info(f"{item.name}: {'changes' if item.has_changes else 'no changes'}")
+            for line in item.lines():
+                console.detail(line)
+        if dry_run:
+            outcomes = pipeline.planned_outcomes(planned)
+            _summary(outcomes)
+            report.update(components=[o.as_dict() for o in outcomes], ok=True)
+            console.write_report(json_path, report)
+            return report
+        console.confirm(f"Deploy {', '.join(names)} to {settings.env}?", yes)
+        previous = _latest_release_id(settings)
+        default_rb = f"inv rollback --to {previous}" if previous else None
+        settings_box = [settings]
+
+        def reloaded():
+            settings_box[0] = reload() if reload else settings_box[0]
+            if held is None:  # the first setup ran unlocked: infra has just created the lock table
+                late_lock.enter_context(lock.hold(settings_box[0], command))
+            return settings_box[0]
+
+        outcomes = pipeline.execute_all(settings, planned, clock=clock, default_rollback=default_rb,
+                                        announce=lambda n: console.step(f"Deploying {n}"),
+                                        reload=reloaded if reload else None, plan_args=plan_args)
+        settings = settings_box[0]
+        if not pipeline.failed(outcomes) and not skip_verify:
+            console.step("Verify")
+            started = clock()
+            try:
+                if verify is None:
+                    from ..steps import verify as verify_steps
+
+                    verify = verify_steps.run_all
+                results = verify(settings)
+                bad = [r for r in results if r.status != "pass"]
+                outcomes.append(Outcome("verify", FAILED if bad else pipeline.PASSED,
+                                        detail="; ".join(f"{r.name}: {r.reason}" for r in (bad or results)),
+                                        elapsed=round(clock() - started, 3)))
+            except Exception as exc:  # noqa: BLE001
+                outcomes.append(Outcome("verify", FAILED, detail=pipeline._failure(exc),
+                                        elapsed=round(clock() - started, 3)))
+        report["components"] = [o.as_dict() for o in outcomes]
+        report["ok"] = not pipeline.failed(outcomes)
+        if report["ok"]:
+            states = pipeline.current_all(settings, registry)
+            record = release.build(settings, states, commit=git.commit(settings.root), who=git.user(),
+                                   preflight=report["preflight"], command=command)
+            try:
+                release.write(settings, record)
+                report["release_id"] = record["release_id"]
+            except Exception as exc:  # noqa: BLE001 - the deploy itself succeeded
+                console.warn(f"could not write the release record: {pipeline._failure(exc)}")
+        _summary(outcomes)
+        console.write_report(json_path, report)
+    if not report["ok"]:
+        broken = next(o for o in outcomes if o.status == FAILED)
+        raise StepFailed(f"deploy failed at {broken.component}: {broken.detail}",
+                         "see the summary above: each deployed component has its rollback command")
+    console.ok(f"deployed; release {report['release_id']}" if report["release_id"] else "deployed")
+    return report
+
+
+def _latest_release_id(settings) -> str | None:
+    from ..steps import release
+
+    try:
+        ids = release.list_ids(settings)
+    except Exception:  # noqa: BLE001 - no bucket yet: no previous release
+        return None
+    return ids[0] if ids else None
+
+
+def _summary(outcomes) -> None:
+    from ..steps import pipeline
+
+    console.table("deploy summary", ["component", "result", "version", "time", "detail"],
+                  pipeline.summary_rows(outcomes))
+
+
+@tars_task(help={
+    "all": "deploy every component: infra, mcp, lambda, ui (then verify)",
+    "infra": "deploy the Terraform infrastructure",
+    "mcp": "deploy the MCP server (ECS)",
+    "lambda_": "deploy the Lambda handler",
+    "ui": "deploy the triage UI",
+    "skip_verify": "do not run the post-deployment checks",
+    "skip_preflight": "do not run the preflight checklist (even in prod)",
+    "preflight": "run the preflight checklist first (always done for TARS_PREFLIGHT_ENVS)",
+})
+def deploy(c, all=False, infra=False, mcp=False, lambda_=False, ui=False, skip_verify=False,  # noqa: A002
+           skip_preflight=False, preflight=False, env=None, local=False, dry_run=False, yes=False, json=None):
+    """Deploy components in order (infra → mcp → lambda → ui → verify) with one summary."""
+    from ..errors import UsageError
+    from ..steps import pipeline
+
+    if preflight and skip_preflight:
+        raise UsageError("--preflight and --skip-preflight contradict each other", "pass only one")
+    names = pipeline.select(all, infra=infra, mcp=mcp, lambda_=lambda_, ui=ui)
+    settings = load_settings(c, env=env, local=local or None)
+    prod_like = settings.env in [e.strip() for e in (settings.preflight_envs or "").split(",")]
+    run(settings, names, dry_run=dry_run, yes=yes, json_path=json, skip_verify=skip_verify,
+        preflight=(preflight or prod_like) and not skip_preflight,
+        reload=lambda: load_settings(c, env=env, local=local or None))
+
+
+ns = Collection(deploy)

@@ -1,0 +1,48 @@
+"""inv status: one row per component, lock and release; missing parts are unknown, never a crash."""
+import boto3
+import pytest
+
+from tars_tasks import lock
+from tars_tasks.settings import Settings
+from tars_tasks.tasks import pipeline as deploy_task
+from tars_tasks.tasks import status
+from tests.fakes.components import registry
+from tests.unit.test_pipeline_run import fresh_console, settings  # noqa: F401
+
+
+def test_status_shows_components_lock_and_latest_release(settings):  # noqa: F811
+    reg = registry()
+    done = deploy_task.run(settings, ["lambda"], registry=reg, yes=True, skip_verify=True)
+
+    class Broken:
+        def current(self, s):
+            raise RuntimeError("describe failed")
+    reg["mcp"] = Broken()
+    reg["infra"] = None
+    with lock.hold(settings, "deploy-ui"):
+        data = status.collect(settings, reg)
+        table = {r[0]: r[1:] for r in status.rows(data)}
+    assert table["lambda"] == ("live", "version=12")
+    assert table["ui"][0] == "live" and "release=r-a" in table["ui"][1]
+    assert table["mcp"][0] == "unknown" and "describe failed" in table["mcp"][1]
+    assert table["infra"][0] == "unknown" and "not available" in table["infra"][1]
+    assert table["deploy lock"][0] == "held" and "'deploy-ui'" in table["deploy lock"][1]
+    assert table["latest release"][0] == done["release_id"]
+
+
+def test_status_with_nothing_deployed(aws, tmp_path):
+    s = Settings.load(None, root=tmp_path, environ={})
+    from tars_tasks.aws import session
+    session.configure(s)
+    table = {r[0]: r[1:] for r in status.rows(status.collect(s, {"lambda": None}))}
+    assert table["lambda"][0] == "unknown"
+    assert table["deploy lock"][0] == "not deployed"
+    assert table["latest release"][0] == "unknown"  # no UI bucket configured
+
+
+@pytest.mark.parametrize("cur,expected", [
+    ({}, "not deployed"), ({"state": "not deployed"}, "not deployed"),
+    ({"state": "unknown", "error": "x"}, "unknown"), ({"version": "3", "state": "Active"}, "Active"),
+])
+def test_describe(cur, expected):
+    assert status.describe("lambda", cur)[0] == expected
