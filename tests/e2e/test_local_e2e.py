@@ -76,6 +76,8 @@ def test_deploy_verify_and_chat_in_a_real_browser(project, run_inv):
     second = run_inv("deploy", "--all", "--local", "--yes", "--json", str(project / "second.json"),
                      env=env, cwd=project, timeout=600)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    for component in ("infra", "mcp", "lambda", "ui"):   # the plan says so before anything runs
+        assert f"{component}: no changes" in second.stdout, second.stdout[-3000:]
     again = statuses(project / "second.json")
     assert {k: v for k, v in again.items() if k in ("infra", "mcp", "lambda", "ui")} == {
         "infra": "unchanged", "mcp": "unchanged", "lambda": "unchanged", "ui": "unchanged"}
