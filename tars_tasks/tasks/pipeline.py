@@ -77,6 +77,7 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
                                         announce=lambda n: console.step(f"Deploying {n}"),
                                         reload=reloaded if reload else None, plan_args=plan_args)
         settings = settings_box[0]
+        report["interrupted"] = pipeline.interrupted(outcomes)
         if not pipeline.failed(outcomes) and not skip_verify:
             console.step("Verify")
             started = clock()
@@ -106,6 +107,8 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
                 console.warn(f"could not write the release record: {pipeline._failure(exc)}")
         _summary(outcomes)
         console.write_report(json_path, report)
+    if report["interrupted"]:
+        raise KeyboardInterrupt  # after the summary and the report: the runner exits 130
     if not report["ok"]:
         broken = next(o for o in outcomes if o.status == FAILED)
         raise StepFailed(f"deploy failed at {broken.component}: {broken.detail}",

@@ -273,3 +273,15 @@ def test_lock_taken_by_another_deploy_after_infra_stops_the_pipeline(aws, tmp_pa
     assert "eve@ci" in err.value.message
     assert "execute" not in reg["lambda"].calls
     assert lock_item(s)["holder"] == "eve@ci"  # the rival keeps its lock
+
+
+def test_ctrl_c_during_a_component_still_writes_the_summary_and_releases_the_lock(settings, tmp_path):
+    reg = registry()
+    reg["lambda"].crash = KeyboardInterrupt()
+    report_path = tmp_path / "r.json"
+    with pytest.raises(KeyboardInterrupt):
+        task.run(settings, ALL, registry=reg, yes=True, json_path=str(report_path), verify=ok_verify)
+    rows = {c["component"]: c["status"] for c in json.loads(report_path.read_text())["components"]}
+    assert rows == {"infra": "deployed", "mcp": "deployed", "lambda": "failed", "ui": "not reached"}
+    assert json.loads(report_path.read_text())["interrupted"] is True
+    assert lock_item(settings) is None and release.list_ids(settings) == []
