@@ -31,6 +31,7 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
     from ..steps import pipeline, release
     from ..tools import git
 
+    deploy_started = time.time()
     if plan_args is None:  # the real components' extra plan inputs (the UI bundle); fakes need none
         plan_args = pipeline.PLAN_ARGS if registry is None else {}
     command = f"{COMMAND} " + " ".join(f"--{n}" for n in names)
@@ -85,7 +86,8 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
                 if verify is None:
                     from ..steps import verify as verify_steps
 
-                    verify = verify_steps.run_all
+                    def verify(s):  # the logs since this deploy began
+                        return verify_steps.run_all(s, since=deploy_started)
                 results = verify(settings)
                 bad = [r for r in results if r.status != "pass"]
                 outcomes.append(Outcome("verify", FAILED if bad else pipeline.PASSED,
