@@ -13,6 +13,12 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+import chat
+import config
+import incidents
+import kb
+from validation import ApiError
+
 logger = logging.getLogger("tars")
 logger.setLevel(logging.INFO)
 
@@ -34,13 +40,6 @@ def _build_info() -> dict[str, str]:
 
 BUILD = _build_info()
 ACTIONS: dict[str, Callable[["Request"], dict]] = {}
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class Request:
@@ -78,6 +77,11 @@ class Request:
     def action(self) -> str | None:
         return self.body.get("action") or self.query.get("action")
 
+    @property
+    def params(self) -> dict:
+        """Query string and body together (the body wins)."""
+        return {**self.query, **self.body}
+
     def field(self, name: str, required: bool = True, default: Any = None) -> Any:
         value = self.body.get(name, self.query.get(name, default))
         if required and (value is None or value == ""):
@@ -103,6 +107,37 @@ def health(req: Request) -> dict:
     return {"status": "ok", "version": version, "commit": BUILD.get("commit", "unknown")}
 
 
+def _with_config(fn: Callable[[config.Config, dict], dict]) -> Callable[[Request], dict]:
+    return lambda req: fn(config.load(), req.params)
+
+
+for _name, _fn in {
+    "chat": chat.chat,
+    "kb_upload": kb.upload,
+    "kb_upload_complete": kb.upload_complete,
+    "kb_list": kb.list_documents,
+    "kb_update": kb.update,
+    "kb_delete": kb.delete,
+    "create_incident": incidents.create,
+    "update_incident": incidents.update,
+    "list_incidents": incidents.list_incidents,
+}.items():
+    action(_name)(_with_config(_fn))
+
+
+def _failure(exc: Exception) -> dict:
+    """A 5xx reply naming the failure's kind, never its trace."""
+    from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+    if isinstance(exc, (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError)):
+        return reply(503, {"error": "a backing AWS service did not answer in time; try again"})
+    if isinstance(exc, ClientError):
+        return reply(502, {"error": f"AWS call failed: {exc.response.get('Error', {}).get('Code', 'unknown')}"})
+    if isinstance(exc, BotoCoreError):
+        return reply(502, {"error": f"AWS call failed: {type(exc).__name__}"})
+    return reply(500, {"error": "internal error"})
+
+
 def lambda_handler(event: dict, context: Any) -> dict:
     try:
         if ((event.get("requestContext") or {}).get("http") or {}).get("method") == "OPTIONS":
@@ -117,9 +152,9 @@ def lambda_handler(event: dict, context: Any) -> dict:
         return reply(200, fn(req))
     except ApiError as err:
         return reply(err.status, {"error": err.message})
-    except Exception:  # noqa: BLE001 - never a stack trace in a reply
-        logger.exception("request failed")
-        return reply(500, {"error": "internal error"})
+    except Exception as exc:  # noqa: BLE001 - never a stack trace in a reply
+        logger.exception("request failed: action=%s", (event or {}).get("action") if isinstance(event, dict) else None)
+        return _failure(exc)
 
 
 logger.info("TARS handler initialised version=%s commit=%s",

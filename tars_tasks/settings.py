@@ -106,7 +106,7 @@ def _url(v: Any) -> str:
 
 def _name(v: Any) -> str:
     s = _str(v)
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$", s):
+    if not re.match(r"^[A-Za-z0-9/][A-Za-z0-9_.:/-]*$", s):
         raise ValueError("may hold only letters, digits and - _ . : /")
     return s
 
@@ -195,6 +195,8 @@ FIELDS: tuple[Field, ...] = (
     Field("timezone", "TARS_TIMEZONE", "timezone of the deployment windows", _str, "local"),
     Field("preflight_envs", "TARS_PREFLIGHT_ENVS", "envs where deploy runs preflight first", _str, "prod"),
     Field("debug", "TARS_DEBUG", "show tracebacks", _bool, False),
+    Field("terraform_plugin_dir", "TARS_TERRAFORM_PLUGIN_DIR", "provider mirror for offline terraform init (-plugin-dir)"),
+    Field("checkov_bin", "TARS_CHECKOV_BIN", "checkov program (default .venv-checkov/bin/checkov, else PATH)"),
     Field("test_command", "TARS_TEST_COMMAND", "the project's test command (preflight)", _str, "make test"),
     Field("release_bucket", "TARS_RELEASE_BUCKET", "S3 bucket of release records (default: the UI bucket)", _name),
     Field("github_api_url", "TARS_GITHUB_API_URL", "GitHub API base (preflight's approval check)", _url,

@@ -29,13 +29,30 @@ def up(settings) -> tuple[processes.Proc, bool]:
     proc = running(settings)
     if proc:
         return proc, False
-    port = processes.free_port()
+    port = _previous_port(settings) or processes.free_port()
     argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     env = settings.process_environment()
     env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                 "AWS_DEFAULT_REGION": settings.region, "MOTO_PORT": str(port)})
     env.pop("AWS_ENDPOINT_URL", None)
     return processes.start(proc_dir(settings), NAME, argv, port=port, env=env, health_path=HEALTH), True
+
+
+def _previous_port(settings) -> int | None:
+    """The port of the last emulator when it is free again: the endpoint the runtime and site
+    servers know stays valid after a restart (its state does not: the emulator keeps it in memory)."""
+    import socket
+
+    last = processes.read(proc_dir(settings), NAME)
+    if last is None:
+        return None
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", last.port))
+        except OSError:
+            return None
+    return last.port
 
 
 def down(settings) -> bool:
@@ -56,10 +73,16 @@ def reset(settings) -> bool:
 
 
 def activate(settings) -> processes.Proc:
-    """Make sure the emulator runs and this process (and its children) talk to it."""
+    """Make sure the emulator runs and this process (and its children) talk to it; once the
+    local infrastructure exists, also the function runtime and the site server (so verify,
+    the UI and the smoke test always find them)."""
     proc, _ = up(settings)
     settings.export_aws_environment(proc.url, dummy_credentials=True)
     from ..aws import session
 
     session.reset()
+    if (settings.state_dir / "outputs.json").is_file():
+        from . import services
+
+        services.ensure(settings)
     return proc

@@ -127,9 +127,7 @@ def stop(state_dir: Path, name: str, timeout: float = 10.0) -> bool:
                 return True
         except ChildProcessError:
             pass
-        try:
-            os.kill(proc.pid, 0)
-        except ProcessLookupError:
+        if _gone(proc.pid):
             return True
         time.sleep(0.05)
     try:
@@ -137,6 +135,18 @@ def stop(state_dir: Path, name: str, timeout: float = 10.0) -> bool:
     except ProcessLookupError:
         pass
     return True
+
+
+def _gone(pid: int) -> bool:
+    """True when ``pid`` has exited (a zombie whose parent has not reaped it counts as exited)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def recorded(state_dir: Path) -> list[Proc]:

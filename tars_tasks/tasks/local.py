@@ -11,12 +11,24 @@ SUBCOLLECTION = "local"
 
 @tars_task
 def up(c):
-    """Start the local AWS emulator (moto server on 127.0.0.1) unless it runs."""
-    from ..local import emulator
+    """Start the local emulator (moto on 127.0.0.1), then the runtime and site once bootstrapped.
+
+    The function runtime and the site server start only when .tars/local/outputs.json exists
+    (after inv deploy-infrastructure --local)."""
+    from ..local import emulator, services
     from ..settings import Settings
 
-    proc, started = emulator.up(Settings.load(c, local=True))
+    settings = Settings.load(c, local=True)
+    proc, started = emulator.up(settings)
     console.ok(f"emulator {'started' if started else 'already running'} at {proc.url} (pid {proc.pid})")
+    if not (settings.state_dir / "outputs.json").is_file():
+        return
+    settings.export_aws_environment(proc.url, dummy_credentials=True)
+    for name, server in services.ensure(settings).items():
+        console.ok(f"{name} at {server.url} (pid {server.pid})")
+    if started:
+        console.warn("the emulator started empty (it keeps its state in memory): "
+                     "run inv deploy --all --local to recreate and redeploy everything")
 
 
 @tars_task
@@ -27,7 +39,8 @@ def down(c):
 
     settings = Settings.load(c, local=True)
     stopped = []
-    for proc in processes.recorded(emulator.proc_dir(settings)):
+    records = processes.recorded(emulator.proc_dir(settings))
+    for proc in sorted(records, key=lambda p: p.name == emulator.NAME):  # the emulator last
         if processes.stop(emulator.proc_dir(settings), proc.name):
             stopped.append(f"{proc.name} (pid {proc.pid})")
     console.ok("stopped " + ", ".join(stopped) if stopped else "nothing was running")

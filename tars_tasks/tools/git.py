@@ -62,3 +62,32 @@ def user() -> str:
     import socket
 
     return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def short_commit_touching(root: Path, path: str) -> str | None:
+    """``git log -1 --format=%h -- path``: the abbreviated newest commit that changed ``path``."""
+    result = _git(root, "log", "-1", "--format=%h", "--", path, check=False)
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
+
+
+def resolve(root: Path, rev: str) -> str | None:
+    """The full commit id ``rev`` names, or None when it names no commit."""
+    result = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def subject(root: Path, rev: str) -> str:
+    return _git(root, "log", "-n", "1", "--format=%s", rev, check=False).stdout.strip()
+
+
+def touches(root: Path, rev: str, path: str) -> bool:
+    """True when commit ``rev`` changed something under ``path``."""
+    result = _git(root, "show", "--format=", "--name-only", rev, "--", path, check=False)
+    return bool(result.stdout.strip())
+
+
+def abort_revert(root: Path) -> None:
+    """Undo a revert that stopped on a conflict (leaves the tree as before it)."""
+    _git(root, "revert", "--abort", check=False)

@@ -41,7 +41,8 @@ def test_seeded_faults_replay_identically(endpoint):
     def run(seed):
         plan = FaultPlan(rate=0.4, seed=seed, kinds=("500", "503"))
         with FaultProxy(endpoint, plan) as proxy:
-            ddb = client("dynamodb", proxy.url, attempts=10)
+            # a generous read timeout: a slow first answer from the emulator must not add a retry
+            ddb = client("dynamodb", proxy.url, attempts=10, read_timeout=30)
             for _ in range(5):
                 ddb.list_tables()
         return [r.fault for r in plan.records]

@@ -1,0 +1,195 @@
+"""Lambda: read the live code, update it, publish, point aliases, prune, invoke.
+
+Plain functions over the session's client; they print nothing and raise TarsError kinds.
+Functions that wait take ``sleep`` (and their delays) as parameters.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable
+
+from ..errors import ConfigError, StepFailed, TarsError
+from .errors import error_code, error_message, translate
+from .session import client
+
+NOT_FOUND_HINT = "run inv deploy-infrastructure first"
+MAX_BACKOFF = 30.0   # seconds between two tries of a conflicting update
+
+
+class InvokeTimedOut(StepFailed):
+    """The invoke did not answer within the read timeout (the runbook's known smoke case)."""
+
+
+class QualifierMissing(Exception):
+    """No such alias or version (or no such function: ask again without a qualifier to know)."""
+
+
+def _not_found(exc: BaseException) -> bool:
+    return error_code(exc) == "ResourceNotFoundException"
+
+
+def function_missing(name: str) -> ConfigError:
+    return ConfigError(f"function {name} not found", NOT_FOUND_HINT)
+
+
+def configuration(name: str, qualifier: str | None = None) -> dict[str, Any]:
+    """GetFunctionConfiguration of $LATEST, a version or an alias (one read call)."""
+    from botocore.exceptions import ClientError
+
+    kwargs = {"FunctionName": name, **({"Qualifier": qualifier} if qualifier else {})}
+    try:
+        with translate(f"read function {name}", NOT_FOUND_HINT):
+            return client("lambda").get_function_configuration(**kwargs)
+    except ConfigError as err:
+        cause = err.__cause__
+        if isinstance(cause, ClientError) and _not_found(cause):
+            if qualifier and qualifier != "$LATEST":   # AWS says the same for a missing function
+                raise QualifierMissing(qualifier) from None
+            raise function_missing(name) from None
+        raise
+
+
+def alias_configuration(name: str, alias: str) -> dict[str, Any] | None:
+    """The configuration of the version ``alias`` points to, or None when the alias does not exist.
+    A missing function raises ConfigError. One read call when the alias exists, two otherwise."""
+    try:
+        return configuration(name, alias)
+    except QualifierMissing:
+        configuration(name)   # raises "function X not found" when the function itself is missing
+        return None
+
+
+def upload_artifact(bucket: str, key: str, path) -> None:
+    """Stage a zip over the direct-upload limit in the artifact bucket (s3transfer, multipart)."""
+    with translate(f"upload {path} to s3://{bucket}/{key}", "create the artifact bucket: run inv deploy-infrastructure"):
+        client("s3").upload_file(str(path), bucket, key)
+
+
+def update_code(name: str, *, zip_bytes: bytes | None = None, s3: tuple[str, str] | None = None,
+                revision_id: str | None = None, sleep: Callable[[float], None] = time.sleep,
+                delay: float = 2.0, attempts: int = 6) -> dict[str, Any]:
+    """UpdateFunctionCode guarded by RevisionId; retried (backoff) while another update runs."""
+    kwargs: dict[str, Any] = {"FunctionName": name}
+    if s3:
+        kwargs.update(S3Bucket=s3[0], S3Key=s3[1])
+    else:
+        kwargs["ZipFile"] = zip_bytes
+    if revision_id:
+        kwargs["RevisionId"] = revision_id
+    return _retry_conflicts(lambda: client("lambda").update_function_code(**kwargs),
+                            f"update the code of {name}", sleep, delay, attempts)
+
+
+def wait_updated(name: str, *, delay: float, max_attempts: int) -> dict[str, Any]:
+    """Wait until LastUpdateStatus is Successful (the function_updated_v2 waiter)."""
+    from botocore.exceptions import WaiterError
+
+    waiter = client("lambda").get_waiter("function_updated_v2")
+    try:
+        with translate(f"wait for {name} to finish updating"):
+            waiter.wait(FunctionName=name, WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts})
+    except WaiterError as exc:
+        config = (exc.last_response or {}).get("Configuration", {})
+        reason = config.get("LastUpdateStatusReason") or str(exc)
+        raise StepFailed(f"the code update of {name} did not finish: {reason}",
+                         "inv logs --since 10m, fix the cause, then deploy again (the alias did not move)") from None
+    return configuration(name)
+
+
+def publish(name: str, *, code_sha256: str, revision_id: str | None, description: str,
+            sleep: Callable[[float], None] = time.sleep, delay: float = 2.0, attempts: int = 6) -> dict[str, Any]:
+    """PublishVersion guarded by CodeSha256 (and RevisionId): returns the version's configuration."""
+    kwargs = {"FunctionName": name, "CodeSha256": code_sha256, "Description": description[:256]}
+    if revision_id:
+        kwargs["RevisionId"] = revision_id
+    return _retry_conflicts(lambda: client("lambda").publish_version(**kwargs),
+                            f"publish a version of {name}", sleep, delay, attempts)
+
+
+def _retry_conflicts(call: Callable[[], dict], what: str, sleep, delay: float, attempts: int) -> dict:
+    from botocore.exceptions import ClientError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "ResourceConflictException" and attempt < attempts:
+                sleep(min(delay * 2 ** (attempt - 1), MAX_BACKOFF))
+                continue
+            if code == "ResourceConflictException":
+                raise StepFailed(f"cannot {what}: another update is still in progress after {attempts} attempts",
+                                 "wait for it to finish (inv status), then deploy again") from None
+            if code == "PreconditionFailedException":
+                raise StepFailed(f"cannot {what}: the function changed since it was read (RevisionId mismatch)",
+                                 "someone else deployed meanwhile: run inv deploy-lambda again") from None
+            if code == "InvalidParameterValueException" and "CodeSHA256" in error_message(exc).replace("Sha", "SHA"):
+                raise StepFailed(f"cannot {what}: the live code is not the code just uploaded ({error_message(exc)})",
+                                 "someone else uploaded code meanwhile: run inv deploy-lambda again") from None
+            with translate(what, NOT_FOUND_HINT):
+                raise
+    raise AssertionError("unreachable")
+
+
+def point_alias(name: str, alias: str, version: str, *, exists: bool = True) -> dict[str, Any]:
+    """Move (or create) ``alias`` so all its traffic goes to ``version``."""
+    with translate(f"point alias {alias} of {name} at version {version}", NOT_FOUND_HINT):
+        if exists:
+            return client("lambda").update_alias(FunctionName=name, Name=alias, FunctionVersion=version,
+                                                 RoutingConfig={"AdditionalVersionWeights": {}})
+        return client("lambda").create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+
+
+def versions(name: str) -> list[dict[str, Any]]:
+    """Published versions (no $LATEST), oldest first."""
+    found: list[dict[str, Any]] = []
+    with translate(f"list the versions of {name}", NOT_FOUND_HINT):
+        for page in client("lambda").get_paginator("list_versions_by_function").paginate(FunctionName=name):
+            found.extend(v for v in page["Versions"] if v["Version"] != "$LATEST")
+    return sorted(found, key=lambda v: int(v["Version"]))
+
+
+def aliases(name: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    with translate(f"list the aliases of {name}", NOT_FOUND_HINT):
+        for page in client("lambda").get_paginator("list_aliases").paginate(FunctionName=name):
+            found.extend(page["Aliases"])
+    return found
+
+
+def aliased_versions(alias_list: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """{version: [alias names routing to it]}, counting weighted routing too."""
+    out: dict[str, list[str]] = {}
+    for a in alias_list:
+        targets = {a["FunctionVersion"], *((a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {})}
+        for v in targets:
+            out.setdefault(v, []).append(a["Name"])
+    return out
+
+
+def delete_version(name: str, version: str) -> None:
+    if not version.isdigit():
+        raise TarsError(f"refusing to delete version {version!r} of {name}")
+    with translate(f"delete version {version} of {name}", NOT_FOUND_HINT):
+        client("lambda").delete_function(FunctionName=name, Qualifier=version)
+
+
+def invoke(name: str, qualifier: str, payload: dict, *, timeout: float) -> dict[str, Any]:
+    """Invoke once (never retried) with a read timeout of ``timeout`` seconds.
+
+    Returns ``{"StatusCode", "FunctionError", "Payload": bytes}``; raises InvokeTimedOut.
+    """
+    from botocore.exceptions import ReadTimeoutError
+
+    fresh = client("lambda", read_timeout=timeout, total_max_attempts=1)
+    try:
+        with translate(f"invoke {name}:{qualifier}", NOT_FOUND_HINT):
+            response = fresh.invoke(FunctionName=name, Qualifier=qualifier, Payload=json.dumps(payload).encode())
+    except StepFailed as err:
+        if isinstance(err.__cause__, ReadTimeoutError):
+            raise InvokeTimedOut(f"invoke of {name}:{qualifier} got no answer in {timeout:g} s") from None
+        raise
+    body = response.get("Payload")
+    return {"StatusCode": response.get("StatusCode"), "FunctionError": response.get("FunctionError"),
+            "Payload": body.read() if hasattr(body, "read") else (body or b"")}

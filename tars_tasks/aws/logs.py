@@ -1,0 +1,62 @@
+"""CloudWatch Logs: read a log group's events (paginated), and follow it without repeating lines."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterator
+
+from ..errors import ConfigError
+from .errors import error_code, translate
+from .session import client
+
+
+def quoted(text: str) -> str:
+    """A filter pattern that matches ``text`` literally (spaces and all)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def events(group: str, start_ms: int, *, end_ms: int | None = None,
+           pattern: str | None = None, page_size: int | None = None) -> Iterator[dict[str, Any]]:
+    """Every event of ``group`` from ``start_ms`` (FilterLogEvents, all pages, oldest first per page)."""
+    from botocore.exceptions import ClientError
+
+    kwargs: dict[str, Any] = {"logGroupName": group, "startTime": int(start_ms)}
+    if end_ms is not None:
+        kwargs["endTime"] = int(end_ms)
+    if pattern:
+        kwargs["filterPattern"] = pattern
+    try:
+        with translate(f"read the log group {group}"):
+            paginator = client("logs").get_paginator("filter_log_events")
+            pages = paginator.paginate(**kwargs, PaginationConfig={"PageSize": page_size} if page_size else {})
+            for page in pages:
+                yield from sorted(page.get("events", []), key=lambda e: (e["timestamp"], e["eventId"]))
+    except ConfigError as err:
+        if isinstance(err.__cause__, ClientError) and error_code(err.__cause__) == "ResourceNotFoundException":
+            raise ConfigError(f"log group {group} not found",
+                              "the function has not logged yet (deploy and invoke it), "
+                              "or run inv deploy-infrastructure first") from None
+        raise
+
+
+def follow(group: str, start_ms: int, *, pattern: str | None = None, delay: float = 2.0,
+           sleep: Callable[[float], None] = time.sleep, polls: int | None = None) -> Iterator[dict[str, Any]]:
+    """Poll ``group`` every ``delay`` seconds, yielding each event once (deduplicated by eventId).
+
+    Each poll starts at the newest timestamp seen (inclusive: events sharing it are filtered by
+    id). ``polls`` bounds the number of polls (tests); None polls until interrupted.
+    """
+    seen: dict[str, int] = {}
+    since = int(start_ms)
+    done = 0
+    while True:
+        for event in events(group, since, pattern=pattern):
+            if event["eventId"] in seen:
+                continue
+            seen[event["eventId"]] = event["timestamp"]
+            since = max(since, event["timestamp"])
+            yield event
+        seen = {k: ts for k, ts in seen.items() if ts >= since}   # only ids that can come back
+        done += 1
+        if polls is not None and done >= polls:
+            return
+        sleep(delay)

@@ -1,0 +1,186 @@
+"""The UI bundle: build ui/ with npm, then describe ui/dist as files with hashes and headers.
+
+``build(settings, ui_dir)`` runs ``npm ci`` only when ``package-lock.json`` changed since the
+last install (a marker under ``.tars/``), then ``npm run build`` with VITE_API_ENDPOINT from
+settings in the child's environment (no ``.env.production`` is ever written).
+``scan(dist_dir)`` returns a :class:`Bundle`: every file with its MD5 (S3's single-part ETag),
+SHA-256 (stored in object metadata), Content-Type and Cache-Control.
+"""
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import StepFailed, UsageError
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "public, max-age=0, must-revalidate"
+RELEASES_PREFIX = "_releases/"
+
+# mimetypes alone gets these wrong or leaves them out on some systems.
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+    ".wasm": "application/wasm",
+    ".map": "application/json",
+    ".txt": "text/plain; charset=utf-8",
+    ".ico": "image/x-icon",
+}
+# Vite names hashed assets assets/<name>-<hash>.<ext> with an 8-character base64url hash.
+# A hash must hold a digit or a capital: a plain word ("assets/my-component.js") is not one,
+# and a file wrongly thought unhashed only loses caching, never correctness.
+_HASHED = re.compile(r"^assets/(?:.+/)?[^/]+-(?P<hash>[A-Za-z0-9_-]{8,})\.[A-Za-z0-9]+(?:\.map)?$")
+
+
+def content_type(key: str) -> str:
+    suffix = Path(key).suffix.lower()
+    if suffix in CONTENT_TYPES:
+        return CONTENT_TYPES[suffix]
+    guessed, _ = mimetypes.guess_type(key, strict=False)
+    return guessed or "application/octet-stream"
+
+
+def is_hashed_asset(key: str) -> bool:
+    match = _HASHED.match(key)
+    return bool(match and re.search(r"[0-9A-Z]", match.group("hash")))
+
+
+def cache_control(key: str) -> str:
+    return IMMUTABLE if is_hashed_asset(key) else REVALIDATE
+
+
+def is_html(key: str) -> bool:
+    return key.lower().endswith((".html", ".htm"))
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    key: str
+    path: Path
+    size: int
+    md5: str
+    sha256: str
+    content_type: str
+    cache_control: str
+
+    @property
+    def html(self) -> bool:
+        return is_html(self.key)
+
+    @property
+    def immutable(self) -> bool:
+        return self.cache_control == IMMUTABLE
+
+
+@dataclass(frozen=True)
+class Bundle:
+    dist_dir: Path
+    files: tuple[BundleFile, ...]
+    excluded: tuple[str, ...] = ()
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+    def by_key(self) -> dict[str, BundleFile]:
+        return {f.key: f for f in self.files}
+
+
+def _hashes(path: Path) -> tuple[str, str]:
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            md5.update(chunk)
+            sha.update(chunk)
+    return md5.hexdigest(), sha.hexdigest()
+
+
+def scan(dist_dir: Path, *, sourcemaps: bool = False,
+         cache_rule: Callable[[str], str] = cache_control) -> Bundle:
+    """Every file under ``dist_dir`` with its hashes and headers (source maps only if asked)."""
+    dist_dir = Path(dist_dir)
+    if not (dist_dir / "index.html").is_file():
+        raise StepFailed(f"no index.html in {dist_dir}: nothing to deploy",
+                         "run the build (without --skip-build) and check that it writes dist/index.html")
+    files, excluded = [], []
+    for path in sorted(p for p in dist_dir.rglob("*") if p.is_file()):
+        key = path.relative_to(dist_dir).as_posix()
+        if key.startswith(RELEASES_PREFIX):
+            raise UsageError(f"dist holds {key}: the {RELEASES_PREFIX} prefix is reserved for release records",
+                             "rename that folder in the UI build")
+        if key.endswith(".map") and not sourcemaps:
+            excluded.append(key)
+            continue
+        md5, sha = _hashes(path)
+        files.append(BundleFile(key, path, path.stat().st_size, md5, sha, content_type(key), cache_rule(key)))
+    return Bundle(dist_dir, tuple(files), tuple(excluded))
+
+
+# ---------------------------------------------------------------- building with npm
+
+def lock_marker(settings) -> Path:
+    return settings.root / ".tars" / "npm" / "ui-package-lock.sha256"
+
+
+def needs_install(ui_dir: Path, marker: Path) -> bool:
+    """True when node_modules is missing or package-lock.json changed since the last npm ci."""
+    lock = ui_dir / "package-lock.json"
+    if not marker.is_file() or marker.read_text().strip() != _lock_digest(lock):
+        return True
+    return _has_dependencies(lock) and not (ui_dir / "node_modules").is_dir()
+
+
+def _has_dependencies(lock: Path) -> bool:
+    import json
+
+    try:
+        packages = json.loads(lock.read_text()).get("packages", {})
+    except (OSError, ValueError):
+        return True
+    return any(name for name in packages)
+
+
+def _lock_digest(lock: Path) -> str:
+    return hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "no-lock"
+
+
+def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = None,
+          on_step: Callable[[str], None] = lambda _text: None) -> Path:
+    """Install (when the lock changed) and build the UI. Returns the dist directory."""
+    from ..tools import npm
+
+    ui_dir = Path(ui_dir or settings.root / "ui")
+    if not (ui_dir / "package.json").is_file():
+        raise UsageError(f"no UI project at {ui_dir} (package.json missing)",
+                         "run from the project root, or deploy an existing build with --skip-build")
+    endpoint = api_endpoint or settings.vite_api_endpoint
+    if not endpoint:
+        settings.require("vite_api_endpoint")
+    marker = lock_marker(settings)
+    env = settings.process_environment()
+    env["VITE_API_ENDPOINT"] = endpoint
+    if needs_install(ui_dir, marker):
+        on_step("npm ci (package-lock.json changed)")
+        npm.ci(ui_dir, env)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(_lock_digest(ui_dir / "package-lock.json") + "\n")
+    else:
+        on_step("npm ci skipped (package-lock.json unchanged)")
+    on_step(f"npm run build (VITE_API_ENDPOINT={endpoint})")
+    npm.run_build(ui_dir, env)
+    dist = ui_dir / "dist"
+    if not (dist / "index.html").is_file():
+        raise StepFailed(f"npm run build wrote no {dist / 'index.html'}: nothing uploaded",
+                         "check the build's outDir (vite.config) and its output above")
+    return dist

@@ -1,0 +1,145 @@
+"""The local Function URL: HTTP on 127.0.0.1, each request run by ``local.runtime``.
+
+Requests become payload-format-2.0 events (what a Lambda Function URL sends), replies are
+read back the way Function URLs read them: a dict with ``statusCode`` gives status, headers,
+cookies and body (base64 when ``isBase64Encoded``); anything else is a 200 JSON reply; a
+function error is a 502. The alias is resolved on every request, so moving it takes effect at
+once. Run as ``python -m tars_tasks.local.function_url --port N --function F --qualifier Q``.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+MAX_PAYLOAD = 6 * 1024 * 1024
+HEALTH = "/_local/health"
+TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml",
+              "application/x-www-form-urlencoded")
+
+
+def build_event(method: str, target: str, headers: dict[str, str], body: bytes, port: int,
+                source_ip: str = "127.0.0.1") -> dict[str, Any]:
+    """A Function URL (payload format 2.0) event for one HTTP request."""
+    parts = urlsplit(target)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    ctype = lowered.get("content-type", "")
+    is_text = not body or ctype.startswith(TEXT_TYPES)
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0", "routeKey": "$default", "rawPath": parts.path or "/",
+        "rawQueryString": parts.query,
+        "headers": {k: v for k, v in lowered.items() if k != "cookie"},
+        "requestContext": {
+            "accountId": "anonymous", "apiId": "local", "domainName": f"127.0.0.1:{port}", "domainPrefix": "127",
+            "http": {"method": method, "path": parts.path or "/", "protocol": "HTTP/1.1",
+                     "sourceIp": source_ip, "userAgent": lowered.get("user-agent", "")},
+            "requestId": str(uuid.uuid4()), "routeKey": "$default", "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)), "timeEpoch": int(now * 1000)},
+        "isBase64Encoded": not is_text,
+    }
+    if parts.query:
+        event["queryStringParameters"] = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if "cookie" in lowered:
+        event["cookies"] = [c.strip() for c in lowered["cookie"].split(";") if c.strip()]
+    if body:
+        event["body"] = body.decode("utf-8", "replace") if is_text else base64.b64encode(body).decode()
+    return event
+
+
+def read_reply(reply: dict[str, Any]) -> tuple[int, dict[str, str], list[str], bytes]:
+    """(status, headers, cookies, body) the way a Function URL turns the invoke reply into HTTP."""
+    if reply.get("FunctionError"):
+        return 502, {"Content-Type": "application/json"}, [], json.dumps({"Message": "Internal Server Error"}).encode()
+    raw = bytes(reply["Payload"])
+    try:
+        result = json.loads(raw)
+    except ValueError:
+        return 502, {"Content-Type": "application/json"}, [], b'{"Message": "Internal Server Error"}'
+    if isinstance(result, dict) and "statusCode" in result:
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+        headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+        return int(result["statusCode"]), headers, list(result.get("cookies") or []), data
+    return 200, {"Content-Type": "application/json"}, [], json.dumps(result).encode()
+
+
+def make_handler(settings, function_name: str, qualifier: str, port: int):
+    from ..errors import TarsError
+    from . import runtime
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "tars-local-function-url"
+
+        def log_message(self, fmt: str, *args: Any) -> None:  # one line per request in the server log
+            print(f"{self.address_string()} {fmt % args}", flush=True)
+
+        def _send(self, status: int, headers: dict[str, str], body: bytes, cookies: list[str] = ()) -> None:
+            self.send_response(status)
+            for k, v in headers.items():
+                if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(k, v)
+            for cookie in cookies:
+                self.send_header("Set-Cookie", cookie)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _error(self, status: int, message: str, hint: str | None = None) -> None:
+            self._send(status, {"Content-Type": "application/json"},
+                       json.dumps({"Message": message, "hint": hint}).encode())
+
+        def handle_any(self) -> None:
+            if self.path.split("?")[0] == HEALTH:
+                return self._send(200, {"Content-Type": "application/json"}, json.dumps(
+                    {"ok": True, "endpoint": settings.endpoint_url, "function": function_name,
+                     "qualifier": qualifier}).encode())
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_PAYLOAD:
+                return self._error(413, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
+            body = self.rfile.read(length) if length else b""
+            event = build_event(self.command, self.path, dict(self.headers.items()), body, port,
+                                self.client_address[0])
+            try:
+                reply = runtime.invoke(settings, function_name, qualifier, event, timeout=900)
+            except TarsError as err:
+                return self._error(502, err.message, err.hint)
+            status, headers, cookies, data = read_reply(reply)
+            self._send(status, headers, data, cookies)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = handle_any
+
+    return Handler
+
+
+def serve(port: int, function_name: str, qualifier: str) -> None:
+    from ..aws import session
+    from ..settings import Settings
+
+    settings = Settings.load(None, local=True)
+    session.configure(settings)
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(settings, function_name, qualifier, port))
+    server.daemon_threads = True
+    print(f"local Function URL for {function_name}:{qualifier} on http://127.0.0.1:{port}/ "
+          f"(emulator {settings.endpoint_url})", flush=True)
+    server.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--function", required=True)
+    parser.add_argument("--qualifier", default="production")
+    args = parser.parse_args(argv)
+    serve(args.port, args.function, args.qualifier)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""deploy-mcp in local mode: ``mcp_server`` as a local process, the ECS records in the emulator.
+
+No container engine is needed: the server runs as ``python mcp_server/server.py --port N``
+(``server_command``, the one place that says how) on the port kept for it, which is the
+MCP_ENDPOINT in outputs.json and on the function. The emulator then gets what a real deploy
+leaves: a task definition revision (a copy of the service's current one) whose image is
+``<ecr repository url>:<image tag>``, and the service pointed at it.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..aws.errors import translate
+from ..errors import ConfigError
+from ..outcome import DEPLOYED, UNCHANGED, Outcome
+from . import processes, services
+
+CONTAINER = "mcp-server"
+
+
+def server_command(settings, port: int) -> list[str]:
+    """How the MCP server runs locally (mcp_server/server.py with a port option)."""
+    return [sys.executable, str(settings.root / "mcp_server" / "server.py"), "--port", str(port)]
+
+
+@dataclass(frozen=True)
+class Plan:
+    image: str
+    current_image: str | None
+    current_task_definition: str | None
+    process_running: bool
+    process_tag: str | None
+    endpoint: str
+    function_endpoint: str | None
+
+    @property
+    def image_changed(self) -> bool:
+        return self.image != self.current_image
+
+    @property
+    def has_changes(self) -> bool:
+        return (self.image_changed or not self.process_running or self.process_tag != self.image.rsplit(":", 1)[1]
+                or self.function_endpoint != self.endpoint)
+
+    def summary(self) -> list[str]:
+        lines = []
+        if not self.process_running or self.process_tag != self.image.rsplit(":", 1)[1]:
+            lines.append(f"run mcp_server/server.py as a local process on {self.endpoint} (no container build)")
+        if self.image_changed:
+            lines.append(f"register a task definition revision with image {self.image}")
+            lines.append("update the ECS service to it")
+        if self.function_endpoint != self.endpoint:
+            lines.append(f"set MCP_ENDPOINT={self.endpoint} on the function")
+        return lines or [f"no changes: {self.image} is live and the local MCP server answers"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"has_changes": self.has_changes, "image": self.image, "current_image": self.current_image,
+                "current_task_definition": self.current_task_definition, "process_running": self.process_running,
+                "endpoint": self.endpoint, "summary": self.summary()}
+
+
+def _tag_file(settings):
+    return services.local_dir(settings) / "mcp-tag.json"
+
+
+def _running_tag(settings) -> str | None:
+    proc = services.running(settings, services.MCP)
+    if not proc:
+        return None
+    try:
+        data = json.loads(_tag_file(settings).read_text())
+    except (OSError, ValueError):
+        return None
+    return data.get("tag") if data.get("pid") == proc.pid else None
+
+
+def _service_task_definition(settings) -> dict[str, Any]:
+    from ..aws import session
+
+    ecs = session.client("ecs")
+    with translate("read the ECS service", not_found_hint="run inv deploy-infrastructure --local first"):
+        found = ecs.describe_services(cluster=settings.ecs_cluster, services=[settings.ecs_service])["services"]
+        live = [s for s in found if s.get("status") == "ACTIVE"]
+        if not live:
+            raise ConfigError(f"ECS service {settings.ecs_service} not found in the local emulator",
+                              "run inv deploy-infrastructure --local first")
+        return ecs.describe_task_definition(taskDefinition=live[0]["taskDefinition"])["taskDefinition"]
+
+
+def _function_endpoint(settings) -> str | None:
+    from ..aws import session
+
+    with translate("read the function configuration", not_found_hint="run inv deploy-infrastructure --local"):
+        config = session.client("lambda").get_function_configuration(FunctionName=settings.function_name)
+    return ((config.get("Environment") or {}).get("Variables") or {}).get("MCP_ENDPOINT")
+
+
+def plan(settings, image_tag: str) -> Plan:
+    if not image_tag or ":" in image_tag or "/" in image_tag:
+        raise ConfigError(f"bad image tag '{image_tag}'", "the tag is the git commit, like abc1234 or abc1234-dirty")
+    settings.require("ecr_repository_url", "ecs_cluster", "ecs_service",
+                     hint="run inv deploy-infrastructure --local first")
+    td = _service_task_definition(settings)
+    container = next((c for c in td["containerDefinitions"] if c["name"] == CONTAINER), td["containerDefinitions"][0])
+    tag = _running_tag(settings)
+    return Plan(image=f"{settings.ecr_repository_url}:{image_tag}", current_image=container["image"],
+                current_task_definition=td["taskDefinitionArn"], process_running=tag is not None, process_tag=tag,
+                endpoint=services.url(settings, services.MCP), function_endpoint=_function_endpoint(settings))
+
+
+def _start_process(settings, tag: str) -> processes.Proc:
+    script = settings.root / "mcp_server" / "server.py"
+    if not script.is_file():
+        raise ConfigError(f"{script} not found", "the MCP server lives in mcp_server/server.py")
+    port = services.ports(settings)[services.MCP]
+    env = services._server_env(settings)
+    env.update({"PORT": str(port), "MCP_IMAGE_TAG": tag})
+    proc = services.start_server(settings, services.MCP, server_command(settings, port), env, "/health",
+                                 cwd=settings.root)
+    _tag_file(settings).write_text(json.dumps({"tag": tag, "pid": proc.pid}))
+    return proc
+
+
+def _register_revision(settings, p: Plan) -> str:
+    """A copy of the service's current task definition with the new image, nothing else changed."""
+    from ..aws import session
+
+    ecs = session.client("ecs")
+    with translate("register the MCP task definition revision"):
+        td = ecs.describe_task_definition(taskDefinition=p.current_task_definition)["taskDefinition"]
+        keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "volumes", "placementConstraints",
+                "requiresCompatibilities", "cpu", "memory", "runtimePlatform")
+        args = {k: td[k] for k in keep if td.get(k) not in (None, [], {})}
+        containers = [dict(c, image=p.image) if c["name"] == CONTAINER or len(td["containerDefinitions"]) == 1
+                      else c for c in td["containerDefinitions"]]
+        new = ecs.register_task_definition(containerDefinitions=containers, **args)["taskDefinition"]
+        ecs.update_service(cluster=settings.ecs_cluster, service=settings.ecs_service,
+                           taskDefinition=new["taskDefinitionArn"])
+    return new["taskDefinitionArn"]
+
+
+def _set_function_endpoint(settings, endpoint: str) -> None:
+    from ..aws import session
+
+    lam = session.client("lambda")
+    with translate("set MCP_ENDPOINT on the function"):
+        config = lam.get_function_configuration(FunctionName=settings.function_name)
+        variables = dict((config.get("Environment") or {}).get("Variables") or {}, MCP_ENDPOINT=endpoint)
+        lam.update_function_configuration(FunctionName=settings.function_name, Environment={"Variables": variables})
+        lam.get_waiter("function_updated_v2").wait(
+            FunctionName=settings.function_name,
+            WaiterConfig={"Delay": settings.waiter_delay, "MaxAttempts": settings.waiter_max_attempts})
+
+
+def execute(settings, p: Plan, *, clock=time.monotonic) -> Outcome:
+    started = clock()
+    tag = p.image.rsplit(":", 1)[1]
+    if not p.has_changes:
+        return Outcome("mcp", UNCHANGED, before=p.current_task_definition, after=p.current_task_definition,
+                       detail=p.summary()[0], elapsed=clock() - started)
+    done = []
+    if not p.process_running or p.process_tag != tag:
+        proc = _start_process(settings, tag)
+        done.append(f"local process pid {proc.pid} on {p.endpoint} (no container engine used)")
+    after = p.current_task_definition
+    if p.image_changed:
+        after = _register_revision(settings, p)
+        done.append(f"task definition {after.rsplit('/', 1)[-1]} with {p.image}")
+    if p.function_endpoint != p.endpoint:
+        _set_function_endpoint(settings, p.endpoint)
+        done.append("MCP_ENDPOINT set on the function")
+    return Outcome("mcp", DEPLOYED, before=p.current_task_definition, after=after, detail="; ".join(done),
+                   rollback_command="inv rollback-mcp --local", elapsed=clock() - started,
+                   data={"image": p.image, "endpoint": p.endpoint, "mode": "local process"})
+
+
+def deploy(settings, image_tag: str) -> Outcome:
+    """Plan and execute in one call (what ``inv deploy-mcp --local`` runs)."""
+    return execute(settings, plan(settings, image_tag))

@@ -1,0 +1,286 @@
+"""The Lambda component: plan (reads only), execute, current, rollback.
+
+execute: update the code (RevisionId guard) -> wait (function_updated_v2) -> publish a version
+(CodeSha256 + RevisionId guard, "commit <describe>") -> smoke-test that version by qualifier ->
+only then point the alias -> prune old versions. A failed smoke test leaves the alias where it was.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+from ..errors import ConfigError, StepFailed, UsageError
+from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
+
+COMPONENT = "lambda"
+HEALTH_EVENT = {"action": "health"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    function: str
+    alias: str
+    sha256_b64: str
+    zip_path: str
+    zip_size: int
+    live_version: str | None = None      # where the alias points now (None: no alias yet)
+    live_sha256: str | None = None
+    upload: bool = False                 # $LATEST holds other code: UpdateFunctionCode first
+    revision_id: str | None = None       # $LATEST's RevisionId when read
+    timeout: int = 3                     # the function's Timeout (seconds)
+    s3_location: tuple[str, str] | None = None
+    description: str = ""
+    smoke: bool = True
+    keep_versions: int = 3
+    reads: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def has_changes(self) -> bool:
+        return self.live_sha256 != self.sha256_b64
+
+    def summary(self) -> list[str]:
+        target = f"{self.function}:{self.alias}"
+        if not self.has_changes:
+            return [f"no changes: {target} (version {self.live_version}) already runs {self.sha256_b64}"]
+        lines = list(self.notes)
+        if self.upload:
+            if self.s3_location:
+                lines.append(f"upload {self.zip_path} ({self.zip_size:,} bytes) to s3://{'/'.join(self.s3_location)}")
+            guard = f" RevisionId={self.revision_id}" if self.revision_id else ""
+            lines += [f"UpdateFunctionCode {self.function} CodeSha256={self.sha256_b64}{guard}",
+                      f"wait: function_updated_v2 on {self.function}"]
+        else:
+            lines.append(f"$LATEST of {self.function} already holds this code: no upload")
+        lines.append(f"PublishVersion {self.function} CodeSha256={self.sha256_b64} Description='{self.description}'")
+        lines.append(f"Invoke {self.function}:<new version> {json.dumps(HEALTH_EVENT)} (smoke test)"
+                     if self.smoke else "smoke test skipped (--no-smoke)")
+        verb = "UpdateAlias" if self.live_version else "CreateAlias"
+        lines.append(f"{verb} {self.alias} -> <new version> (now {self.live_version or 'absent'})")
+        lines.append(f"DeleteFunction for versions older than the newest {self.keep_versions}, never an aliased one")
+        return lines
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "has_changes": self.has_changes, "summary": self.summary()}
+
+
+def plan(settings, artifact=None, *, smoke: bool = True, description: str | None = None) -> Plan:
+    """Compare the artifact with the alias's version (1 read), then with $LATEST (1 more read)."""
+    from ..aws import lambda_
+    from ..build import lambda_zip
+
+    artifact = artifact or lambda_zip.build(settings)
+    s3_location = None
+    if artifact.needs_s3:   # checked before any AWS call
+        settings.require("artifact_bucket", hint=f"the zip is {artifact.size:,} bytes, over Lambda's 50 MB direct "
+                                                 "upload: set TARS_ARTIFACT_BUCKET (or inv deploy-infrastructure)")
+        s3_location = (settings.artifact_bucket, f"lambda/{settings.function_name}/{_hex(artifact.sha256_b64)}.zip")
+    fn, alias = settings.function_name, settings.alias
+    base = dict(function=fn, alias=alias, sha256_b64=artifact.sha256_b64, zip_path=str(artifact.path),
+                zip_size=artifact.size, smoke=smoke, keep_versions=int(settings.keep_versions),
+                s3_location=s3_location)
+    try:
+        live = lambda_.configuration(fn, alias)
+    except lambda_.QualifierMissing:
+        live = None    # no alias yet (or no function: the next read says which)
+    if live is not None and live.get("CodeSha256") == artifact.sha256_b64:
+        return Plan(**base, live_version=live["Version"], live_sha256=live["CodeSha256"],
+                    timeout=int(live.get("Timeout") or 3), reads=1)
+    latest = lambda_.configuration(fn)   # raises "function X not found"
+    notes = () if live is not None else (f"alias {alias} does not exist yet: it will be created",)
+    return Plan(**base, live_version=live and live["Version"], live_sha256=live and live.get("CodeSha256"),
+                upload=latest.get("CodeSha256") != artifact.sha256_b64, revision_id=latest.get("RevisionId"),
+                timeout=int(latest.get("Timeout") or 3), description=description or _description(settings),
+                reads=2, notes=notes)
+
+
+def _description(settings) -> str:
+    from ..tools import git
+
+    return f"commit {git.describe(settings.root, ('lambda_src',))}"
+
+
+def _hex(sha256_b64: str) -> str:
+    import base64
+
+    return base64.b64decode(sha256_b64).hex()
+
+
+def execute(settings, plan: Plan, *, sleep: Callable[[float], None] = time.sleep,
+            clock: Callable[[], float] = time.time, report: Callable[[str], None] = lambda line: None) -> Outcome:
+    from ..aws import lambda_
+
+    if not plan.has_changes:
+        return Outcome(COMPONENT, UNCHANGED, plan.live_version, plan.live_version, "no changes")
+    started = clock()
+    fn = plan.function
+    retry = dict(sleep=sleep, delay=float(settings.waiter_delay), attempts=int(settings.max_attempts) + 3)
+    revision = plan.revision_id
+    if plan.upload:
+        if plan.s3_location:
+            report(f"uploading {plan.zip_size:,} bytes to s3://{'/'.join(plan.s3_location)}")
+            lambda_.upload_artifact(*plan.s3_location, plan.zip_path)
+            updated = lambda_.update_code(fn, s3=plan.s3_location, revision_id=revision, **retry)
+        else:
+            report(f"updating the code of {fn}")
+            with open(plan.zip_path, "rb") as f:
+                updated = lambda_.update_code(fn, zip_bytes=f.read(), revision_id=revision, **retry)
+        _same_code(updated, plan, "after the upload")
+        report("waiting for the update to finish")
+        revision = lambda_.wait_updated(fn, delay=float(settings.waiter_delay),
+                                        max_attempts=int(settings.waiter_max_attempts)).get("RevisionId")
+    published = lambda_.publish(fn, code_sha256=plan.sha256_b64, revision_id=revision,
+                                description=plan.description, **retry)
+    version = published["Version"]
+    _same_code(published, plan, f"in version {version}")
+    report(f"published version {version} ({plan.description})")
+    smoke = {"skipped": True}
+    if plan.smoke:
+        report(f"smoke test: invoking {fn}:{version} with {json.dumps(HEALTH_EVENT)}")
+        smoke = smoke_test(settings, fn, version, function_timeout=plan.timeout)
+    lambda_.point_alias(fn, plan.alias, version, exists=plan.live_version is not None)
+    report(f"alias {plan.alias}: {plan.live_version or 'absent'} -> {version}")
+    pruned, prune_error = [], None
+    try:
+        pruned = prune(fn, int(settings.keep_versions), protect={version})
+    except StepFailed as err:   # the deploy is done; a failed clean-up is only reported
+        prune_error = err.message
+    detail = "deployed, smoke test timed out" if smoke.get("timed_out") else "deployed"
+    return Outcome(COMPONENT, DEPLOYED, plan.live_version, version, detail,
+                   rollback_command=f"inv rollback-lambda --to {plan.live_version}" if plan.live_version else None,
+                   elapsed=round(clock() - started, 3),
+                   data={"sha256_b64": plan.sha256_b64, "description": plan.description, "smoke": smoke,
+                         "pruned": pruned, "prune_error": prune_error})
+
+
+def _same_code(config: dict, plan: Plan, where: str) -> None:
+    sha = config.get("CodeSha256")
+    if sha and sha != plan.sha256_b64:
+        raise StepFailed(f"{plan.function} holds code {sha} {where}, not the zip's {plan.sha256_b64}",
+                         "someone else deployed meanwhile: run inv deploy-lambda again (the alias did not move)")
+
+
+def smoke_test(settings, fn: str, version: str, *, function_timeout: int) -> dict[str, Any]:
+    """Invoke ``version`` once with the health event. Raises StepFailed on a bad reply; a timeout
+    is returned as ``timed_out`` once the version is confirmed Active (the runbook's known case)."""
+    from ..aws import lambda_
+
+    timeout = max(float(settings.smoke_timeout), function_timeout + 10.0)
+    try:
+        if settings.is_local:
+            from ..local import runtime
+
+            response = runtime.invoke(settings, fn, version, dict(HEALTH_EVENT), timeout=timeout)
+        else:
+            response = lambda_.invoke(fn, version, dict(HEALTH_EVENT), timeout=timeout)
+    except (lambda_.InvokeTimedOut, TimeoutError):
+        config = lambda_.configuration(fn, version)
+        state, status = config.get("State"), config.get("LastUpdateStatus")
+        if state not in (None, "Active") or status not in (None, "Successful"):
+            raise StepFailed(f"smoke test of version {version} timed out and the version is {state}/{status}",
+                             "the alias did not move; inv logs --since 10m shows why") from None
+        return {"timed_out": True, "timeout": timeout, "state": state or "Active",
+                "last_modified": config.get("LastModified")}
+    ok, reason, body = judge_health(response)
+    if not ok:
+        raise StepFailed(f"smoke test of version {version} failed: {reason}",
+                         "the alias did not move; inv logs --since 10m shows why")
+    return {"timed_out": False, "reply": body}
+
+
+def judge_health(response: dict) -> tuple[bool, str, dict]:
+    """(ok, reason, reply body) for an invoke response of the health action."""
+    raw = response.get("Payload") or b""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else str(raw)
+    if response.get("FunctionError"):
+        return False, f"FunctionError {response['FunctionError']}: {text[:200]}", {}
+    if response.get("StatusCode") not in (200, None):
+        return False, f"invoke status {response.get('StatusCode')}", {}
+    try:
+        reply = json.loads(text)
+        body = json.loads(reply["body"]) if isinstance(reply.get("body"), str) else reply.get("body") or {}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False, f"not a JSON reply: {text[:200]}", {}
+    if reply.get("statusCode") != 200:
+        return False, f"statusCode {reply.get('statusCode')}: {text[:200]}", body
+    if not isinstance(body, dict) or body.get("status") != "ok":
+        return False, f"health status is {body.get('status') if isinstance(body, dict) else body!r}, not ok", {}
+    return True, "", body
+
+
+def prune(fn: str, keep: int, protect: set[str] = frozenset()) -> list[str]:
+    """Delete published versions beyond the newest ``keep``, never one an alias points to."""
+    from ..aws import lambda_
+
+    numbers = sorted((v["Version"] for v in lambda_.versions(fn)), key=int, reverse=True)
+    pinned = lambda_.aliased_versions(lambda_.aliases(fn))
+    doomed = [v for v in numbers[keep:] if v not in pinned and v not in protect]
+    for v in doomed:
+        lambda_.delete_version(fn, v)
+    return sorted(doomed, key=int)
+
+
+def current(settings) -> dict[str, Any]:
+    from ..aws import lambda_
+
+    live = lambda_.alias_configuration(settings.function_name, settings.alias)
+    out = {"function": settings.function_name, "alias": settings.alias, "version": None}
+    if live:
+        out.update(version=live["Version"], code_sha256=live.get("CodeSha256"), last_modified=live.get("LastModified"),
+                   description=live.get("Description", ""), commit=commit_of(live.get("Description", "")))
+    return out
+
+
+def commit_of(description: str) -> str:
+    return description.split("commit ", 1)[1].split()[0] if "commit " in (description or "") else ""
+
+
+def history(settings) -> tuple[list[dict[str, Any]], str | None]:
+    """([{version, commit, date, size, aliases}], the alias's current version), newest first."""
+    from ..aws import lambda_
+
+    fn = settings.function_name
+    lambda_.configuration(fn)   # "function X not found" first
+    pinned = lambda_.aliased_versions(lambda_.aliases(fn))
+    rows = [{"version": v["Version"], "commit": commit_of(v.get("Description", "")), "date": v.get("LastModified", ""),
+             "size": v.get("CodeSize", 0), "aliases": sorted(pinned.get(v["Version"], []))}
+            for v in reversed(lambda_.versions(fn))]
+    live = next((r["version"] for r in rows if settings.alias in r["aliases"]), None)
+    return rows, live
+
+
+def rollback_target(settings, target: str | None = None, known: tuple | None = None) -> tuple[str, str]:
+    """(current, target) after checking the target (reads only; ``known`` = a history() result)."""
+    rows, live = known or history(settings)
+    if live is None:
+        raise ConfigError(f"alias {settings.alias} of {settings.function_name} does not exist: nothing to roll back",
+                          "deploy first: inv deploy-lambda")
+    known = {r["version"] for r in rows}
+    if target is None:
+        older = [r["version"] for r in rows if int(r["version"]) < int(live)]
+        if not older:
+            raise UsageError(f"no version older than {live} to roll back to", "pick one with --to VERSION")
+        return live, older[0]
+    target = str(target).strip()
+    if target.upper() == "$LATEST":
+        raise UsageError("cannot roll back to $LATEST: an alias must point at a published version",
+                         f"pick a version: {', '.join(sorted(known, key=int)) or 'none published'}")
+    if target not in known:
+        raise UsageError(f"version {target} of {settings.function_name} does not exist",
+                         f"pick one of: {', '.join(sorted(known, key=int)) or 'none published'}")
+    if target == live:
+        raise UsageError(f"alias {settings.alias} already points at version {target}", "pick another one with --to")
+    return live, target
+
+
+def rollback(settings, target: str | None = None, *, dry_run: bool = False, known: tuple | None = None) -> Outcome:
+    from ..aws import lambda_
+
+    before, after = rollback_target(settings, target, known)
+    if dry_run:
+        return Outcome(COMPONENT, PLANNED, before, after, f"would point {settings.alias} at version {after}")
+    lambda_.point_alias(settings.function_name, settings.alias, after)
+    return Outcome(COMPONENT, DEPLOYED, before, after, f"alias {settings.alias}: {before} -> {after}",
+                   rollback_command=f"inv rollback-lambda --to {before}")

@@ -1,0 +1,256 @@
+"""The triage UI on S3 + CloudFront: plan, execute, current, rollback (see steps/__init__).
+
+Safety core: every asset is uploaded first (in parallel); HTML only after every asset succeeded,
+``index.html`` the very last, so the live page never references a missing file. Stale objects are
+deleted only after the switch, and only those in no release among the newest ``keep_releases``
+(the release live before the switch is always kept). Each deploy writes a release record
+``_releases/<release-id>.json`` listing every file's key, hash and S3 version id; a rollback copies
+those versions back (assets first, HTML last) without rebuilding.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import console
+from ..build.ui_bundle import IMMUTABLE, RELEASES_PREFIX, Bundle, is_hashed_asset, is_html
+from ..errors import Refused
+from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
+from . import ui_releases as releases
+from .ui_transfer import run_ordered
+
+UPLOAD, HEADERS, SAME = "upload", "headers", "unchanged"
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    key: str
+    path: str
+    size: int
+    md5: str
+    sha256: str
+    content_type: str
+    cache_control: str
+    action: str
+    version_id: str | None = None   # of the object already live, when unchanged
+
+    @property
+    def html(self) -> bool:
+        return is_html(self.key)
+
+
+@dataclass(frozen=True)
+class UiPlan:
+    bucket: str
+    distribution_id: str
+    site_url: str
+    versioned: bool
+    release_id: str
+    commit: str
+    live_release: str | None
+    files: tuple[FilePlan, ...]
+    deletes: tuple[str, ...]
+    kept_releases: tuple[str, ...]
+    invalidation_paths: tuple[str, ...]
+    excluded: tuple[str, ...] = ()
+
+    def _with(self, action: str) -> list[FilePlan]:
+        return [f for f in self.files if f.action == action]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(f.action != SAME for f in self.files)
+
+    def summary(self) -> list[str]:
+        up, hd, same = self._with(UPLOAD), self._with(HEADERS), self._with(SAME)
+        if not self.has_changes:
+            return [f"no changes: {len(same)} files already live in s3://{self.bucket} "
+                    f"(release {self.live_release or 'unrecorded'})"]
+        lines = [f"{len(up)} to upload ({sum(f.size for f in up)} bytes), {len(hd)} to update headers, "
+                 f"{len(same)} unchanged, {len(self.deletes)} stale to delete after the switch"]
+        lines += [f"  upload  {f.key}  ({f.size} bytes, {f.cache_control})" for f in up]
+        lines += [f"  headers {f.key}  ({f.content_type}; {f.cache_control})" for f in hd]
+        lines += [f"  delete  {k}" for k in self.deletes]
+        lines.append(f"release {self.release_id} (commit {self.commit}); keeps {', '.join(self.kept_releases)}")
+        lines.append("invalidate " + (", ".join(self.invalidation_paths) or "nothing (only immutable assets)")
+                     + f" on {self.distribution_id}")
+        if self.excluded:
+            lines.append(f"{len(self.excluded)} source maps not uploaded (--sourcemaps uploads them)")
+        return lines
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["counts"] = {a: len(self._with(a)) for a in (UPLOAD, HEADERS, SAME)}
+        data["counts"]["delete"] = len(self.deletes)
+        data["has_changes"] = self.has_changes
+        return data
+
+
+def _settings_names(settings) -> tuple[str, str]:
+    settings.require("ui_bucket", "distribution_id")
+    return settings.ui_bucket, settings.distribution_id
+
+
+def _check_target(settings, allow_unversioned: bool) -> tuple[str, str, str, bool, dict]:
+    """Bucket exists, versioning is on (or allowed off), distribution exists; and the bucket's listing.
+
+    The three reads run concurrently (the clients are made first: boto3 clients are thread-safe,
+    their creation is not). Returns (bucket, distribution id, site URL, versioned, listing).
+    """
+    from ..aws import cloudfront, s3, session
+
+    bucket, dist = _settings_names(settings)
+    session.client("s3"), session.client("cloudfront")
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="tars-ui-check") as pool:
+        versioning = pool.submit(s3.versioning_enabled, bucket)
+        domain = pool.submit(cloudfront.domain_name, dist)
+        listing = pool.submit(s3.list_objects, bucket)
+        versioned = versioning.result()  # a missing bucket is reported first
+        site_domain = domain.result()
+        objects = listing.result()
+    if not versioned and not allow_unversioned:
+        raise Refused(f"bucket {bucket} has versioning off: a release could not be rolled back",
+                      f"aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration "
+                      f"Status=Enabled (or --allow-unversioned: rollback then unavailable)")
+    return bucket, dist, settings.site_url or f"https://{site_domain}", versioned, objects
+
+
+def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned: bool = False,
+         invalidate_all: bool = False, workers: int = 8, commit: str | None = None,
+         clock: Callable[[], float] = time.time) -> UiPlan:
+    """Compare the bundle with the bucket by content and headers. Reads only."""
+    from ..aws import cloudfront, s3
+    from ..tools import git
+
+    bucket, dist, site_url, versioned, listing = _check_target(settings, allow_unversioned)
+    store = releases.Store(bucket, listing)
+    live = store.live()
+    known = {e["key"]: e for e in (live or {}).get("files", [])}
+    need_head = [f.key for f in bundle.files if f.key in listing
+                 and known.get(f.key, {}).get("md5") != listing[f.key]["etag"]]
+    heads = releases.parallel(lambda k: s3.head(bucket, k), need_head, workers)
+
+    files = []
+    for f in bundle.files:
+        obj = listing.get(f.key)
+        action, version = UPLOAD, None
+        if obj is not None and not (f.key in heads and heads[f.key] is None):
+            entry = known.get(f.key) if f.key not in heads else None
+            head = heads.get(f.key) or {}
+            seen = entry or {"sha256": head.get("metadata", {}).get("sha256"), "version_id": head.get("version_id"),
+                             "content_type": head.get("content_type"), "cache_control": head.get("cache_control")}
+            same_body = obj["etag"] == f.md5 or seen.get("sha256") == f.sha256
+            same_headers = (seen.get("content_type"), seen.get("cache_control")) == (f.content_type, f.cache_control)
+            if same_body:
+                action = SAME if same_headers else HEADERS
+                version = seen.get("version_id")
+        files.append(FilePlan(f.key, str(f.path), f.size, f.md5, f.sha256, f.content_type, f.cache_control,
+                              action, version))
+    changed = any(f.action != SAME for f in files)
+    release_id = releases.new_id(commit or git.describe(settings.root, ("ui",)), clock())
+    kept = store.kept(release_id, keep_releases) if changed else ()
+    deletes: tuple[str, ...] = ()
+    if changed and live is not None:  # no recorded live release (old script's files): keep them all
+        wanted = set(bundle.by_key()) | store.keys_of(kept)
+        deletes = tuple(sorted(k for k in listing if not k.startswith(RELEASES_PREFIX) and k not in wanted))
+    mutable = [f.key for f in files if f.action != SAME and f.cache_control != IMMUTABLE]
+    mutable += [k for k in deletes if not is_hashed_asset(k)]
+    paths = cloudfront.paths_for(mutable, invalidate_all and changed)
+    return UiPlan(bucket, dist, site_url, versioned, release_id, release_id.split("-", 1)[1],
+                  (live or {}).get("release_id"), tuple(files), deletes, tuple(kept), tuple(paths),
+                  bundle.excluded)
+
+
+def execute(settings, plan: UiPlan, *, workers: int = 8, wait: bool = False,
+            clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> Outcome:
+    """Upload assets, then HTML (index.html last), record the release, delete stale, invalidate."""
+    from ..aws import s3
+
+    started = clock()
+    if not plan.has_changes:
+        return Outcome("ui", UNCHANGED, plan.live_release, plan.live_release, "no changes", elapsed=0.0,
+                       data={"site_url": plan.site_url})
+
+    def transfer(f: FilePlan) -> str | None:
+        if f.action == HEADERS:
+            return s3.copy_in_place(plan.bucket, f.key, content_type=f.content_type,
+                                    cache_control=f.cache_control, sha256=f.sha256)
+        return s3.put_file(plan.bucket, f.key, Path(f.path), content_type=f.content_type,
+                           cache_control=f.cache_control, sha256=f.sha256)
+
+    todo = [f for f in plan.files if f.action != SAME]
+    versions = run_ordered(todo, transfer, workers=workers, live=plan.live_release, what="upload")
+    record = releases.record(plan, versions, clock())
+    s3.put_json(plan.bucket, releases.record_key(plan.release_id), record)
+    deleted = s3.delete_keys(plan.bucket, plan.deletes) if plan.deletes else 0
+    invalidation = releases.invalidate(settings, plan.distribution_id, list(plan.invalidation_paths),
+                                       plan.release_id, wait=wait, sleep=sleep)
+    up = sum(1 for f in todo if f.action == UPLOAD)
+    return Outcome("ui", DEPLOYED, plan.live_release, plan.release_id,
+                   f"{up} uploaded, {len(todo) - up} headers updated, {deleted} stale deleted",
+                   rollback_command=(f"inv rollback-ui --to {plan.live_release}" if plan.live_release else None),
+                   elapsed=clock() - started,
+                   data={"site_url": plan.site_url, "invalidation": invalidation, "deleted": list(plan.deletes),
+                         "uploaded": [f.key for f in todo if f.action == UPLOAD],
+                         "headers_updated": [f.key for f in todo if f.action == HEADERS]})
+
+
+def current(settings) -> dict:
+    """The live release record (release id, commit, time, files), or {} when none is recorded."""
+    from ..aws import s3
+
+    bucket, _ = _settings_names(settings)
+    s3.check_bucket(bucket)
+    return releases.Store(bucket, s3.list_objects(bucket)).live() or {}
+
+
+def list_releases(settings) -> list[dict]:
+    """Every release record, newest first, each with ``live`` true for the one users see."""
+    from ..aws import s3
+
+    bucket, _ = _settings_names(settings)
+    s3.check_bucket(bucket)
+    store = releases.Store(bucket, s3.list_objects(bucket))
+    live = (store.live() or {}).get("release_id")
+    return [dict(store.load(rid), live=(rid == live)) for rid in store.ids]
+
+
+def rollback(settings, target: str | None = None, *, dry_run: bool = False, workers: int = 8,
+             invalidate_all: bool = False, wait: bool = False,
+             sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> Outcome:
+    """Make release ``target`` (default: the one before the live one) live again from its versions."""
+    from ..aws import cloudfront, s3
+
+    started = clock()
+    bucket, dist, site_url, _, listing = _check_target(settings, allow_unversioned=True)
+    store = releases.Store(bucket, listing)
+    live = (store.live() or {}).get("release_id")
+    record = store.target(target, live)
+    if record["release_id"] == live:
+        return Outcome("ui", UNCHANGED, live, live, f"release {live} is already live", data={"site_url": site_url})
+    releases.check_versions(bucket, record, workers)
+    live_files = {e["key"]: e for e in (store.load(live) if live else {}).get("files", [])}
+    todo = [e for e in record["files"] if listing.get(e["key"], {}).get("etag") != e["md5"]
+            or (e["key"] in live_files and (live_files[e["key"]]["content_type"], live_files[e["key"]]["cache_control"])
+                != (e["content_type"], e["cache_control"]))]
+    mutable = [e["key"] for e in todo if e["cache_control"] != IMMUTABLE]
+    paths = cloudfront.paths_for(mutable, invalidate_all)
+    detail = f"restore {len(todo)} files of release {record['release_id']}; invalidate {', '.join(paths) or 'nothing'}"
+    if dry_run:
+        return Outcome("ui", PLANNED, live, record["release_id"], detail,
+                       data={"restore": [e["key"] for e in todo], "invalidate": paths})
+    run_ordered(todo, lambda e: s3.restore_version(bucket, e["key"], e["version_id"]), workers=workers,
+                live=live, what="restore")
+    invalidation = releases.invalidate(settings, dist, paths, f"rollback-{record['release_id']}-{int(clock())}",
+                                       wait=wait, sleep=sleep)
+    return Outcome("ui", DEPLOYED, live, record["release_id"], detail,
+                   rollback_command=(f"inv rollback-ui --to {live}" if live else None), elapsed=clock() - started,
+                   data={"site_url": site_url, "restored": [e["key"] for e in todo], "invalidation": invalidation})
+
+
+def print_plan(plan: UiPlan) -> None:
+    for line in plan.summary():
+        console.detail(line)

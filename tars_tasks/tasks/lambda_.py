@@ -1,0 +1,114 @@
+"""`inv build`, `inv deploy-lambda`, `inv rollback-lambda` (replace build.sh and deploy-lambda.sh)."""
+from __future__ import annotations
+
+from invoke import Collection
+
+from .. import console
+from ..errors import TarsError
+from ..runner import load_settings, tars_task
+
+
+def _build(settings, builder=None):
+    from ..build import lambda_zip
+
+    console.step("Building dist/lambda.zip")
+    with console.status("packaging lambda_src/") as line:
+        artifact = lambda_zip.build(settings, builder=builder, report=line.update)
+    for name in artifact.skipped_secrets:
+        console.warn(f"lambda_src/{name} looks like a secret: not packed")
+    how = "reused, nothing changed" if artifact.reused else f"dependencies: {artifact.dependencies}"
+    console.ok(f"{artifact.path.relative_to(settings.root) if artifact.path.is_relative_to(settings.root) else artifact.path}"
+               f": {artifact.size:,} bytes, {artifact.file_count} files, "
+               f"{artifact.unzipped_size:,} bytes unzipped ({how})")
+    console.detail(f"sha256 {artifact.sha256_b64}  commit {artifact.commit}")
+    if artifact.needs_s3:
+        console.detail("over 50 MB: deploy-lambda uploads it through the artifact bucket")
+    return artifact
+
+
+@tars_task(help={"builder": "install dependencies on this Linux host over SSH: user@host[:port] "
+                            "(default: TARS_BUILDER)"})
+def build(c, env=None, json=None, builder=None):
+    """Package lambda_src/ and its dependencies into dist/lambda.zip (deterministic, cached)."""
+    from ..settings import Settings
+
+    settings = Settings.load(c, env=env, builder=builder)
+    settings.ensure_valid()
+    artifact = _build(settings)
+    console.write_report(json, {"task": "build", "artifact": artifact.as_dict()})
+
+
+@tars_task(help={"no_smoke": "publish and move the alias without invoking the new version first",
+                 "keep_versions": "published versions to keep when pruning (default: TARS_KEEP_VERSIONS, 3)",
+                 "builder": "install dependencies on this Linux host: user@host[:port]"})
+def deploy_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None, no_smoke=False,
+                  keep_versions=None, builder=None):
+    """Build, upload, publish, smoke-test, then move the alias and prune old versions."""
+    from .. import lock
+    from ..outcome import FAILED
+    from ..steps import lambda_ as step
+
+    settings = load_settings(c, env=env, local=local or None, keep_versions=keep_versions, builder=builder)
+    report = {"task": "deploy-lambda", "env": settings.env, "function": settings.function_name,
+              "alias": settings.alias, "dry_run": bool(dry_run)}
+    try:
+        artifact = _build(settings)
+        report["artifact"] = artifact.as_dict()
+        console.step(f"Comparing with {settings.function_name}:{settings.alias}")
+        plan = step.plan(settings, artifact, smoke=not no_smoke)
+        report["plan"] = plan.as_dict()
+        if not plan.has_changes:
+            console.ok(f"no changes: version {plan.live_version} already runs this code")
+            report["outcome"] = step.execute(settings, plan).as_dict()
+            return
+        for line in plan.summary():
+            console.detail(line)
+        if dry_run:
+            console.ok("dry run: nothing was changed")
+            return
+        console.confirm(f"Deploy to {settings.function_name}:{settings.alias} (env {settings.env})?", yes)
+        console.step("Deploying")
+        with lock.hold(settings, "deploy-lambda", dry_run=dry_run):
+            outcome = step.execute(settings, plan, report=console.detail)
+        report["outcome"] = outcome.as_dict()
+        if outcome.data.get("smoke", {}).get("timed_out"):
+            smoke = outcome.data["smoke"]
+            console.warn(f"deployed, smoke test timed out after {smoke['timeout']:g} s: version {outcome.after} "
+                         f"is {smoke['state']}, LastModified {smoke['last_modified']}; check inv logs --since 10m")
+        if outcome.data.get("prune_error"):
+            console.warn(f"pruning old versions failed: {outcome.data['prune_error']}")
+        elif outcome.data.get("pruned"):
+            console.detail(f"pruned versions {', '.join(outcome.data['pruned'])}")
+        console.ok(f"{settings.function_name}:{settings.alias} {outcome.before or '(new)'} -> {outcome.after} "
+                   f"({outcome.detail}, {outcome.elapsed:.1f} s)")
+        if outcome.rollback_command:
+            console.detail(f"undo with: {outcome.rollback_command}")
+    except TarsError as err:
+        report["outcome"] = {"component": "lambda", "status": FAILED, "error": err.as_dict()}
+        raise
+    finally:
+        console.write_report(json, report)
+
+
+@tars_task(help={"to": "version to point the alias at (default: the newest one older than the current)"})
+def rollback_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None, to=None):
+    """Show the published versions, then move the alias back to an older one."""
+    from .. import lock
+    from ..steps import lambda_ as step
+
+    settings = load_settings(c, env=env, local=local or None)
+    known = step.history(settings)
+    rows = known[0]
+    console.table(f"{settings.function_name} versions", ["version", "commit", "date", "size", "aliases"],
+                  [(r["version"], r["commit"], r["date"], f"{r['size']:,}", ", ".join(r["aliases"])) for r in rows])
+    before, after = step.rollback_target(settings, to, known)
+    console.info(f"{settings.alias}: version {before} -> {after}")
+    if not dry_run:
+        console.confirm(f"Point {settings.function_name}:{settings.alias} at version {after}?", yes)
+    with lock.hold(settings, "rollback-lambda", dry_run=dry_run):
+        outcome = step.rollback(settings, after, dry_run=dry_run, known=None if not dry_run else known)
+    console.ok(f"{outcome.detail}" if not dry_run else f"dry run: {outcome.detail}; nothing was changed")
+    console.write_report(json, {"task": "rollback-lambda", "versions": rows, "outcome": outcome.as_dict()})
+
+
+ns = Collection(build, deploy_lambda, rollback_lambda)

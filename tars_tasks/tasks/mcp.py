@@ -1,0 +1,126 @@
+"""`inv deploy-mcp`, `inv rollback-mcp`, `inv mcp-stop`, `inv mcp-start` (replace deploy.sh --mcp,
+deploy-mcp.sh, stop-resources.sh and start-resources.sh). The logic lives in tars_tasks.steps.mcp."""
+from __future__ import annotations
+
+from invoke import Collection
+
+from .. import console
+from ..errors import TarsError, UsageError
+from ..runner import load_settings, tars_task
+
+TIMEOUT_HELP = "seconds to wait for the ECS rollout before rolling back (default 600)"
+
+
+def _timeout(value) -> float:
+    if value in (None, ""):
+        return 600.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds <= 0:
+        raise UsageError(f"--timeout '{value}' is not a positive number of seconds", "for example --timeout 900")
+    return seconds
+
+
+def _report(outcome, json_path, extra=None) -> None:
+    from ..outcome import DEPLOYED, PLANNED, UNCHANGED
+
+    if outcome.status == UNCHANGED:
+        console.ok(f"no changes: {outcome.detail}")
+    elif outcome.status == PLANNED:
+        console.info(f"dry run: {outcome.detail} (nothing changed)")
+    elif outcome.status == DEPLOYED:
+        console.ok(f"{outcome.before} -> {outcome.after}: {outcome.detail}")
+        if outcome.rollback_command:
+            console.detail(f"to undo: {outcome.rollback_command}")
+    console.write_report(json_path, dict(extra or {}, outcome=outcome.as_dict()))
+
+
+def _failing_report(json_path, err: TarsError, extra=None) -> None:
+    console.write_report(json_path, dict(extra or {}, outcome={"component": "mcp", "status": "failed"},
+                                         error=err.as_dict()))
+
+
+@tars_task(help={"builder": "build on this machine over SSH: user@host[:port] (or TARS_BUILDER)",
+                 "timeout": TIMEOUT_HELP})
+def deploy_mcp(c, env=None, local=False, dry_run=False, yes=False, json=None, builder=None, timeout=None):
+    """Build the MCP image (tag = git commit), push it to ECR, roll the ECS service to it."""
+    from ..outcome import PLANNED, Outcome
+    from ..steps import mcp
+    from .. import lock
+
+    seconds = _timeout(timeout)
+    settings = load_settings(c, env=env, local=local or None, builder=builder)
+    plan = None
+    try:
+        with lock.hold(settings, "deploy-mcp", dry_run=dry_run):
+            plan = mcp.plan(settings, builder=builder)
+            console.step(f"MCP server: {plan.image}")
+            for line in plan.summary():
+                console.detail(line)
+            if dry_run:
+                outcome = Outcome("mcp", PLANNED, plan.task_definition, None,
+                                  "would deploy" if plan.has_changes else "no changes")
+            else:
+                if plan.has_changes:
+                    console.confirm(f"Deploy {plan.image} to {plan.service}?", yes)
+                outcome = mcp.execute(settings, plan, timeout=seconds)
+    except TarsError as err:
+        _failing_report(json, err, {"plan": plan.as_dict() if plan else None})
+        raise
+    _report(outcome, json, {"plan": plan.as_dict()})
+
+
+@tars_task(help={"to": "task definition revision to go back to: 7, family:7 or an ARN (default: the previous one)",
+                 "timeout": TIMEOUT_HELP})
+def rollback_mcp(c, env=None, local=False, dry_run=False, yes=False, json=None, to=None, timeout=None):
+    """Point the MCP service back at an earlier task definition revision and wait for it."""
+    from ..steps import mcp
+    from .. import lock
+
+    seconds = _timeout(timeout)
+    settings = load_settings(c, env=env, local=local or None)
+    try:
+        with lock.hold(settings, "rollback-mcp", dry_run=dry_run):
+            if not dry_run:
+                preview = mcp.rollback(settings, to, dry_run=True)
+                if preview.status != "unchanged":
+                    console.confirm(f"Roll {settings.ecs_service} from {preview.before} back to {preview.after}?", yes)
+            outcome = mcp.rollback(settings, to, dry_run=dry_run, timeout=seconds)
+    except TarsError as err:
+        _failing_report(json, err)
+        raise
+    _report(outcome, json)
+
+
+def _scale(c, desired, env, local, dry_run, yes, json, timeout, verb):
+    from ..steps import mcp
+    from .. import lock
+
+    seconds = _timeout(timeout)
+    settings = load_settings(c, env=env, local=local or None)
+    try:
+        with lock.hold(settings, f"mcp-{verb}", dry_run=dry_run):
+            if not dry_run and desired == 0:
+                console.confirm(f"Stop {settings.ecs_service} (desired count 0: the MCP server goes offline)?", yes)
+            outcome = mcp.scale(settings, desired, dry_run=dry_run, timeout=seconds)
+    except TarsError as err:
+        _failing_report(json, err)
+        raise
+    _report(outcome, json)
+
+
+@tars_task(help={"timeout": "seconds to wait for the tasks to stop (default 600)"})
+def mcp_stop(c, env=None, local=False, dry_run=False, yes=False, json=None, timeout=None):
+    """Stop the MCP server: desired count 0 (replaces stop-resources.sh)."""
+    _scale(c, 0, env, local, dry_run, yes, json, timeout, "stop")
+
+
+@tars_task(help={"timeout": "seconds to wait for the task to run (default 600)"})
+def mcp_start(c, env=None, local=False, dry_run=False, yes=False, json=None, timeout=None):
+    """Start the MCP server: desired count 1 (replaces start-resources.sh)."""
+    _scale(c, 1, env, local, dry_run, yes, json, timeout, "start")
+
+
+ns = Collection(deploy_mcp, rollback_mcp, mcp_stop, mcp_start)

@@ -1,0 +1,135 @@
+"""deploy-ui, rollback-ui, releases-ui: replaces deploy-ui.sh (npm build, two s3 syncs, /* invalidation)."""
+from __future__ import annotations
+
+from invoke import Collection
+
+from .. import console, lock
+from ..errors import TarsError, UsageError
+from ..runner import load_settings, tars_task
+
+DEFAULT_WORKERS = 8
+DEFAULT_KEEP = 2
+
+
+def _count(value, default: int, flag: str) -> int:
+    if value is None:
+        return default
+    try:
+        n = int(str(value))
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise UsageError(f"{flag} must be a whole number of at least 1, not {value!r}", f"for example {flag} {default}")
+    return n
+
+
+def _finish(json_path, report: dict, outcome) -> None:
+    report["outcome"] = outcome.as_dict()
+    console.write_report(json_path, report)
+
+
+@tars_task(auto_shortflags=False, help={
+    "workers": f"parallel uploads (default {DEFAULT_WORKERS})",
+    "keep_releases": f"releases whose files stay in the bucket, the new one included (default {DEFAULT_KEEP})",
+    "sourcemaps": "upload the *.map source maps too (left out by default)",
+    "invalidate_all": "invalidate /* instead of only the changed HTML and non-hashed paths",
+    "wait": "wait until the CloudFront invalidation has completed",
+    "allow_unversioned": "deploy to a bucket with versioning off (rollback-ui is then unavailable)",
+    "api_endpoint": "VITE_API_ENDPOINT for the build (default: settings / Terraform output api_endpoint)",
+    "skip_build": "deploy the existing ui/dist without running npm",
+})
+def deploy_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, workers=None, keep_releases=None,
+              sourcemaps=False, invalidate_all=False, wait=False, allow_unversioned=False, api_endpoint=None,
+              skip_build=False):
+    """Build the UI and publish it: assets first, index.html last, then invalidate what changed."""
+    from ..build import ui_bundle
+    from ..steps import ui as steps
+    from ..outcome import PLANNED, Outcome
+
+    settings = load_settings(c, env=env, local=local or None, vite_api_endpoint=api_endpoint)
+    n_workers = _count(workers, DEFAULT_WORKERS, "--workers")
+    keep = _count(keep_releases, DEFAULT_KEEP, "--keep-releases")
+    settings.require("ui_bucket", "distribution_id")
+    dist = settings.root / "ui" / "dist"
+    if skip_build:
+        console.step(f"Using the existing build in {dist}")
+    else:
+        console.step("Building the UI")
+        dist = ui_bundle.build(settings, on_step=console.detail)
+    bundle = ui_bundle.scan(dist, sourcemaps=sourcemaps)
+    with lock.hold(settings, "deploy-ui", dry_run=dry_run):
+        console.step(f"Comparing {len(bundle.files)} files with s3://{settings.ui_bucket}")
+        plan = steps.plan(settings, bundle, keep_releases=keep, allow_unversioned=allow_unversioned,
+                          invalidate_all=invalidate_all, workers=n_workers)
+        steps.print_plan(plan)
+        report = {"task": "deploy-ui", "dry_run": dry_run, "plan": plan.as_dict() if json else None}
+        if dry_run:
+            _finish(json, report, Outcome("ui", PLANNED, plan.live_release, plan.release_id, "dry run"))
+            console.ok("dry run: nothing changed")
+            return
+        if plan.has_changes:
+            console.confirm(f"Publish release {plan.release_id} to s3://{plan.bucket}?", yes)
+        try:
+            outcome = steps.execute(settings, plan, workers=n_workers, wait=wait)
+        except TarsError as err:
+            report["error"] = err.as_dict()
+            console.write_report(json, report)
+            raise
+    _finish(json, report, outcome)
+    if outcome.status == "unchanged":
+        console.ok("no changes: nothing uploaded, nothing invalidated")
+    else:
+        console.ok(f"release {outcome.after} is live: {outcome.detail}")
+        inv = outcome.data.get("invalidation")
+        console.detail(f"invalidated {', '.join(inv['paths'])} ({inv['id']})" if inv else "nothing to invalidate")
+        if outcome.rollback_command:
+            console.detail(f"undo with: {outcome.rollback_command}")
+    console.info(f"site: {plan.site_url}")
+
+
+@tars_task(auto_shortflags=False, help={
+    "to": "release id to restore (default: the release before the live one; see inv releases-ui)",
+    "workers": f"parallel restores (default {DEFAULT_WORKERS})",
+    "invalidate_all": "invalidate /* instead of only the restored HTML and non-hashed paths",
+    "wait": "wait until the CloudFront invalidation has completed",
+})
+def rollback_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, to=None, workers=None,
+                invalidate_all=False, wait=False):
+    """Make a previous UI release live again from its recorded S3 object versions (no rebuild)."""
+    from ..steps import ui as steps
+
+    settings = load_settings(c, env=env, local=local or None)
+    n_workers = _count(workers, DEFAULT_WORKERS, "--workers")
+    with lock.hold(settings, "rollback-ui", dry_run=dry_run):
+        preview = steps.rollback(settings, to, dry_run=True, workers=n_workers, invalidate_all=invalidate_all)
+        console.step(f"Rolling the UI back from {preview.before or 'an unrecorded release'} to {preview.after}")
+        console.detail(preview.detail)
+        if dry_run or preview.status == "unchanged":
+            _finish(json, {"task": "rollback-ui", "dry_run": dry_run}, preview)
+            console.ok(preview.detail if preview.status == "unchanged" else "dry run: nothing changed")
+            return
+        console.confirm(f"Restore UI release {preview.after}?", yes)
+        outcome = steps.rollback(settings, to or preview.after, workers=n_workers,
+                                 invalidate_all=invalidate_all, wait=wait)
+    _finish(json, {"task": "rollback-ui", "dry_run": False}, outcome)
+    console.ok(f"release {outcome.after} is live again ({len(outcome.data.get('restored', []))} files restored)")
+    console.info(f"site: {outcome.data.get('site_url')}")
+
+
+@tars_task(auto_shortflags=False)
+def releases_ui(c, env=None, local=False, json=None):
+    """List the recorded UI releases (id, commit, time, files) and which one is live."""
+    from ..steps import ui as steps
+
+    settings = load_settings(c, env=env, local=local or None)
+    records = steps.list_releases(settings)
+    console.table(f"UI releases in s3://{settings.ui_bucket}", ["release", "commit", "time", "files", "live"],
+                  [(r["release_id"], r["commit"], r["time"], len(r["files"]), "live" if r["live"] else "")
+                   for r in records])
+    if not any(r["live"] for r in records):
+        console.warn("no recorded release is live (deployed by another tool, or never deployed)")
+    console.write_report(json, {"task": "releases-ui", "releases": [
+        {k: v for k, v in r.items() if k != "files"} | {"files": len(r["files"])} for r in records]})
+
+
+ns = Collection(deploy_ui, rollback_ui, releases_ui)

@@ -1,0 +1,78 @@
+"""Helpers for the Lambda handler tests: load lambda_src, create its tables and bucket, call actions."""
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "sre-poc"
+BUCKET = "sre-poc-kb-documents-123456789012"
+
+
+def handler_module():
+    """Import lambda_src/handler.py (and its modules) as the Lambda runtime does; fresh clients."""
+    sys.path.insert(0, str(ROOT / "lambda_src"))
+    try:
+        handler = importlib.import_module("handler")
+        for name in ("clients", "embeddings"):
+            importlib.import_module(name).reset()
+        return handler
+    finally:
+        sys.path.remove(str(ROOT / "lambda_src"))
+
+
+def lambda_module(name: str):
+    sys.path.insert(0, str(ROOT / "lambda_src"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(ROOT / "lambda_src"))
+
+
+def configure(monkeypatch, **extra: str) -> None:
+    """The Lambda environment the deploy tasks set (names from tars_tasks.settings.resource_names)."""
+    from tars_tasks.settings import resource_names
+
+    names = resource_names(PROJECT)
+    env = {"INCIDENTS_TABLE": names["incidents_table"], "KB_DOCUMENTS_TABLE": names["kb_documents_table"],
+           "KB_CHUNKS_TABLE": names["kb_chunks_table"], "KB_S3_BUCKET": BUCKET, "BEDROCK_MODEL_ID": "",
+           "MCP_ENDPOINT": "", "GITHUB_TOKEN_SSM_PARAM": names["github_token_ssm_param"], **extra}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+def create_resources() -> None:
+    from tars_tasks.tables import create_all
+
+    create_all(boto3.client("dynamodb"), PROJECT)
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+
+
+def event(action: str | None, method: str = "POST", raw_body: str | None = None, b64: bool = False, **fields) -> dict:
+    """A Lambda Function URL event: POST fields in a JSON body, GET fields in the query string."""
+    http = {"requestContext": {"http": {"method": method}}}
+    if method == "GET":
+        query = {k: str(v) for k, v in fields.items()}
+        if action:
+            query["action"] = action
+        return {**http, "queryStringParameters": query, "body": ""}
+    body = raw_body if raw_body is not None else json.dumps({**({"action": action} if action else {}), **fields})
+    if b64:
+        return {**http, "body": base64.b64encode(body.encode()).decode(), "isBase64Encoded": True}
+    return {**http, "body": body}
+
+
+def call(handler, action: str | None, method: str = "POST", **fields) -> tuple[int, dict]:
+    reply = handler.lambda_handler(event(action, method, **fields), None)
+    assert reply["headers"]["Access-Control-Allow-Origin"] == "*"
+    assert reply["headers"]["Content-Type"] == "application/json"
+    return reply["statusCode"], json.loads(reply["body"])
+
+
+def item_count(table: str) -> int:
+    return boto3.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"]

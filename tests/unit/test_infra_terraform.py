@@ -1,0 +1,183 @@
+"""infrastructure/*.tf, parsed with python-hcl2, agrees with what the tasks read and create.
+
+Names follow tars_tasks.settings.resource_names, tables follow tars_tasks/tables.py, the Lambda
+function sets every variable of the runbook's environment table, and outputs.tf has every output
+Settings reads. A rename on one side only fails here.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import hcl2
+import pytest
+
+from tars_tasks.settings import FIELDS, LAMBDA_ENV_FIELDS, resource_names
+from tars_tasks.tables import TABLES
+
+INFRA = Path(__file__).resolve().parents[2] / "infrastructure"
+RUNBOOK_ENV = {"BEDROCK_MODEL_ID", "INCIDENTS_TABLE", "KB_DOCUMENTS_TABLE", "KB_CHUNKS_TABLE",
+               "KB_S3_BUCKET", "MCP_ENDPOINT", "GITHUB_TOKEN_SSM_PARAM"}
+
+
+def _unquote(value):
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def _clean(node):
+    """hcl2's tree without quote marks on keys and strings, nor its __is_block__ markers."""
+    if isinstance(node, dict):
+        return {_unquote(k): _clean(v) for k, v in node.items() if k != "__is_block__"}
+    if isinstance(node, list):
+        return [_clean(v) for v in node]
+    return _unquote(node)
+
+
+@pytest.fixture(scope="module")
+def tf():
+    merged: dict = {"resource": {}, "output": {}, "locals": {}, "data": {}, "variable": {}}
+    for path in sorted(INFRA.glob("*.tf")):
+        with path.open() as fh:
+            doc = _clean(hcl2.load(fh))
+        for block in doc.get("resource", []):
+            for rtype, named in block.items():
+                merged["resource"].setdefault(rtype, {}).update(named)
+        for block in doc.get("output", []):
+            merged["output"].update(block)
+        for block in doc.get("variable", []):
+            merged["variable"].update(block)
+        for block in doc.get("locals", []):
+            merged["locals"].update(block)
+    return merged
+
+
+def _resolve(expr: str, tf: dict, project="PROJ", account="ACCT") -> str:
+    """Evaluate the string templates used for names: ${var.project}, ${local.x}, account id."""
+    expr = _unquote(expr)
+    locals_ = tf["locals"]
+    for _ in range(5):
+        expr = re.sub(r"\$\{local\.account_id\}", account, expr)
+        expr = re.sub(r"\$\{var\.project\}", project, expr)
+        expr = re.sub(r"\$\{local\.(\w+)\}", lambda m: _unquote(locals_[m.group(1)]), expr)
+    assert "${" not in expr, f"unresolved name expression {expr}"
+    return expr
+
+
+def test_every_runbook_variable_is_set_on_the_function(tf):
+    fn = tf["resource"]["aws_lambda_function"]["handler"]
+    variables = fn["environment"][0]["variables"]
+    assert set(variables) == RUNBOOK_ENV
+    assert {f.env for f in LAMBDA_ENV_FIELDS} == RUNBOOK_ENV
+    assert fn["runtime"] == "python3.11"
+    assert _resolve(fn["function_name"], tf) == resource_names("PROJ")["function_name"]
+    # the deploy task ships the code: Terraform ignores code changes
+    ignored = fn["lifecycle"][0]["ignore_changes"]
+    assert {"${filename}", "${source_code_hash}", "${s3_key}"} <= set(ignored) or \
+        {"filename", "source_code_hash", "s3_key"} <= set(ignored)
+
+
+def test_every_output_settings_reads_exists(tf):
+    wanted = {f.output for f in FIELDS if f.output}
+    assert wanted == set(tf["output"]), (wanted ^ set(tf["output"]))
+    assert len(wanted) == 19
+
+
+def test_tables_equal_tables_py(tf):
+    tables = tf["resource"]["aws_dynamodb_table"]
+    names = resource_names("PROJ")
+    by_name = {_resolve(t["name"], tf): t for t in tables.values()}
+    assert set(by_name) == {names[t.key] for t in TABLES}
+    for spec in TABLES:
+        t = by_name[names[spec.key]]
+        assert t["hash_key"] == spec.hash_key
+        assert "range_key" not in t
+        assert {a["name"] for a in t["attribute"]} == set(spec.attributes)
+        assert all(a["type"] == "S" for a in t["attribute"])
+        indexes = {ix["name"]: (ix["hash_key"], ix.get("range_key")) for ix in t.get("global_secondary_index", [])}
+        assert indexes == {ix.name: (ix.hash_key, ix.range_key) for ix in spec.indexes}
+        assert t["point_in_time_recovery"][0]["enabled"] is True
+        assert t["server_side_encryption"][0]["enabled"] is True
+
+
+def test_names_follow_resource_names(tf):
+    r = tf["resource"]
+    expected = resource_names("PROJ", "ACCT")
+    found = {
+        "function_name": r["aws_lambda_function"]["handler"]["function_name"],
+        "lambda_alias": r["aws_lambda_alias"]["production"]["name"],
+        "log_group": r["aws_cloudwatch_log_group"]["lambda"]["name"],
+        "ecr_repository": r["aws_ecr_repository"]["mcp"]["name"],
+        "ecs_cluster": r["aws_ecs_cluster"]["main"]["name"],
+        "ecs_service": r["aws_ecs_service"]["mcp"]["name"],
+        "github_token_ssm_param": r["aws_ssm_parameter"]["github_token"]["name"],
+        "kb_bucket": r["aws_s3_bucket"]["kb"]["bucket"],
+        "ui_bucket": r["aws_s3_bucket"]["ui"]["bucket"],
+        "artifact_bucket": r["aws_s3_bucket"]["artifacts"]["bucket"],
+        "lock_table": r["aws_dynamodb_table"]["deploy_locks"]["name"],
+    }
+    assert {k: _resolve(v, tf) for k, v in found.items()} == {k: expected[k] for k in found}
+    assert _unquote(tf["variable"]["project"]["default"]) == "sre-poc"
+
+
+def test_security_properties_the_issue_asks_for(tf):
+    r = tf["resource"]
+    assert r["aws_lambda_function_url"]["production"]["authorization_type"] == "AWS_IAM"
+    assert {o["origin_access_control_origin_type"] for o in r["aws_cloudfront_origin_access_control"].values()} == \
+        {"s3", "lambda"}
+    ecr = r["aws_ecr_repository"]["mcp"]
+    assert ecr["image_tag_mutability"] == "IMMUTABLE"
+    assert ecr["image_scanning_configuration"][0]["scan_on_push"] is True
+    assert "${var.ecr_keep_images}" in r["aws_ecr_lifecycle_policy"]["mcp"]["policy"]
+    assert _unquote(tf["variable"]["ecr_keep_images"]["default"]) == 20
+    breaker = r["aws_ecs_service"]["mcp"]["deployment_circuit_breaker"][0]
+    assert breaker == {"enable": True, "rollback": True}
+    ssm = r["aws_ssm_parameter"]["github_token"]
+    assert ssm["type"] == "SecureString" and ssm["lifecycle"][0]["ignore_changes"] in (["${value}"], ["value"])
+    dist = r["aws_cloudfront_distribution"]["site"]
+    assert dist["default_cache_behavior"][0]["viewer_protocol_policy"] == "redirect-to-https"
+    assert dist["ordered_cache_behavior"][0]["path_pattern"] == "/api/*"
+    assert dist["ordered_cache_behavior"][0]["viewer_protocol_policy"] == "https-only"
+    assert r["aws_cloudwatch_log_group"]["lambda"]["retention_in_days"] == "${var.log_retention_days}"
+
+
+def _statements(doc: dict):
+    for st in doc.get("statement", []):
+        yield st
+    for dyn in doc.get("dynamic", []):
+        for body in dyn.values():
+            for content in body.get("content", []):
+                yield content
+
+
+def test_iam_allows_name_their_actions():
+    """Every Allow names its actions (no '*' or 'service:*'); only the KMS key policy's admin
+    statement and Deny statements may use wildcards."""
+    checked = 0
+    for path in INFRA.glob("*.tf"):
+        with path.open() as fh:
+            doc = _clean(hcl2.load(fh))
+        for block in doc.get("data", []):
+            for name, policy in block.get("aws_iam_policy_document", {}).items():
+                for st in _statements(policy):
+                    checked += 1
+                    if st.get("effect", "Allow") == "Deny" or (name == "kms" and st.get("sid") == "AccountAdministers"):
+                        continue
+                    wild = [a for a in st["actions"] if a == "*" or a.endswith(":*")]
+                    assert not wild, f"{path.name} {name} {st.get('sid')}: {wild}"
+    assert checked > 20
+
+
+def test_placeholder_zip_holds_the_placeholder_handler():
+    with zipfile.ZipFile(INFRA / "bootstrap" / "placeholder.zip") as zf:
+        assert zf.namelist() == ["handler.py"]
+        assert zf.read("handler.py") == (INFRA / "bootstrap" / "placeholder.py").read_bytes()
+
+
+def test_backend_per_env():
+    for env in ("dev", "staging", "prod"):
+        config = hcl2.loads((INFRA / "backend" / f"{env}.hcl").read_text())
+        assert _unquote(config["key"]) == f"tars/{env}/terraform.tfstate"
+        assert config["encrypt"] is True and _unquote(config["dynamodb_table"])
