@@ -53,6 +53,8 @@ def test_deploy_bad_usage(endpoint, run_inv, tmp_path):
     assert nothing.returncode == 2 and "--all" in nothing.stderr
     both = run_inv("deploy", "--all", "--preflight", "--skip-preflight", env=env_for(endpoint, tmp_path))
     assert both.returncode == 2
+    forced = run_inv("deploy", "--all", "--force-preflight", "--skip-preflight", env=env_for(endpoint, tmp_path))
+    assert forced.returncode == 2 and "contradicts" in forced.stderr
 
 
 def test_releases_lists_records_and_rollback_rejects_unknown(endpoint, run_inv, tmp_path):

@@ -285,3 +285,16 @@ def test_ctrl_c_during_a_component_still_writes_the_summary_and_releases_the_loc
     assert rows == {"infra": "deployed", "mcp": "deployed", "lambda": "failed", "ui": "not reached"}
     assert json.loads(report_path.read_text())["interrupted"] is True
     assert lock_item(settings) is None and release.list_ids(settings) == []
+
+
+def test_forced_preflight_goes_ahead_and_is_recorded(settings):
+    from tars_tasks.steps.preflight import Check
+    reg = registry()
+    checks = lambda s, **k: [Check("window", "fail", "10:30 inside 09:00-11:00"), Check("tests", "pass", "ok")]  # noqa: E731
+    report = task.run(settings, ["lambda"], registry=reg, yes=True, skip_verify=True, preflight=True,
+                      force_preflight=True, preflight_run=checks)
+    record = release.read(settings, report["release_id"])
+    assert record["preflight"]["forced"] is True
+    assert [c["status"] for c in record["preflight"]["checks"]] == ["fail", "pass"]
+    unforced = task.run(settings, ["lambda"], registry=reg, yes=True, skip_verify=True)
+    assert release.read(settings, unforced["release_id"])["preflight"] == {"ran": False, "forced": False, "checks": []}
