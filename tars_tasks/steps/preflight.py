@@ -161,8 +161,9 @@ def rollback_plan(settings, *, registry: Mapping[str, Any] | None = None, dry_ru
                 release.write(settings, record)
     except Exception as exc:  # noqa: BLE001
         return Check("rollback plan", FAIL, f"cannot record what is live now: {pipeline._failure(exc)}")
-    return Check("rollback plan", PASS, f"live now = release {rid}; to return to it: inv rollback --to {rid}",
-                 data={"release_id": rid, "rollback_command": f"inv rollback --to {rid}"})
+    command = release.rollback_command(settings, rid)
+    return Check("rollback plan", PASS, f"live now = release {rid}; to return to it: {command}",
+                 data={"release_id": rid, "rollback_command": command})
 
 
 def run_checklist(settings, *, skip_tests: bool = False, clock: Callable[[], float] = time.time,

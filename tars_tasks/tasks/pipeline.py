@@ -71,7 +71,7 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
             return report
         console.confirm(f"Deploy {', '.join(names)} to {settings.env}?", yes)
         previous = _latest_release_id(settings)
-        default_rb = f"inv rollback --to {previous}" if previous else None
+        default_rb = release.rollback_command(settings, previous) if previous else None
         settings_box = [settings]
 
         def reloaded():

@@ -202,7 +202,7 @@ def test_default_rollback_command_names_previous_release(settings):
         return dataclasses.replace(out, rollback_command=None)
     reg["lambda"].execute = no_cmd
     second = task.run(settings, ["lambda"], registry=reg, yes=True, skip_verify=True)
-    assert second["components"][0]["rollback_command"] == f"inv rollback --to {first['release_id']}"
+    assert second["components"][0]["rollback_command"] == f"inv rollback --to {first['release_id']} --env dev"
 
 
 def test_components_are_planned_again_with_the_outputs_infra_wrote(settings, capsys):

@@ -136,7 +136,7 @@ def test_rollback_plan_records_live_state_once(ddb, tmp_path):
     # unchanged live state: the same record is reused, not duplicated
     again = pf.rollback_plan(s, registry=reg, clock=lambda: 2000.0)
     assert again.data["release_id"] == rid and release.list_ids(s) == [rid]
-    assert f"inv rollback --to {rid}" in again.reason
+    assert f"inv rollback --to {rid} --env dev" in again.reason
 
 
 def test_rollback_plan_dry_run_writes_nothing_and_nothing_live_skips(ddb, tmp_path):
