@@ -17,7 +17,7 @@ import pytest
 from tars_tasks.settings import ROOT, Settings
 from tars_tasks.steps import verify
 from tars_tasks.tables import create_all
-from tests.fakes import kb_actions
+from tests.fakes import kb_faults
 
 FN = "sre-poc-incident-handler"
 KB_BUCKET = "sre-poc-kb-test"
@@ -97,8 +97,8 @@ def deployed(endpoint, monkeypatch, tmp_path):
     for k, v in kb_env.items():
         monkeypatch.setenv(k, v)
     handler = load_handler(monkeypatch)
-    kb_actions.FAULTS.clear()
-    kb_actions.install(handler)
+    kb_faults.FAULTS.clear()
+    kb_faults.install(handler, "sre-poc-kb-chunks")
     fn = FunctionUrl(handler)
     settings = Settings.load(None, root=tmp_path, environ={
         "TARS_FUNCTION_URL": fn.url, "KB_S3_BUCKET": KB_BUCKET, "AWS_ENDPOINT_URL": endpoint})
@@ -106,7 +106,7 @@ def deployed(endpoint, monkeypatch, tmp_path):
     session.configure(settings)
     yield settings, fn, ddb
     fn.server.shutdown()
-    kb_actions.FAULTS.clear()
+    kb_faults.FAULTS.clear()
 
 
 def kb_leftovers(ddb):
@@ -132,7 +132,7 @@ def test_all_three_checks_pass_and_leave_nothing_behind(deployed):
                                         ("complete_500", "HTTP 500")])
 def test_kb_failure_names_the_step_and_removes_the_document(deployed, fault, step):
     settings, fn, ddb = deployed
-    kb_actions.FAULTS.add(fault)
+    kb_faults.FAULTS.add(fault)
     result = verify.kb_check(settings, verify.Api(settings))
     assert result.status == "fail" and step in result.reason, result.reason
     assert kb_leftovers(ddb) == ([], [], [])
