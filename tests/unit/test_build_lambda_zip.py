@@ -124,7 +124,7 @@ def test_build_info_is_in_the_zip_not_in_lambda_src(project):
     subprocess.run(["git", "init", "-q", str(project)], check=True)
     subprocess.run([*git, "-C", str(project), "add", "lambda_src"], check=True)
     subprocess.run([*git, "-C", str(project), "commit", "-qm", "src"], check=True)
-    expected = subprocess.run(["git", "-C", str(project), "log", "-1", "--format=%h", "--", "lambda_src"],
+    expected = subprocess.run(["git", "-C", str(project), "log", "-1", "--format=%h", "--abbrev=12", "--", "lambda_src"],
                               capture_output=True, text=True, check=True).stdout.strip()
     artifact = lambda_zip.build(settings_for(project))
     with zipfile.ZipFile(artifact.path) as zf:
