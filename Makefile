@@ -40,8 +40,9 @@ $(UI_STAMP): ui/package-lock.json ui/package.json
 
 # First command of the README: set up, then deploy everything to the embedded local target.
 demo: setup
-	$(INV) build
-	$(INV) local.up
+	$(INV) deploy --all --local --yes
+	$(INV) seed-logs --local
+	$(INV) local.status
 
 # Second command of the README (and of CI): every test. The UI's Vitest suite runs first so
 # pytest's summary is the last line printed.

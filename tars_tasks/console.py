@@ -46,14 +46,14 @@ def _scrub_data(data: Any) -> Any:
 
 
 def _console(stderr: bool = False):
+    """The rich console, writing to whatever sys.stdout / sys.stderr is at print time."""
     key = "err" if stderr else "out"
     if key not in _consoles:
         from rich.console import Console
 
-        stream = sys.stderr if stderr else sys.stdout
-        console = Console(file=stream, highlight=False, soft_wrap=True)
+        console = Console(stderr=stderr, highlight=False, soft_wrap=True)
         if not console.is_terminal:  # plain lines, wide enough for whole tables in CI logs
-            console = Console(file=stream, highlight=False, soft_wrap=True, width=200,
+            console = Console(stderr=stderr, highlight=False, soft_wrap=True, width=200,
                               color_system=None)
         _consoles[key] = console
     return _consoles[key]

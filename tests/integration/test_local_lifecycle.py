@@ -100,6 +100,7 @@ def test_killed_emulator_gives_a_clear_error_and_local_up_recovers(root, run_inv
 
     status = run_inv("local.status", env=env)
     assert "emulator" in status.stdout and "dead" in status.stdout
+    assert f"TARS UI: {s.site_url}/" in status.stdout
     import urllib.error
     import urllib.request
 

@@ -300,7 +300,10 @@ def test_wait_reports_events_stopped_tasks_and_log_lines_every_30_s(world, monke
 def test_local_mode_without_the_local_runtime_is_a_config_error(tmp_path, monkeypatch):
     import sys
 
-    monkeypatch.setitem(sys.modules, "tars_tasks.local.mcp", None)   # makes the import fail
+    import tars_tasks.local as local_pkg
+
+    monkeypatch.setitem(sys.modules, "tars_tasks.local.mcp", None)   # makes the import fail ...
+    monkeypatch.delattr(local_pkg, "mcp", raising=False)             # ... even after another test imported it
     root = make_project(tmp_path)
     settings = Settings.load(None, environ=environ(root, "r.example/x", TARS_TARGET="local"))
     with pytest.raises(ConfigError) as err:
