@@ -101,7 +101,7 @@ def plan_all(settings, names: list[str], registry: Mapping[str, Any] | None = No
     return planned
 
 
-def _failure(exc: BaseException) -> str:
+def describe_failure(exc: BaseException) -> str:
     from ..aws.errors import convert
 
     err = exc if isinstance(exc, TarsError) else convert(exc, "deploy")
@@ -131,7 +131,7 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
                 plan = plan_one(settings, item.name, item.module, plan_args)
             out = item.module.execute(settings, plan)
         except Exception as exc:  # noqa: BLE001 - every failure becomes the summary's 'failed (why)'
-            out = Outcome(item.name, FAILED, detail=_failure(exc))
+            out = Outcome(item.name, FAILED, detail=describe_failure(exc))
         except KeyboardInterrupt:  # the summary still says what happened; the caller exits 130
             out = Outcome(item.name, FAILED, detail=INTERRUPTED, data={"interrupted": True})
         rollback_cmd = out.rollback_command or (default_rollback if out.status == DEPLOYED else None)
@@ -143,7 +143,7 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
             try:
                 settings = reload()
             except Exception as exc:  # noqa: BLE001 - bad new outputs, or another deploy took the new lock
-                outcomes.append(Outcome("settings", FAILED, detail=f"after infra: {_failure(exc)}"))
+                outcomes.append(Outcome("settings", FAILED, detail=f"after infra: {describe_failure(exc)}"))
                 stopped = True
             replan = True
     return outcomes
@@ -190,5 +190,5 @@ def current_all(settings, registry: Mapping[str, Any] | None = None,
         try:
             states[name] = dict(module.current(settings) or {})
         except Exception as exc:  # noqa: BLE001
-            states[name] = {"state": "unknown", "error": _failure(exc)}
+            states[name] = {"state": "unknown", "error": describe_failure(exc)}
     return states

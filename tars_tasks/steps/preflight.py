@@ -160,7 +160,7 @@ def rollback_plan(settings, *, registry: Mapping[str, Any] | None = None, dry_ru
             if not dry_run:
                 release.write(settings, record)
     except Exception as exc:  # noqa: BLE001
-        return Check("rollback plan", FAIL, f"cannot record what is live now: {pipeline._failure(exc)}")
+        return Check("rollback plan", FAIL, f"cannot record what is live now: {pipeline.describe_failure(exc)}")
     command = release.rollback_command(settings, rid)
     return Check("rollback plan", PASS, f"live now = release {rid}; to return to it: {command}",
                  data={"release_id": rid, "rollback_command": command})

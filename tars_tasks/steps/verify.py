@@ -210,7 +210,7 @@ def run_all(settings, *, since: float | None = None, clock: Callable[[], float] 
     """The three checks, each timed. ``since``: epoch seconds (default: 10 minutes ago)."""
     since = clock() - 600 if since is None else since
     api = api or Api(settings)
-    from .pipeline import _failure
+    from .pipeline import describe_failure
 
     results = []
     # logs last: the KB and chat requests are traffic whose errors the logs check then sees
@@ -221,7 +221,7 @@ def run_all(settings, *, since: float | None = None, clock: Callable[[], float] 
         try:
             result = check()
         except Exception as exc:  # noqa: BLE001 - one check failing does not hide the others
-            result = Result(name, FAIL, _failure(exc))
+            result = Result(name, FAIL, describe_failure(exc))
         results.append(Result(**{**result.as_dict(), "elapsed": round(timer() - started, 3)}))
     return results
 

@@ -100,7 +100,7 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
                                         detail="; ".join(f"{r.name}: {r.reason}" for r in (bad or results)),
                                         elapsed=round(clock() - started, 3)))
             except Exception as exc:  # noqa: BLE001
-                outcomes.append(Outcome("verify", FAILED, detail=pipeline._failure(exc),
+                outcomes.append(Outcome("verify", FAILED, detail=pipeline.describe_failure(exc),
                                         elapsed=round(clock() - started, 3)))
         report["components"] = [o.as_dict() for o in outcomes]
         report["ok"] = not pipeline.failed(outcomes)
@@ -112,7 +112,7 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
                 release.write(settings, record)
                 report["release_id"] = record["release_id"]
             except Exception as exc:  # noqa: BLE001 - the deploy itself succeeded
-                console.warn(f"could not write the release record: {pipeline._failure(exc)}")
+                console.warn(f"could not write the release record: {pipeline.describe_failure(exc)}")
         _summary(outcomes)
         console.write_report(json_path, report)
     if report["interrupted"]:

@@ -50,11 +50,11 @@ def collect(settings, registry: Mapping[str, Any] | None = None) -> dict[str, An
     except dynamodb.LockTableMissing:
         data["lock"] = {"state": "not deployed", "detail": f"no lock table {settings.lock_table}"}
     except Exception as exc:  # noqa: BLE001
-        data["lock"] = {"state": "unknown", "error": pipeline._failure(exc)}
+        data["lock"] = {"state": "unknown", "error": pipeline.describe_failure(exc)}
     try:
         data["release"] = release.latest(settings)
     except Exception as exc:  # noqa: BLE001 - no bucket yet, no record yet
-        data["release"] = {"state": "unknown", "error": pipeline._failure(exc)}
+        data["release"] = {"state": "unknown", "error": pipeline.describe_failure(exc)}
     return data
 
 
