@@ -58,7 +58,8 @@ resource "aws_cloudfront_response_headers_policy" "security" {
       override   = true
     }
     content_security_policy {
-      content_security_policy = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+      # connect-src: the API is same-origin (/api/*); KB files go to the KB bucket (presigned PUT).
+      content_security_policy = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' https://${local.kb_bucket}.s3.amazonaws.com https://${local.kb_bucket}.s3.${var.region}.amazonaws.com; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
       override                = true
     }
   }
@@ -115,30 +116,24 @@ resource "aws_cloudfront_distribution" "site" {
     response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
   }
 
-  ordered_cache_behavior {
-    path_pattern               = "/api/*"
-    target_origin_id           = local.api_origin_id
-    viewer_protocol_policy     = "https-only"
-    allowed_methods            = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
-    cached_methods             = ["GET", "HEAD"]
-    compress                   = true
-    cache_policy_id            = data.aws_cloudfront_cache_policy.disabled.id
-    origin_request_policy_id   = data.aws_cloudfront_origin_request_policy.all_viewer_except_host.id
-    response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
+  # "/api" itself (the UI's default API base, ?action=...) and everything below it.
+  dynamic "ordered_cache_behavior" {
+    for_each = ["/api", "/api/*"]
+    content {
+      path_pattern               = ordered_cache_behavior.value
+      target_origin_id           = local.api_origin_id
+      viewer_protocol_policy     = "https-only"
+      allowed_methods            = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+      cached_methods             = ["GET", "HEAD"]
+      compress                   = true
+      cache_policy_id            = data.aws_cloudfront_cache_policy.disabled.id
+      origin_request_policy_id   = data.aws_cloudfront_origin_request_policy.all_viewer_except_host.id
+      response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
+    }
   }
 
-  # The UI is a single-page app: unknown paths load index.html.
-  custom_error_response {
-    error_code         = 403
-    response_code      = 200
-    response_page_path = "/index.html"
-  }
-
-  custom_error_response {
-    error_code         = 404
-    response_code      = 200
-    response_page_path = "/index.html"
-  }
+  # No custom error responses: they would apply to /api/* too and turn the handler's
+  # 404 {"error": ...} replies into index.html. The UI routes by #hash, so it needs none.
 
   restrictions {
     geo_restriction {

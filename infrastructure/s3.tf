@@ -182,3 +182,16 @@ resource "aws_s3_bucket_policy" "all" {
   policy     = data.aws_iam_policy_document.bucket[each.key].json
   depends_on = [aws_s3_bucket_public_access_block.all]
 }
+
+# The triage UI uploads KB files straight to the bucket with a presigned PUT (from kb_upload):
+# the browser's preflight needs PUT and Content-Type allowed from the site's origin.
+resource "aws_s3_bucket_cors_configuration" "kb" {
+  bucket = aws_s3_bucket.kb.id
+  cors_rule {
+    allowed_methods = ["PUT"]
+    allowed_origins = ["https://${aws_cloudfront_distribution.site.domain_name}"]
+    allowed_headers = ["Content-Type"]
+    expose_headers  = ["ETag"]
+    max_age_seconds = 3000
+  }
+}

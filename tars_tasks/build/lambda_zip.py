@@ -101,7 +101,7 @@ def refuse_secret_content(src: Path, files: list[Path]) -> None:
 
 
 def source_commit(root: Path) -> str:
-    """``git log -1 --format=%h -- lambda_src`` plus ``-dirty``; 'unknown' outside a repository."""
+    """``git log -1 --format=%h --abbrev=12 -- lambda_src`` plus ``-dirty``; 'unknown' outside a repository."""
     from ..tools import git
 
     commit = git.short_commit_touching(root, SOURCE_DIR)   # None outside a repository

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import StepFailed
+from ..errors import StepFailed, TarsError
 from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
 from . import infra_guard
 from .infra_guard import Change
@@ -98,7 +99,10 @@ def plan(settings, *, refresh_only: bool = False, tf=None) -> Any:
                        drift=infra_guard.parse_changes(doc, "resource_drift"))
     if not has_changes:
         terraform.remove_plan_file(plan_file)
-        result = dataclasses.replace(result, plan_file=None)
+        return dataclasses.replace(result, plan_file=None)
+    # A caller that never executes nor discards the plan (a pipeline stopped early, a dry run)
+    # still leaves no plan file behind: it goes with the plan object, at the latest at exit.
+    weakref.finalize(result, terraform.remove_plan_file, plan_file)
     return result
 
 
@@ -199,7 +203,7 @@ def current(settings, *, tf=None) -> dict[str, Any]:
             live = {"serial": state.get("serial"), "lineage": state.get("lineage"),
                     "terraform_version": state.get("terraform_version"),
                     "resources": len(state.get("resources") or [])}
-        except StepFailed as exc:
+        except TarsError as exc:  # no terraform, no backend access: status still shows the rest
             live = {"error": exc.message}
     return {"component": COMPONENT, "env": settings.env, "serial": live.get("serial", recorded.get("serial")),
             "last_apply": recorded.get("applied_at"), "applied_commit": recorded.get("commit"), **live}

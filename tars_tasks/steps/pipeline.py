@@ -23,6 +23,7 @@ COMPONENTS: dict[str, str] = {
 ORDER = tuple(COMPONENTS)
 ROLLBACK_COMPONENTS = ("lambda", "ui", "mcp")  # whole-release rollback; infra prints its command
 PASSED = "passed"
+INTERRUPTED = "interrupted (Ctrl-C): this component's own step decides what stayed live"
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
             out = item.module.execute(settings, plan)
         except Exception as exc:  # noqa: BLE001 - every failure becomes the summary's 'failed (why)'
             out = Outcome(item.name, FAILED, detail=_failure(exc))
+        except KeyboardInterrupt:  # the summary still says what happened; the caller exits 130
+            out = Outcome(item.name, FAILED, detail=INTERRUPTED, data={"interrupted": True})
         rollback_cmd = out.rollback_command or (default_rollback if out.status == DEPLOYED else None)
         out = dataclasses.replace(out, component=item.name, elapsed=round(clock() - started, 3),
                                   rollback_command=rollback_cmd if out.status == DEPLOYED else None)
@@ -150,6 +153,10 @@ def planned_outcomes(planned: list[Planned]) -> list[Outcome]:
     """--dry-run: what each component would do."""
     return [Outcome(p.name, PLANNED if p.has_changes else UNCHANGED, detail="; ".join(p.lines()))
             for p in planned]
+
+
+def interrupted(outcomes: list[Outcome]) -> bool:
+    return any(o.data.get("interrupted") for o in outcomes)
 
 
 def failed(outcomes: list[Outcome]) -> bool:

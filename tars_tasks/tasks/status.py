@@ -41,6 +41,9 @@ def collect(settings, registry: Mapping[str, Any] | None = None) -> dict[str, An
     from ..steps import pipeline, release
 
     data: dict[str, Any] = {"env": settings.env, "components": pipeline.current_all(settings, registry)}
+    ui = data["components"].get("ui") or {}
+    if settings.site_url and ui and not ui.get("error") and ui.get("state") != "not deployed":
+        ui.setdefault("url", settings.site_url)
     try:
         holder = dynamodb.read_lock(settings.lock_table, lock.lock_id(settings))
         data["lock"] = {k: v for k, v in holder.items() if k != "token"} if holder else None

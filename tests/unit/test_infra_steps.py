@@ -152,6 +152,13 @@ def test_current_gives_serial_and_last_apply(project, use_fake):
     assert commands(project)[-2:] == ["init", "state"]  # read only
 
 
+def test_current_without_terraform_reports_instead_of_failing(project, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    settings = Settings.load(None, root=project, environ={})
+    now = infra.current(settings)
+    assert now["serial"] is None and "neither terraform nor tofu" in now["error"]
+
+
 def test_program_lookup(monkeypatch, tmp_path, project):
     settings = Settings.load(None, root=project, environ={"TARS_TERRAFORM_BIN": str(tmp_path / "nope")})
     with pytest.raises(ConfigError, match="not an executable") as info:
@@ -168,6 +175,19 @@ def test_program_lookup(monkeypatch, tmp_path, project):
     assert terraform.find_program(settings) == str(empty / "tofu")
     (empty / "terraform").symlink_to(FAKE_TERRAFORM)
     assert terraform.find_program(settings) == str(empty / "terraform")
+
+
+def test_plan_file_goes_with_an_unused_plan_object(project, use_fake):
+    """A caller that neither executes nor discards (a pipeline stopped early) leaves no file."""
+    import gc
+
+    settings = use_fake("updates")
+    plan = infra.plan(settings)
+    path = Path(plan.plan_file)
+    assert path.exists()
+    del plan
+    gc.collect()
+    assert not path.exists() and not path.parent.exists()
 
 
 def test_stale_plan_files_of_killed_runs_are_removed(tmp_path):

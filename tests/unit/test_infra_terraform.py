@@ -138,9 +138,26 @@ def test_security_properties_the_issue_asks_for(tf):
     assert ssm["type"] == "SecureString" and ssm["lifecycle"][0]["ignore_changes"] in (["${value}"], ["value"])
     dist = r["aws_cloudfront_distribution"]["site"]
     assert dist["default_cache_behavior"][0]["viewer_protocol_policy"] == "redirect-to-https"
-    assert dist["ordered_cache_behavior"][0]["path_pattern"] == "/api/*"
-    assert dist["ordered_cache_behavior"][0]["viewer_protocol_policy"] == "https-only"
+    api = dist["dynamic"][0]["ordered_cache_behavior"]
+    assert api["for_each"] == ["/api", "/api/*"]  # the UI's default base is "/api?action=..."
+    assert api["content"][0]["viewer_protocol_policy"] == "https-only"
+    assert api["content"][0]["target_origin_id"] == "${local.api_origin_id}"
+    # custom error pages would replace the API's own 404 replies with index.html
+    assert "custom_error_response" not in dist
     assert r["aws_cloudwatch_log_group"]["lambda"]["retention_in_days"] == "${var.log_retention_days}"
+
+
+def test_kb_bucket_accepts_the_uis_presigned_put(tf):
+    """ui/README.md: the browser PUTs KB files to the presigned URL, after a CORS preflight."""
+    rule = tf["resource"]["aws_s3_bucket_cors_configuration"]["kb"]["cors_rule"][0]
+    assert tf["resource"]["aws_s3_bucket_cors_configuration"]["kb"]["bucket"] == "${aws_s3_bucket.kb.id}"
+    assert rule["allowed_methods"] == ["PUT"] and "Content-Type" in rule["allowed_headers"]
+    assert rule["allowed_origins"] == ["https://${aws_cloudfront_distribution.site.domain_name}"]
+    csp = tf["resource"]["aws_cloudfront_response_headers_policy"]["security"]["security_headers_config"][0][
+        "content_security_policy"][0]["content_security_policy"]
+    connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()[1:]
+    assert connect == ["'self'", "https://${local.kb_bucket}.s3.amazonaws.com",
+                       "https://${local.kb_bucket}.s3.${var.region}.amazonaws.com"]
 
 
 def _statements(doc: dict):
