@@ -6,15 +6,15 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SKIP_DIRS = {".git", ".tars", "dist", "node_modules", "__pycache__", ".pytest_cache"}
+SKIP_DIRS = {".git", ".tars", "dist", "node_modules", "__pycache__", ".pytest_cache", ".terraform"}
 
 
 def copy_project(dest: Path) -> Path:
-    """Copy the working tree (no .git, .tars, dist, node_modules, .venv*) into ``dest`` as a git
+    """Copy the working tree (no .git, .tars, dist, node_modules, .venv*, .env*) into ``dest`` as a git
     repository of its own with one commit; share the Lambda dependency cache (.tars/cache)."""
 
     def ignore(directory: str, names: list[str]) -> set[str]:
-        return {n for n in names if n in SKIP_DIRS or n.startswith(".venv") or n.endswith(".pyc")}
+        return {n for n in names if n in SKIP_DIRS or n.startswith((".venv", ".env")) or n.endswith(".pyc")}
 
     shutil.copytree(ROOT, dest, ignore=ignore)
     git = ["git", "-c", "user.email=e2e@tars.invalid", "-c", "user.name=e2e"]
