@@ -122,6 +122,10 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
         raise StepFailed(f"deploy failed at {broken.component}: {broken.detail}",
                          "see the summary above: each deployed component has its rollback command")
     console.ok(f"deployed; release {report['release_id']}" if report["release_id"] else "deployed")
+    site_url = getattr(settings, "site_url", None)
+    if site_url:
+        report["site_url"] = site_url
+        console.info(f"TARS UI: {site_url}")
     return report
 
 
