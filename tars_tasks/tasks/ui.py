@@ -52,6 +52,9 @@ def deploy_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, wor
     settings.require("ui_bucket", "distribution_id")
     dist = settings.root / "ui" / "dist"
     if skip_build:
+        if not (dist / "index.html").is_file():  # nothing built: a usage problem, not a failed step
+            raise UsageError(f"--skip-build but nothing is built: no index.html in {dist}",
+                             "run inv deploy-ui without --skip-build (it builds the UI first)")
         console.step(f"Using the existing build in {dist}")
     else:
         console.step("Building the UI")

@@ -425,3 +425,31 @@ def test_judge_health_reasons_are_one_line():
     good = {"statusCode": 200, "body": json.dumps({"status": "ok", "version": "3", "commit": "c"})}
     assert step.judge_health({"StatusCode": 200, "FunctionError": None, "Payload": json.dumps(good).encode()}) == \
         (True, "", {"status": "ok", "version": "3", "commit": "c"})
+
+
+def test_local_mode_keeps_every_version_so_the_emulator_never_reuses_a_number(settings, monkeypatch):
+    """moto 5.2.5 numbers a new version len(versions)+1: after a pruned version it hands out a live
+    number again (the alias then stuck on the older code, the local smoke test failing). Local mode
+    keeps every version; each deploy gets a new number and the alias follows it."""
+    import sys
+    import types
+
+    runtime = sys.modules.get("tars_tasks.local.runtime")
+    if runtime is None:
+        runtime = types.ModuleType("tars_tasks.local.runtime")
+        monkeypatch.setitem(sys.modules, "tars_tasks.local.runtime", runtime)
+
+    def fake_invoke(s, function_name, qualifier, payload, *, timeout):
+        body = {"statusCode": 200, "body": json.dumps({"status": "ok", "version": qualifier, "commit": "x"})}
+        return {"StatusCode": 200, "FunctionError": None, "Payload": json.dumps(body).encode()}
+
+    monkeypatch.setattr(runtime, "invoke", fake_invoke, raising=False)
+    local = settings.replace(target="local", keep_versions=2)
+    afters = []
+    for n in range(6):
+        change_source(local, n)
+        outcome = step.execute(local, step.plan(local, lambda_zip.build(local), description="commit x"))
+        afters.append(outcome.after)
+        assert outcome.data["pruned"] == []
+    assert afters == ["1", "2", "3", "4", "5", "6"] and alias_target() == "6"
+    assert published() == ["1", "2", "3", "4", "5", "6"]
