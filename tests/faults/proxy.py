@@ -120,7 +120,19 @@ class _Handler(BaseHTTPRequestHandler):
         if fault in ("500", "503", "throttle"):
             self._answer_fault(fault, _protocol(self.headers, op))
             return
+        for pattern, answer in self.server.answers.items():  # type: ignore[attr-defined]
+            if pattern in op:
+                self._reply(*answer(self.command, self.path, body))
+                return
         self._forward(body)
+
+    def _reply(self, status: int, headers: dict, payload: bytes) -> None:
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _answer_fault(self, fault: str, protocol: str) -> None:
         status = {"500": 500, "503": 503, "throttle": 400}[fault]
@@ -179,14 +191,19 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FaultProxy:
-    """``with FaultProxy(upstream, FaultPlan(rate=0.2, seed=7)) as proxy: proxy.url``"""
+    """``with FaultProxy(upstream, FaultPlan(rate=0.2, seed=7)) as proxy: proxy.url``
 
-    def __init__(self, upstream: str, plan: FaultPlan):
+    ``answers`` maps an operation substring to ``f(method, path, body) -> (status, headers, body)``:
+    such requests (when not faulted) are answered by the proxy instead of the emulator (moto runs
+    no Lambda code, so a test answers the smoke test's Invoke here, still behind the faults)."""
+
+    def __init__(self, upstream: str, plan: FaultPlan, answers: dict | None = None):
         self.plan = plan
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.plan = plan  # type: ignore[attr-defined]
         self._server.upstream = upstream  # type: ignore[attr-defined]
+        self._server.answers = dict(answers or {})  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
