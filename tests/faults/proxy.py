@@ -107,7 +107,11 @@ class _Handler(BaseHTTPRequestHandler):
         op = operation_of(self.command, self.path, self.headers)
         plan: FaultPlan = self.server.plan  # type: ignore[attr-defined]
         fault = plan.choose(op)
-        plan.records.append(Record(op, self.command, self.path, fault))
+        record = Record(op, self.command, self.path, fault)
+        plan.records.append(record)
+        observe = self.server.observe  # type: ignore[attr-defined]
+        if observe is not None:
+            observe(record)   # e.g. a kill test SIGKILLs the client at its N-th request, before it lands
         if fault == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
@@ -195,15 +199,17 @@ class FaultProxy:
 
     ``answers`` maps an operation substring to ``f(method, path, body) -> (status, headers, body)``:
     such requests (when not faulted) are answered by the proxy instead of the emulator (moto runs
-    no Lambda code, so a test answers the smoke test's Invoke here, still behind the faults)."""
+    no Lambda code, so a test answers the smoke test's Invoke here, still behind the faults).
+    ``observe(record)`` is called for every request before it is answered or forwarded."""
 
-    def __init__(self, upstream: str, plan: FaultPlan, answers: dict | None = None):
+    def __init__(self, upstream: str, plan: FaultPlan, answers: dict | None = None, observe=None):
         self.plan = plan
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.plan = plan  # type: ignore[attr-defined]
         self._server.upstream = upstream  # type: ignore[attr-defined]
         self._server.answers = dict(answers or {})  # type: ignore[attr-defined]
+        self._server.observe = observe  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -13,12 +13,15 @@ from tests.faults.test_lambda_faults import retried
 
 
 def ui_runs(moto_server, project, seeds):
+    """One site for all seeds: each run starts from whatever the previous one left live."""
+    urllib.request.urlopen(urllib.request.Request(moto_server + "/moto-api/reset", method="POST", data=b""),
+                           timeout=10).close()
+    dist_id, old = scenario.prepare(moto_server, project)
     runs = []
     for seed in seeds:
-        urllib.request.urlopen(urllib.request.Request(moto_server + "/moto-api/reset", method="POST", data=b""),
-                               timeout=10).close()
-        dist_id, old = scenario.prepare(moto_server, project)
-        runs.append(scenario.run(moto_server, project, dist_id, old, seed))
+        run = scenario.run(moto_server, project, dist_id, old, seed)
+        runs.append(run)
+        old = run.new if run.state == "new" else old
     return runs
 
 

@@ -97,6 +97,10 @@ class UiRun:
     stderr: str
     state: str
     records: list[Record] = field(default_factory=list)
+    new: dict[str, bytes] = field(default_factory=dict)
+    killed_at: int | None = None          # kill trials: the request number the SIGKILL came at
+    rerun: subprocess.CompletedProcess | None = None
+    rerun_state: str = ""
 
     def error_lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if line.startswith("error:")]
@@ -110,4 +114,40 @@ def run(endpoint: str, root: Path, dist_id: str, old: dict[str, bytes], seed: in
         done = subprocess.run(inv_command("deploy-ui", "--skip-build", "--yes"), cwd=str(ROOT),
                               env=ui_env(proxy.url, root, dist_id), capture_output=True, text=True, timeout=180)
     return UiRun(seed, done.returncode, done.stdout, done.stderr, state_of(live(endpoint), old, new),
-                 list(plan.records))
+                 list(plan.records), new)
+
+
+def kill_run(endpoint: str, root: Path, dist_id: str, old: dict[str, bytes], seed: int, *,
+             most_requests: int = 24) -> UiRun:
+    """SIGKILL `inv deploy-ui` at its N-th AWS request (N seeded in 1..most_requests; the request
+    still lands, as one in flight would), check the live site, then `inv unlock --force` and rerun."""
+    import os
+    import random
+    import signal
+
+    new = new_site(root, f"kill{seed}")
+    target = random.Random(f"kill-{seed}").randint(1, most_requests)
+    proc: dict[str, subprocess.Popen] = {}
+    count = [0]
+
+    def observe(record: Record) -> None:
+        count[0] += 1
+        if count[0] == target and "p" in proc:
+            os.kill(proc["p"].pid, signal.SIGKILL)
+
+    plan = FaultPlan(rate=0.0, seed=seed)
+    with FaultProxy(endpoint, plan, observe=observe) as proxy:
+        proc["p"] = subprocess.Popen(inv_command("deploy-ui", "--skip-build", "--yes"), cwd=str(ROOT),
+                                     env=ui_env(proxy.url, root, dist_id), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        out, err = proc["p"].communicate(timeout=120)
+    state = state_of(live(endpoint), old, new)
+    env = ui_env(endpoint, root, dist_id)
+    unlock = subprocess.run(inv_command("unlock", "--force"), cwd=str(ROOT), env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert unlock.returncode == 0, unlock.stderr
+    again = subprocess.run(inv_command("deploy-ui", "--skip-build", "--yes"), cwd=str(ROOT), env=env,
+                           capture_output=True, text=True, timeout=120)
+    return UiRun(seed, proc["p"].returncode, out, err, state, list(plan.records), new,
+                 killed_at=target if proc["p"].returncode == -signal.SIGKILL else None, rerun=again,
+                 rerun_state=state_of(live(endpoint), old, new))
