@@ -49,10 +49,21 @@ def prepare(endpoint: str, root: Path) -> tuple[str, dict[str, bytes]]:
     return dist_id, site_files(dist)
 
 
-def new_site(root: Path, label: str) -> dict[str, bytes]:
+def new_site(root: Path, label: str, chunks: int = 4) -> dict[str, bytes]:
+    """A release whose main JS, index.html and ``chunks`` preloaded hashed chunks are new."""
+    from tests.support.ui_site import vite_hash
+
     dist = root / "ui" / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     write_dist(dist, app=label)
+    links = []
+    for i in range(chunks):
+        data = f"export const part{i} = '{label}';\n".encode()
+        name = f"assets/part{i}-{vite_hash(data)}.js"
+        (dist / name).write_bytes(data)
+        links.append(f'<link rel="modulepreload" href="/{name}">')
+    index = dist / "index.html"
+    index.write_text(index.read_text().replace("</head>", "\n".join(links) + "\n</head>"))
     return site_files(dist)
 
 
@@ -118,7 +129,7 @@ def run(endpoint: str, root: Path, dist_id: str, old: dict[str, bytes], seed: in
 
 
 def kill_run(endpoint: str, root: Path, dist_id: str, old: dict[str, bytes], seed: int, *,
-             most_requests: int = 24) -> UiRun:
+             most_requests: int = 14) -> UiRun:
     """SIGKILL `inv deploy-ui` at its N-th AWS request (N seeded in 1..most_requests; the request
     still lands, as one in flight would), check the live site, then `inv unlock --force` and rerun."""
     import os
