@@ -9,6 +9,8 @@ failing AWS would instead of forwarding:
   ``x-amzn-ErrorType`` with 429, XML ``<Code>Throttling</Code>``)
 - ``reset``: the TCP connection is reset without an answer
 - ``delay``: holds the request past the client's read timeout, then drops it
+- ``lost`` (opt-in, not in ``FAULTS``): the request reaches the emulator, then the connection is
+  reset before the answer: the client cannot know its call was applied (a retry repeats it)
 
 Seeded (``random.Random(seed)``), so a failing run replays exactly. Every request is recorded
 (operation, fault or None) so tests count attempts per operation.
@@ -112,7 +114,9 @@ class _Handler(BaseHTTPRequestHandler):
         observe = self.server.observe  # type: ignore[attr-defined]
         if observe is not None:
             observe(record)   # e.g. a kill test SIGKILLs the client at its N-th request, before it lands
-        if fault == "reset":
+        if fault == "lost":
+            self._forward(body, answer=False)
+        if fault in ("reset", "lost"):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             self.close_connection = True
@@ -168,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _forward(self, body: bytes) -> None:
+    def _forward(self, body: bytes, answer: bool = True) -> None:
         upstream = urlsplit(self.server.upstream)  # type: ignore[attr-defined]
         conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
@@ -182,6 +186,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         finally:
             conn.close()
+        if not answer:
+            return
         self.send_response(reply.status)
         for k, v in reply.getheaders():
             if k.lower() not in HOP_HEADERS and k.lower() != "content-length":
