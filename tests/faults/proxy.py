@@ -200,6 +200,14 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _proxy
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)   # a client that gave up (read timeout) is no error
+
+
 class FaultProxy:
     """``with FaultProxy(upstream, FaultPlan(rate=0.2, seed=7)) as proxy: proxy.url``
 
@@ -210,7 +218,7 @@ class FaultProxy:
 
     def __init__(self, upstream: str, plan: FaultPlan, answers: dict | None = None, observe=None):
         self.plan = plan
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.plan = plan  # type: ignore[attr-defined]
         self._server.upstream = upstream  # type: ignore[attr-defined]

@@ -118,12 +118,13 @@ class UiRun:
 
 
 def run(endpoint: str, root: Path, dist_id: str, old: dict[str, bytes], seed: int, rate: float = 0.2,
-        *, delay_seconds: float = 1.5) -> UiRun:
+        *, delay_seconds: float = 1.5, **env: str) -> UiRun:
     new = new_site(root, f"fault{seed}")
     plan = FaultPlan(rate=rate, seed=seed, delay_seconds=delay_seconds)
     with FaultProxy(endpoint, plan) as proxy:
         done = subprocess.run(inv_command("deploy-ui", "--skip-build", "--yes"), cwd=str(ROOT),
-                              env=ui_env(proxy.url, root, dist_id), capture_output=True, text=True, timeout=180)
+                              env=dict(ui_env(proxy.url, root, dist_id), **env), capture_output=True, text=True,
+                              timeout=180)
     return UiRun(seed, done.returncode, done.stdout, done.stderr, state_of(live(endpoint), old, new),
                  list(plan.records), new)
 
