@@ -19,6 +19,7 @@ from tests.faults.proxy import FaultPlan, FaultProxy, Record
 from tests.support.ui_site import make_site, write_dist
 
 BUCKET = "sre-poc-ui-123456789012"
+LOCK_OPS = ("PutItem", "GetItem", "UpdateItem", "DeleteItem")   # the deploy lock's DynamoDB calls
 REFERENCE = re.compile(r"""(?:href|src)=["']/([^"']+)["']|from\s+'\./([^']+)'|['(]/(assets/[^'")]+)['")]""")
 
 
@@ -118,9 +119,9 @@ class UiRun:
 
 
 def run(endpoint: str, root: Path, dist_id: str, old: dict[str, bytes], seed: int, rate: float = 0.2,
-        *, delay_seconds: float = 1.5, **env: str) -> UiRun:
+        *, delay_seconds: float = 1.5, spare: tuple[str, ...] = (), **env: str) -> UiRun:
     new = new_site(root, f"fault{seed}")
-    plan = FaultPlan(rate=rate, seed=seed, delay_seconds=delay_seconds)
+    plan = FaultPlan(rate=rate, seed=seed, delay_seconds=delay_seconds, spare=spare)
     with FaultProxy(endpoint, plan) as proxy:
         done = subprocess.run(inv_command("deploy-ui", "--skip-build", "--yes"), cwd=str(ROOT),
                               env=dict(ui_env(proxy.url, root, dist_id), **env), capture_output=True, text=True,
