@@ -40,8 +40,9 @@ $(UI_STAMP): ui/package-lock.json ui/package.json
 
 # First command of the README: set up, then deploy everything to the embedded local target.
 demo: setup
-	$(INV) build
-	$(INV) local.up
+	$(INV) deploy --all --local --yes
+	$(INV) seed-logs --local
+	$(INV) local.status
 
 # Second command of the README (and of CI): every test, including the full fault-injection and
 # kill suites (`-m faults`, 20 seeded runs per scenario; plain `pytest` runs their 3-run versions,

@@ -199,6 +199,8 @@ FIELDS: tuple[Field, ...] = (
     Field("checkov_bin", "TARS_CHECKOV_BIN", "checkov program (default .venv-checkov/bin/checkov, else PATH)"),
     Field("test_command", "TARS_TEST_COMMAND", "the project's test command (preflight)", _str, "make test"),
     Field("release_bucket", "TARS_RELEASE_BUCKET", "S3 bucket of release records (default: the UI bucket)", _name),
+    Field("github_api_url", "TARS_GITHUB_API_URL", "GitHub API base (preflight's approval check)", _url,
+          "https://api.github.com"),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 LAMBDA_ENV_FIELDS = tuple(f for f in FIELDS if f.lambda_env)

@@ -79,7 +79,7 @@ def _install_pip(requirements_file: Path, target: Path) -> None:
                          "(pin another version), or build on a Linux host with --builder user@host")
 
 
-BUILDER = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(:\d{1,5})?$")
+BUILDER = re.compile(r"^[A-Za-z0-9._-]+@(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")   # as tools.remote.parse
 
 
 def check_builder(builder: str | None) -> None:

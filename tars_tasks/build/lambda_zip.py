@@ -101,7 +101,7 @@ def refuse_secret_content(src: Path, files: list[Path]) -> None:
 
 
 def source_commit(root: Path) -> str:
-    """``git log -1 --format=%h -- lambda_src`` plus ``-dirty``; 'unknown' outside a repository."""
+    """``git log -1 --format=%h --abbrev=12 -- lambda_src`` plus ``-dirty``; 'unknown' outside a repository."""
     from ..tools import git
 
     commit = git.short_commit_touching(root, SOURCE_DIR)   # None outside a repository
@@ -153,18 +153,27 @@ def gather_entries(deps_dir: Path, src: Path, files: list[Path]) -> dict[str, Pa
 
 
 def write_zip(target: Path, entries: dict[str, Path], extra: dict[str, bytes]) -> None:
-    tmp = target.with_name(target.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        for name in sorted(set(entries) | set(extra)):
-            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-            info.create_system = 3
-            info.compress_type = zipfile.ZIP_DEFLATED
-            if name in extra:
-                data, mode = extra[name], 0o644
-            else:
-                data, mode = entries[name].read_bytes(), _mode(entries[name])
-            info.external_attr = (stat.S_IFREG | mode) << 16
-            zf.writestr(info, data, compresslevel=6)
+    # a private temp name: two builds of one checkout (two deploys racing for the lock) must not
+    # write the same file; the deterministic bytes make whichever rename lands last identical
+    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            for name in sorted(set(entries) | set(extra)):
+                info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+                info.create_system = 3
+                info.compress_type = zipfile.ZIP_DEFLATED
+                if name in extra:
+                    data, mode = extra[name], 0o644
+                else:
+                    data, mode = entries[name].read_bytes(), _mode(entries[name])
+                info.external_attr = (stat.S_IFREG | mode) << 16
+                zf.writestr(info, data, compresslevel=6)
+        os.chmod(tmp, 0o644)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, target)
 
 

@@ -18,7 +18,7 @@ HANDLER = "handler.lambda_handler"
 TIMEOUT = 120                # infrastructure: var.lambda_timeout
 MEMORY = 512
 LOG_RETENTION_DAYS = 365    # infrastructure: var.log_retention_days
-MCP_PORT = 8080              # infrastructure: var.mcp_port (the container port in ECS)
+MCP_PORT = 8000              # infrastructure: var.mcp_port (the container port in ECS)
 
 
 @dataclass

@@ -8,6 +8,8 @@ running (bootstrap.apply and every task that needs them call it).
 from __future__ import annotations
 
 import json
+import contextlib
+import fcntl
 import socket
 import sys
 from pathlib import Path
@@ -119,9 +121,22 @@ def ensure(settings) -> dict[str, processes.Proc]:
     talks to an emulator endpoint that is gone). Returns both records."""
     started = {}
     for name, start in ((RUNTIME, start_runtime), (SITE, start_site)):
-        proc = running(settings, name)
-        if proc and serving_endpoint(proc) != settings.endpoint_url:
-            processes.stop(proc_dir(settings), name)
-            proc = None
-        started[name] = proc or start(settings)
+        with _starting(settings, name):  # two local-mode tasks at once start each server once
+            proc = running(settings, name)
+            if proc and serving_endpoint(proc) != settings.endpoint_url:
+                processes.stop(proc_dir(settings), name)
+                proc = None
+            started[name] = proc or start(settings)
     return started
+
+
+@contextlib.contextmanager
+def _starting(settings, name: str):
+    path = proc_dir(settings) / f".{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

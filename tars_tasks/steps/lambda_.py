@@ -194,17 +194,18 @@ def judge_health(response: dict) -> tuple[bool, str, dict]:
     """(ok, reason, reply body) for an invoke response of the health action."""
     raw = response.get("Payload") or b""
     text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else str(raw)
+    shown = " ".join(text.split())[:200]   # one line in an error message
     if response.get("FunctionError"):
-        return False, f"FunctionError {response['FunctionError']}: {text[:200]}", {}
+        return False, f"FunctionError {response['FunctionError']}: {shown}", {}
     if response.get("StatusCode") not in (200, None):
         return False, f"invoke status {response.get('StatusCode')}", {}
     try:
         reply = json.loads(text)
         body = json.loads(reply["body"]) if isinstance(reply.get("body"), str) else reply.get("body") or {}
     except (ValueError, TypeError, KeyError, AttributeError):
-        return False, f"not a JSON reply: {text[:200]}", {}
+        return False, f"not a JSON reply: {shown}", {}
     if reply.get("statusCode") != 200:
-        return False, f"statusCode {reply.get('statusCode')}: {text[:200]}", body
+        return False, f"statusCode {reply.get('statusCode')}: {shown}", body
     if not isinstance(body, dict) or body.get("status") != "ok":
         return False, f"health status is {body.get('status') if isinstance(body, dict) else body!r}, not ok", {}
     return True, "", body

@@ -36,6 +36,7 @@ class Plan:
     container: str | None
     builder: str | None = None
     local: bool = False
+    local_plan: Any = None           # tars_tasks.local.mcp.Plan, once the local infrastructure exists
 
     @property
     def needs_build(self) -> bool:
@@ -47,9 +48,13 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
+        if self.local_plan is not None:
+            return self.local_plan.has_changes
         return self.needs_build or self.needs_task_definition
 
     def summary(self) -> list[str]:
+        if self.local_plan is not None:
+            return self.local_plan.summary()
         if self.local:
             return [f"run {SOURCE_DIR}/ locally as image tag {self.tag} and register it in the emulator"]
         from ..aws.ecs import short_name
@@ -99,7 +104,8 @@ def plan(settings, *, builder: str | None = None, **_: Any) -> Plan:
         remote.parse(builder)
     if settings.is_local:
         return Plan(settings.ecs_cluster, settings.ecs_service, settings.ecr_repository_url, tag,
-                    f"{SOURCE_DIR}:{tag}", False, None, None, None, builder, local=True)
+                    f"{SOURCE_DIR}:{tag}", False, None, None, None, builder, local=True,
+                    local_plan=_local_plan(settings, tag))
     from ..aws import ecr, ecs
 
     settings.require("ecr_repository_url", "ecs_cluster", "ecs_service")
@@ -114,6 +120,21 @@ def plan(settings, *, builder: str | None = None, **_: Any) -> Plan:
         raise ConfigError(f"no Dockerfile in {SOURCE_DIR}/", f"the MCP server's Dockerfile belongs in {SOURCE_DIR}/")
     return Plan(settings.ecs_cluster, settings.ecs_service, settings.ecr_repository_url, tag, image, in_ecr,
                 arn, container.get("image"), container.get("name"), builder)
+
+
+def _local_plan(settings, tag: str):
+    """The local target's own plan (no changes when that tag already runs), or None before the
+    local infrastructure exists (the pipeline plans again after infra)."""
+    try:
+        from ..local import mcp as local_mcp
+    except ImportError:
+        return None
+    if not settings.ecr_repository_url or not hasattr(local_mcp, "plan"):
+        return None
+    try:
+        return local_mcp.plan(settings, tag)
+    except ConfigError:
+        return None
 
 
 def publish_image(settings, p: Plan) -> None:
@@ -146,6 +167,8 @@ def execute(settings, p: Plan, *, timeout: float = DEFAULT_TIMEOUT, clock: Calla
         except ImportError:
             raise ConfigError("local mode cannot run the MCP server: tars_tasks/local/mcp.py is missing",
                               "update the checkout (git pull), or deploy to AWS without --local") from None
+        if p.local_plan is not None:
+            return local_mcp.execute(settings, p.local_plan)
         return local_mcp.deploy(settings, p.tag)
     from ..aws import ecs
 

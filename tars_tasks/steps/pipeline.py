@@ -23,6 +23,7 @@ COMPONENTS: dict[str, str] = {
 ORDER = tuple(COMPONENTS)
 ROLLBACK_COMPONENTS = ("lambda", "ui", "mcp")  # whole-release rollback; infra prints its command
 PASSED = "passed"
+INTERRUPTED = "interrupted (Ctrl-C): this component's own step decides what stayed live"
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def plan_all(settings, names: list[str], registry: Mapping[str, Any] | None = No
     return planned
 
 
-def _failure(exc: BaseException) -> str:
+def describe_failure(exc: BaseException) -> str:
     from ..aws.errors import convert
 
     err = exc if isinstance(exc, TarsError) else convert(exc, "deploy")
@@ -130,7 +131,9 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
                 plan = plan_one(settings, item.name, item.module, plan_args)
             out = item.module.execute(settings, plan)
         except Exception as exc:  # noqa: BLE001 - every failure becomes the summary's 'failed (why)'
-            out = Outcome(item.name, FAILED, detail=_failure(exc))
+            out = Outcome(item.name, FAILED, detail=describe_failure(exc))
+        except KeyboardInterrupt:  # the summary still says what happened; the caller exits 130
+            out = Outcome(item.name, FAILED, detail=INTERRUPTED, data={"interrupted": True})
         rollback_cmd = out.rollback_command or (default_rollback if out.status == DEPLOYED else None)
         out = dataclasses.replace(out, component=item.name, elapsed=round(clock() - started, 3),
                                   rollback_command=rollback_cmd if out.status == DEPLOYED else None)
@@ -140,7 +143,7 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
             try:
                 settings = reload()
             except Exception as exc:  # noqa: BLE001 - bad new outputs, or another deploy took the new lock
-                outcomes.append(Outcome("settings", FAILED, detail=f"after infra: {_failure(exc)}"))
+                outcomes.append(Outcome("settings", FAILED, detail=f"after infra: {describe_failure(exc)}"))
                 stopped = True
             replan = True
     return outcomes
@@ -150,6 +153,10 @@ def planned_outcomes(planned: list[Planned]) -> list[Outcome]:
     """--dry-run: what each component would do."""
     return [Outcome(p.name, PLANNED if p.has_changes else UNCHANGED, detail="; ".join(p.lines()))
             for p in planned]
+
+
+def interrupted(outcomes: list[Outcome]) -> bool:
+    return any(o.data.get("interrupted") for o in outcomes)
 
 
 def failed(outcomes: list[Outcome]) -> bool:
@@ -183,5 +190,5 @@ def current_all(settings, registry: Mapping[str, Any] | None = None,
         try:
             states[name] = dict(module.current(settings) or {})
         except Exception as exc:  # noqa: BLE001
-            states[name] = {"state": "unknown", "error": _failure(exc)}
+            states[name] = {"state": "unknown", "error": describe_failure(exc)}
     return states

@@ -98,7 +98,20 @@ def reviewed(settings, *, root: Path | None = None, remote: str = "origin", bran
         return Check("reviewed", FAIL, f"HEAD {git.commit(root)} is not in {remote}/{branch} (not reviewed)")
     reason = f"clean, HEAD {git.commit(root)} is in {remote}/{branch}"
     if settings.github_token:
-        reason += "; pull request approval not checked (no GitHub API check in this version)"
+        from ..errors import TarsError
+        from ..tools import github
+
+        try:
+            owner, repo = github.repository(root, remote)
+            number, approved = github.approved_pull_request(settings.github_api_url, owner, repo,
+                                                            git.commit(root, short=False), settings.github_token)
+        except TarsError as err:
+            return Check("reviewed", FAIL, f"cannot check the pull request: {err.message}")
+        if number is None:
+            return Check("reviewed", FAIL, f"HEAD {git.commit(root)} came through no pull request of {owner}/{repo}")
+        if not approved:
+            return Check("reviewed", FAIL, f"pull request #{number} of {owner}/{repo} has no approval")
+        reason += f"; pull request #{number} approved"
     return Check("reviewed", PASS, reason)
 
 
@@ -147,9 +160,10 @@ def rollback_plan(settings, *, registry: Mapping[str, Any] | None = None, dry_ru
             if not dry_run:
                 release.write(settings, record)
     except Exception as exc:  # noqa: BLE001
-        return Check("rollback plan", FAIL, f"cannot record what is live now: {pipeline._failure(exc)}")
-    return Check("rollback plan", PASS, f"live now = release {rid}; to return to it: inv rollback --to {rid}",
-                 data={"release_id": rid, "rollback_command": f"inv rollback --to {rid}"})
+        return Check("rollback plan", FAIL, f"cannot record what is live now: {pipeline.describe_failure(exc)}")
+    command = release.rollback_command(settings, rid)
+    return Check("rollback plan", PASS, f"live now = release {rid}; to return to it: {command}",
+                 data={"release_id": rid, "rollback_command": command})
 
 
 def run_checklist(settings, *, skip_tests: bool = False, clock: Callable[[], float] = time.time,

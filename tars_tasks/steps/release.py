@@ -95,6 +95,12 @@ def latest(settings) -> dict[str, Any] | None:
     return read(settings, ids[0]) if ids else None
 
 
+def rollback_command(settings, release_id: str) -> str:
+    """The exact command that returns this environment to ``release_id``."""
+    where = " --local" if settings.is_local else f" --env {settings.env}"
+    return f"inv rollback --to {release_id}{where}"
+
+
 def rollback_target(state: dict[str, Any] | None) -> Any:
     """The value a component's rollback() takes, from what its current() said."""
     for key in ROLLBACK_KEYS:

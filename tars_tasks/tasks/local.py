@@ -61,6 +61,8 @@ def status(c):
         console.info("local mode: nothing running (inv local.up starts the emulator)")
         return
     console.table("local mode", ["process", "pid", "url", "state"], rows)
+    if settings.site_url and (settings.state_dir / "outputs.json").is_file():
+        console.ok(f"TARS UI: {settings.site_url}/  (API: {settings.vite_api_endpoint})")
 
 
 @tars_task

@@ -21,7 +21,7 @@ COMMAND = "deploy"
 
 def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None, dry_run: bool = False,
         yes: bool = False, json_path: str | None = None, skip_verify: bool = False,
-        preflight: bool = False, verify: Callable[[Any], Any] | None = None,
+        preflight: bool = False, force_preflight: bool = False, verify: Callable[[Any], Any] | None = None,
         reload: Callable[[], Any] | None = None, plan_args: Mapping[str, Callable] | None = None,
         clock: Callable[[], float] = time.monotonic, preflight_run: Callable[..., Any] | None = None) -> dict:
     """The whole pipeline; returns the report. Raises StepFailed (exit 1) when anything failed."""
@@ -31,6 +31,7 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
     from ..steps import pipeline, release
     from ..tools import git
 
+    deploy_started = time.time()
     if plan_args is None:  # the real components' extra plan inputs (the UI bundle); fakes need none
         plan_args = pipeline.PLAN_ARGS if registry is None else {}
     command = f"{COMMAND} " + " ".join(f"--{n}" for n in names)
@@ -44,12 +45,18 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
             console.step("Preflight checklist")
             checks = (preflight_run or pf.run_checklist)(settings, registry=registry, dry_run=dry_run)
             console.table(None, ["check", "result", "reason"], [(c.name, c.status, c.reason) for c in checks])
-            report["preflight"] = [c.as_dict() for c in checks]
             bad = pf.failures(checks)
-            if bad:
+            report["preflight"] = {"ran": True, "forced": bool(bad and force_preflight),
+                                   "checks": [c.as_dict() for c in checks]}
+            if bad and not force_preflight:
                 console.write_report(json_path, dict(report, ok=False))
                 raise Refused(f"preflight failed: {', '.join(c.name for c in bad)}",
-                              "fix them, or run inv preflight --force (recorded), or --skip-preflight")
+                              "fix them, or pass --force-preflight (recorded in the release record)")
+            if bad:
+                console.warn(f"preflight failed ({', '.join(c.name for c in bad)}): overridden with "
+                             "--force-preflight, recorded in the release record")
+        else:
+            report["preflight"] = {"ran": False, "forced": False, "checks": []}
         console.step("Plan")
         planned = pipeline.plan_all(settings, names, registry, plan_args)
         for item in planned:
@@ -64,7 +71,7 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
             return report
         console.confirm(f"Deploy {', '.join(names)} to {settings.env}?", yes)
         previous = _latest_release_id(settings)
-        default_rb = f"inv rollback --to {previous}" if previous else None
+        default_rb = release.rollback_command(settings, previous) if previous else None
         settings_box = [settings]
 
         def reloaded():
@@ -77,6 +84,7 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
                                         announce=lambda n: console.step(f"Deploying {n}"),
                                         reload=reloaded if reload else None, plan_args=plan_args)
         settings = settings_box[0]
+        report["interrupted"] = pipeline.interrupted(outcomes)
         if not pipeline.failed(outcomes) and not skip_verify:
             console.step("Verify")
             started = clock()
@@ -84,14 +92,15 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
                 if verify is None:
                     from ..steps import verify as verify_steps
 
-                    verify = verify_steps.run_all
+                    def verify(s):  # the logs since this deploy began
+                        return verify_steps.run_all(s, since=deploy_started)
                 results = verify(settings)
                 bad = [r for r in results if r.status != "pass"]
                 outcomes.append(Outcome("verify", FAILED if bad else pipeline.PASSED,
                                         detail="; ".join(f"{r.name}: {r.reason}" for r in (bad or results)),
                                         elapsed=round(clock() - started, 3)))
             except Exception as exc:  # noqa: BLE001
-                outcomes.append(Outcome("verify", FAILED, detail=pipeline._failure(exc),
+                outcomes.append(Outcome("verify", FAILED, detail=pipeline.describe_failure(exc),
                                         elapsed=round(clock() - started, 3)))
         report["components"] = [o.as_dict() for o in outcomes]
         report["ok"] = not pipeline.failed(outcomes)
@@ -103,14 +112,20 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
                 release.write(settings, record)
                 report["release_id"] = record["release_id"]
             except Exception as exc:  # noqa: BLE001 - the deploy itself succeeded
-                console.warn(f"could not write the release record: {pipeline._failure(exc)}")
+                console.warn(f"could not write the release record: {pipeline.describe_failure(exc)}")
         _summary(outcomes)
         console.write_report(json_path, report)
+    if report["interrupted"]:
+        raise KeyboardInterrupt  # after the summary and the report: the runner exits 130
     if not report["ok"]:
         broken = next(o for o in outcomes if o.status == FAILED)
         raise StepFailed(f"deploy failed at {broken.component}: {broken.detail}",
                          "see the summary above: each deployed component has its rollback command")
     console.ok(f"deployed; release {report['release_id']}" if report["release_id"] else "deployed")
+    site_url = getattr(settings, "site_url", None)
+    if site_url:
+        report["site_url"] = site_url
+        console.info(f"TARS UI: {site_url}")
     return report
 
 
@@ -140,20 +155,22 @@ def _summary(outcomes) -> None:
     "skip_verify": "do not run the post-deployment checks",
     "skip_preflight": "do not run the preflight checklist (even in prod)",
     "preflight": "run the preflight checklist first (always done for TARS_PREFLIGHT_ENVS)",
+    "force_preflight": "go ahead when preflight items fail (recorded in the release record)",
 })
 def deploy(c, all=False, infra=False, mcp=False, lambda_=False, ui=False, skip_verify=False,  # noqa: A002
-           skip_preflight=False, preflight=False, env=None, local=False, dry_run=False, yes=False, json=None):
+           skip_preflight=False, preflight=False, force_preflight=False, env=None, local=False, dry_run=False, yes=False, json=None):
     """Deploy components in order (infra → mcp → lambda → ui → verify) with one summary."""
     from ..errors import UsageError
     from ..steps import pipeline
 
-    if preflight and skip_preflight:
-        raise UsageError("--preflight and --skip-preflight contradict each other", "pass only one")
+    if skip_preflight and (preflight or force_preflight):
+        raise UsageError("--skip-preflight contradicts --preflight / --force-preflight", "pass only one")
     names = pipeline.select(all, infra=infra, mcp=mcp, lambda_=lambda_, ui=ui)
     settings = load_settings(c, env=env, local=local or None)
     prod_like = settings.env in [e.strip() for e in (settings.preflight_envs or "").split(",")]
     run(settings, names, dry_run=dry_run, yes=yes, json_path=json, skip_verify=skip_verify,
-        preflight=(preflight or prod_like) and not skip_preflight,
+        preflight=(preflight or force_preflight or prod_like) and not skip_preflight,
+        force_preflight=force_preflight,
         reload=lambda: load_settings(c, env=env, local=local or None))
 
 

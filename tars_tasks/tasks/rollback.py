@@ -52,7 +52,7 @@ def rollback_to(settings, release_id: str, *, registry: Mapping[str, Any] | None
                     raise StepFailed(f"the {name} component is not available in this tars_tasks")
                 out = module.rollback(settings, want, dry_run=dry_run)
             except Exception as exc:  # noqa: BLE001 - the others are still rolled back
-                out = Outcome(name, FAILED, before=have, after=str(want), detail=pipeline._failure(exc))
+                out = Outcome(name, FAILED, before=have, after=str(want), detail=pipeline.describe_failure(exc))
             outcomes.append(out)
         order = {n: i for i, n in enumerate(pipeline.ROLLBACK_COMPONENTS)}
         outcomes.sort(key=lambda o: order.get(o.component, 99))
@@ -66,7 +66,7 @@ def rollback_to(settings, release_id: str, *, registry: Mapping[str, Any] | None
                 release.write(settings, new)
                 report["new_release_id"] = new["release_id"]
             except Exception as exc:  # noqa: BLE001
-                console.warn(f"could not write the release record: {pipeline._failure(exc)}")
+                console.warn(f"could not write the release record: {pipeline.describe_failure(exc)}")
     console.table("rollback summary", ["component", "result", "version", "time", "detail"],
                   pipeline.summary_rows(outcomes))
     console.write_report(json_path, report)

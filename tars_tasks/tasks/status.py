@@ -41,17 +41,20 @@ def collect(settings, registry: Mapping[str, Any] | None = None) -> dict[str, An
     from ..steps import pipeline, release
 
     data: dict[str, Any] = {"env": settings.env, "components": pipeline.current_all(settings, registry)}
+    ui = data["components"].get("ui") or {}
+    if settings.site_url and ui and not ui.get("error") and ui.get("state") != "not deployed":
+        ui.setdefault("url", settings.site_url)
     try:
         holder = dynamodb.read_lock(settings.lock_table, lock.lock_id(settings))
         data["lock"] = {k: v for k, v in holder.items() if k != "token"} if holder else None
     except dynamodb.LockTableMissing:
         data["lock"] = {"state": "not deployed", "detail": f"no lock table {settings.lock_table}"}
     except Exception as exc:  # noqa: BLE001
-        data["lock"] = {"state": "unknown", "error": pipeline._failure(exc)}
+        data["lock"] = {"state": "unknown", "error": pipeline.describe_failure(exc)}
     try:
         data["release"] = release.latest(settings)
     except Exception as exc:  # noqa: BLE001 - no bucket yet, no record yet
-        data["release"] = {"state": "unknown", "error": pipeline._failure(exc)}
+        data["release"] = {"state": "unknown", "error": pipeline.describe_failure(exc)}
     return data
 
 

@@ -38,8 +38,14 @@ def is_dirty(root: Path, paths: tuple[str, ...] = ()) -> bool:
 
 
 def describe(root: Path, paths: tuple[str, ...] = ()) -> str:
-    """The commit, with '-dirty' when the tree (or ``paths``) has uncommitted changes."""
+    """The commit, with '-dirty' when the tree (or ``paths``) has uncommitted changes.
+
+    With ``paths``, the commit is the newest one that changed them (so an MCP image tag or a
+    Lambda version description only moves when its own sources do); HEAD otherwise.
+    """
     c = commit(root)
+    if c != "unknown" and paths:
+        c = short_commit_touching(root, *paths) or c
     return f"{c}-dirty" if c != "unknown" and is_dirty(root, paths) else c
 
 
@@ -64,9 +70,9 @@ def user() -> str:
     return f"{getpass.getuser()}@{socket.gethostname()}"
 
 
-def short_commit_touching(root: Path, path: str) -> str | None:
-    """``git log -1 --format=%h -- path``: the abbreviated newest commit that changed ``path``."""
-    result = _git(root, "log", "-1", "--format=%h", "--", path, check=False)
+def short_commit_touching(root: Path, *paths: str) -> str | None:
+    """``git log -1 --format=%h -- paths``: the abbreviated newest commit that changed ``paths``."""
+    result = _git(root, "log", "-1", "--format=%h", "--abbrev=12", "--", *paths, check=False)
     if result.returncode != 0:
         return None
     return result.stdout.strip() or None

@@ -92,10 +92,12 @@ def test_prune_keeps_newest_three_and_an_aliased_old_one(inv, function, lam):
     assert "pruned versions 2, 3" in result.stdout
 
 
-def test_missing_function_is_exit_2_with_the_hint(inv, endpoint):
-    result = clean(inv("deploy-lambda", "--yes", "--no-smoke"))
+def test_missing_function_is_exit_2_with_the_hint(inv, endpoint, tmp_path):
+    result = clean(inv("deploy-lambda", "--yes", "--no-smoke", "--json", str(tmp_path / "r.json")))
     assert result.returncode == 2
     assert f"function {FN} not found" in result.stderr and "run inv deploy-infrastructure first" in result.stderr
+    outcome = json.loads((tmp_path / "r.json").read_text())["outcome"]
+    assert outcome["status"] == "failed" and outcome["error"]["exit_code"] == 2
 
 
 def test_dry_run_prints_the_calls_and_changes_nothing(inv, function, lam):
@@ -125,6 +127,7 @@ def test_a_held_deploy_lock_refuses_and_changes_nothing(inv, function, lam):
     assert versions(lam) == {}
 
 
+@pytest.mark.slow
 def test_rollback_lists_versions_and_moves_the_alias(inv, function, lam, project):
     assert inv("deploy-lambda", "--yes", "--no-smoke").returncode == 0
     edit(project, 2)

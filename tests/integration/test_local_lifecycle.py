@@ -100,6 +100,7 @@ def test_killed_emulator_gives_a_clear_error_and_local_up_recovers(root, run_inv
 
     status = run_inv("local.status", env=env)
     assert "emulator" in status.stdout and "dead" in status.stdout
+    assert f"TARS UI: {s.site_url}/" in status.stdout
     import urllib.error
     import urllib.request
 
@@ -128,3 +129,16 @@ def test_killed_emulator_gives_a_clear_error_and_local_up_recovers(root, run_inv
     assert all(name in down.stdout for name in ("emulator", "runtime", "site"))
     assert processes.recorded(services.proc_dir(s)) == []
     assert processes._gone(second.pid)
+
+
+def test_two_tasks_at_once_start_each_server_once(root, run_inv):
+    import concurrent.futures
+
+    env = {"TARS_ROOT": str(root)}
+    assert run_inv("local.up", env=env).returncode == 0
+    s = emulator_settings(root)
+    bootstrap.apply(s, bootstrap.plan(s), start_services=False)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: run_inv("seed-logs", "--local", env=env), range(2)))
+    assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]
+    assert services.running(s, services.RUNTIME) and services.running(s, services.SITE)

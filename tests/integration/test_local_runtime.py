@@ -146,3 +146,38 @@ def test_function_url_server_serves_requests_and_picks_up_a_new_alias_target(set
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(proc.url + "/", timeout=30)
     assert err.value.code == 502
+
+
+def test_code_deployed_through_the_artifact_bucket_is_found_there(settings):
+    """deploy-lambda sends zips over 50 MB through the artifact bucket: no dist/ copy needed."""
+    data = make_zip('return {"code": "from s3"}')
+    boto3.client("s3").put_object(Bucket=settings.artifact_bucket, Key="lambda/abc.zip", Body=data)
+    lam = boto3.client("lambda")
+    lam.update_function_code(FunctionName=FN, S3Bucket=settings.artifact_bucket, S3Key="lambda/abc.zip")
+    version = lam.publish_version(FunctionName=FN)["Version"]
+    assert lam.get_function_configuration(FunctionName=FN, Qualifier=version)["CodeSha256"] == code.sha256_b64(data)
+    lam.update_alias(FunctionName=FN, Name="production", FunctionVersion=version)
+    assert payload(runtime.invoke(settings, FN, "production", {}, timeout=30)) == {"code": "from s3"}
+    assert "s3://" in (code.cache_dir(settings, code.sha256_b64(data)) / ".complete").read_text()
+
+
+def test_a_location_served_on_127_0_0_1_is_fetched_and_checked(settings, tmp_path):
+    import http.server
+    import threading
+
+    data = make_zip('return {"code": "from location"}')
+    (tmp_path / "served").mkdir()
+    (tmp_path / "served" / "code.zip").write_bytes(data)
+    (tmp_path / "served" / "other.zip").write_bytes(make_zip('return {"code": "wrong"}'))
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path / "served"), **kw)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        sha = code.sha256_b64(data)
+        with pytest.raises(StepFailed):   # bytes whose hash differs are never run
+            code.unpacked(settings, sha, len(data), base + "/other.zip")
+        where = code.unpacked(settings, sha, len(data), base + "/code.zip")
+        assert (where / "handler.py").is_file() and "Code.Location" in (where / ".complete").read_text()
+    finally:
+        server.shutdown()

@@ -49,9 +49,30 @@ def setup(endpoint, project, tmp_path):
     return env, held, tmp_path / "release", other
 
 
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers(tmp_path):
+    """Even when an assertion fails: release the pause and stop every process this test started."""
+    yield
+    (tmp_path / "release").touch()
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+
+
 def start(env, root=None):
     if root is not None:
         env = dict(env, TARS_ROOT=str(root))
+    proc = _popen(env)
+    STARTED.append(proc)
+    return proc
+
+
+def _popen(env):
     return subprocess.Popen([sys.executable, "-m", "invoke", "-r", str(ROOT), "deploy-lambda", "--yes", "--no-smoke"],
                             cwd=str(ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -27,8 +27,30 @@ def ddb(endpoint):
     return client
 
 
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_leftovers(tmp_path):
+    """Even when an assertion fails: release the holders and stop every process this test started."""
+    yield
+    (tmp_path / "go").touch()
+    (tmp_path / "release").touch()
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+
+
 def start(tmp_path, mode, endpoint, offset=0.0, lease="1800"):
     env = inv_env({"AWS_ENDPOINT_URL": endpoint, "TARS_ROOT": str(tmp_path), "TARS_LOCK_LEASE_SECONDS": lease})
+    proc = _popen(tmp_path, mode, offset, env)
+    STARTED.append(proc)
+    return proc
+
+
+def _popen(tmp_path, mode, offset, env):
     return subprocess.Popen([sys.executable, str(SCRIPT), mode, str(tmp_path / "go"), str(tmp_path / "release"),
                              str(offset)], env=env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)

@@ -2,8 +2,8 @@
 (local process) → Lambda (local runtime) → UI (npm build, S3) → verify through the public entry;
 then status, a Lambda-only deploy, a whole-release rollback, and a component failing at execute.
 
-Needs the components from branches infra, mcp-deploy, lambda, ui-deploy and local; until they
-are merged the module is skipped by importorskip naming the missing one.
+Needs the components (infra, mcp, lambda, ui steps and the local mode); the module is skipped by
+importorskip naming a missing one (all are on main since the component branches were merged).
 """
 from __future__ import annotations
 
@@ -74,6 +74,13 @@ def test_deploy_all_local_then_rollback_and_a_failing_component(root, run_inv, t
     assert record["components"]["lambda"]["version"] == v1
     assert "Item" not in aws["dynamodb"].get_item(TableName="sre-poc-deploy-locks",
                                                   Key={"lock_id": {"S": "sre-poc/local"}})
+
+    # inv verify on its own, through the local site's /api like the UI
+    checked = run_inv("verify", "--local", "--json", str(tmp_path / "v.json"), env=env, timeout=300)
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    assert {c["name"]: c["status"] for c in json.loads((tmp_path / "v.json").read_text())["checks"]} == {
+        "kb": "pass", "chat": "pass", "logs": "pass"}
+    assert aws["dynamodb"].scan(TableName="sre-poc-kb-documents")["Count"] == 0  # the test document is gone
 
     # a Lambda-only change, deployed alone
     with (root / "lambda_src" / "handler.py").open("a") as fh:

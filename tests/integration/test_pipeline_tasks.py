@@ -53,6 +53,8 @@ def test_deploy_bad_usage(endpoint, run_inv, tmp_path):
     assert nothing.returncode == 2 and "--all" in nothing.stderr
     both = run_inv("deploy", "--all", "--preflight", "--skip-preflight", env=env_for(endpoint, tmp_path))
     assert both.returncode == 2
+    forced = run_inv("deploy", "--all", "--force-preflight", "--skip-preflight", env=env_for(endpoint, tmp_path))
+    assert forced.returncode == 2 and "contradicts" in forced.stderr
 
 
 def test_releases_lists_records_and_rollback_rejects_unknown(endpoint, run_inv, tmp_path):
@@ -82,3 +84,21 @@ def test_status_on_an_empty_emulator_never_crashes(endpoint, run_inv, tmp_path):
     assert data["lock"]["state"] == "not deployed"
     for part in ("lambda", "ui", "mcp", "infra", "deploy lock", "latest release"):
         assert part in result.stdout
+
+
+def test_prod_runs_preflight_first_and_refuses(endpoint, run_inv, tmp_path):
+    ddb, s3 = clients(endpoint)
+    report = tmp_path / "d.json"
+    env = env_for(endpoint, tmp_path, TARS_TEST_COMMAND="true", TARS_TIMEZONE="UTC",
+                  TARS_BLOCKED_WINDOWS="00:00-00:00")
+    result = run_inv("deploy", "--lambda", "--env", "prod", "--yes", "--json", str(report), env=env)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "preflight failed: reviewed" in result.stderr  # tmp_path is not a git repository
+    data = json.loads(report.read_text())
+    assert data["ok"] is False and data["components"] == []
+    assert {c["name"]: c["status"] for c in data["preflight"]["checks"]}["reviewed"] == "fail"
+    assert s3.list_objects_v2(Bucket="tars-ui").get("KeyCount", 0) == 0  # nothing deployed or recorded
+    assert "Item" not in ddb.get_item(TableName="sre-poc-deploy-locks", Key={"lock_id": {"S": "sre-poc/prod"}})
+    dev = run_inv("deploy", "--lambda", "--yes", env=env)  # dev: no preflight; the plan finds no function
+    assert "Preflight checklist" not in dev.stdout and "Preflight checklist" in result.stdout
+    assert dev.returncode == 2 and "handler.py not found" in dev.stderr, dev.stderr  # the build, not preflight

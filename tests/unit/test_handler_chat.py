@@ -1,5 +1,6 @@
 import json
 import time
+from datetime import datetime, timezone
 
 import boto3
 import pytest
@@ -51,9 +52,20 @@ def test_service_and_time_range_narrow_the_search(h):
     assert named["findings"]["log_groups"] == ["/ecs/payment-service"] and named["findings"]["since_minutes"] == 120
 
 
-def test_only_errors_inside_the_window_count(h):
+def test_only_errors_inside_the_window_count(h, monkeypatch):
     sample = lambda_module("sample_data")
-    start = int(time.time() * 1000) - 5 * 60_000
+    # the handler's clock is frozen at the test's "now", so no event crosses the window's edge
+    # between computing the expectation and the request (it did on a loaded machine)
+    now_ms = int(time.time() * 1000)
+    frozen = datetime.fromtimestamp(now_ms / 1000, timezone.utc)
+
+    class FrozenDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return frozen
+
+    monkeypatch.setattr(lambda_module("chat"), "datetime", FrozenDatetime)
+    start = now_ms - 5 * 60_000
     expected = {s: sum(1 for e in sample.events_for(s, NOW_MS) if " ERROR " in e["message"] and e["timestamp"] >= start)
                 for s in sample.SERVICES}
     assert 0 < sum(expected.values()) < 33

@@ -415,3 +415,13 @@ def test_zip_over_50_mb_goes_through_the_artifact_bucket(settings, calls):
     assert boto3.client("s3").head_object(Bucket="tars-artifacts", Key=key)["ContentLength"] == artifact.size
     assert lam().get_function_configuration(FunctionName=FN, Qualifier="1")["CodeSha256"] == artifact.sha256_b64
     assert outcome.after == "1" and alias_target() == "1"
+
+
+def test_judge_health_reasons_are_one_line():
+    ok, reason, _ = step.judge_health({"StatusCode": 200, "FunctionError": "Unhandled",
+                                       "Payload": b'{"errorMessage": "boom\\n  at line 3",\n "errorType": "X"}'})
+    assert not ok and "\n" not in reason and "boom" in reason
+    assert not step.judge_health({"StatusCode": 200, "FunctionError": None, "Payload": b"[]"})[0]
+    good = {"statusCode": 200, "body": json.dumps({"status": "ok", "version": "3", "commit": "c"})}
+    assert step.judge_health({"StatusCode": 200, "FunctionError": None, "Payload": json.dumps(good).encode()}) == \
+        (True, "", {"status": "ok", "version": "3", "commit": "c"})

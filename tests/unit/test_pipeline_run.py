@@ -202,7 +202,7 @@ def test_default_rollback_command_names_previous_release(settings):
         return dataclasses.replace(out, rollback_command=None)
     reg["lambda"].execute = no_cmd
     second = task.run(settings, ["lambda"], registry=reg, yes=True, skip_verify=True)
-    assert second["components"][0]["rollback_command"] == f"inv rollback --to {first['release_id']}"
+    assert second["components"][0]["rollback_command"] == f"inv rollback --to {first['release_id']} --env dev"
 
 
 def test_components_are_planned_again_with_the_outputs_infra_wrote(settings, capsys):
@@ -273,3 +273,28 @@ def test_lock_taken_by_another_deploy_after_infra_stops_the_pipeline(aws, tmp_pa
     assert "eve@ci" in err.value.message
     assert "execute" not in reg["lambda"].calls
     assert lock_item(s)["holder"] == "eve@ci"  # the rival keeps its lock
+
+
+def test_ctrl_c_during_a_component_still_writes_the_summary_and_releases_the_lock(settings, tmp_path):
+    reg = registry()
+    reg["lambda"].crash = KeyboardInterrupt()
+    report_path = tmp_path / "r.json"
+    with pytest.raises(KeyboardInterrupt):
+        task.run(settings, ALL, registry=reg, yes=True, json_path=str(report_path), verify=ok_verify)
+    rows = {c["component"]: c["status"] for c in json.loads(report_path.read_text())["components"]}
+    assert rows == {"infra": "deployed", "mcp": "deployed", "lambda": "failed", "ui": "not reached"}
+    assert json.loads(report_path.read_text())["interrupted"] is True
+    assert lock_item(settings) is None and release.list_ids(settings) == []
+
+
+def test_forced_preflight_goes_ahead_and_is_recorded(settings):
+    from tars_tasks.steps.preflight import Check
+    reg = registry()
+    checks = lambda s, **k: [Check("window", "fail", "10:30 inside 09:00-11:00"), Check("tests", "pass", "ok")]  # noqa: E731
+    report = task.run(settings, ["lambda"], registry=reg, yes=True, skip_verify=True, preflight=True,
+                      force_preflight=True, preflight_run=checks)
+    record = release.read(settings, report["release_id"])
+    assert record["preflight"]["forced"] is True
+    assert [c["status"] for c in record["preflight"]["checks"]] == ["fail", "pass"]
+    unforced = task.run(settings, ["lambda"], registry=reg, yes=True, skip_verify=True)
+    assert release.read(settings, unforced["release_id"])["preflight"] == {"ran": False, "forced": False, "checks": []}

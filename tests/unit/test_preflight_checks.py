@@ -136,7 +136,7 @@ def test_rollback_plan_records_live_state_once(ddb, tmp_path):
     # unchanged live state: the same record is reused, not duplicated
     again = pf.rollback_plan(s, registry=reg, clock=lambda: 2000.0)
     assert again.data["release_id"] == rid and release.list_ids(s) == [rid]
-    assert f"inv rollback --to {rid}" in again.reason
+    assert f"inv rollback --to {rid} --env dev" in again.reason
 
 
 def test_rollback_plan_dry_run_writes_nothing_and_nothing_live_skips(ddb, tmp_path):
@@ -146,3 +146,67 @@ def test_rollback_plan_dry_run_writes_nothing_and_nothing_live_skips(ddb, tmp_pa
     assert pf.rollback_plan(s, registry=registry(), dry_run=True).status == "pass"
     assert release.list_ids(s) == []
     assert pf.rollback_plan(s, registry={}).status == "skip"
+
+
+class FakeGitHub:
+    """A local stand-in for the two GitHub REST endpoints the approval check reads."""
+
+    def __init__(self, pulls, reviews):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.seen = []
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.seen.append((self.path, self.headers.get("Authorization")))
+                if self.path.endswith("/pulls"):
+                    body = pulls
+                elif "/reviews" in self.path:
+                    body = reviews.get(int(self.path.split("/")[-2]), [])
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+import json  # noqa: E402
+
+
+@pytest.mark.parametrize("pulls,reviews,status,text", [
+    ([{"number": 7}], {7: [{"state": "APPROVED", "user": {"login": "ann"}}]}, "pass", "#7 approved"),
+    ([{"number": 7}], {7: [{"state": "COMMENTED", "user": {"login": "ann"}}]}, "fail", "#7 of acme/tars has no approval"),
+    ([{"number": 7}], {7: [{"state": "APPROVED", "user": {"login": "ann"}},
+                           {"state": "CHANGES_REQUESTED", "user": {"login": "bob"}}]}, "fail", "no approval"),
+    ([], {}, "fail", "no pull request"),
+])
+def test_reviewed_checks_pull_request_approval_with_a_token(repo, pulls, reviews, status, text):
+    gh = FakeGitHub(pulls, reviews)
+    try:
+        # fetch still uses the local bare repo; the GitHub name comes from the push URL
+        git(repo, "remote", "set-url", "--push", "origin", "git@github.com:acme/tars.git")
+        s = settings_for(repo, github_token="ghp_secret_token_123", tars_github_api_url=gh.url)
+        check = pf.reviewed(s)
+        assert check.status == status and text in check.reason, check.reason
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+        assert gh.seen[0] == (f"/repos/acme/tars/commits/{head}/pulls", "Bearer ghp_secret_token_123")
+    finally:
+        gh.server.shutdown()
+
+
+def test_reviewed_with_token_but_no_github_remote_fails(repo):
+    s = settings_for(repo, github_token="ghp_secret_token_123", tars_github_api_url="http://127.0.0.1:9")
+    check = pf.reviewed(s)
+    assert check.status == "fail" and "not a GitHub repository" in check.reason

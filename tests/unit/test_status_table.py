@@ -20,10 +20,11 @@ def test_status_shows_components_lock_and_latest_release(settings):  # noqa: F81
     reg["mcp"] = Broken()
     reg["infra"] = None
     with lock.hold(settings, "deploy-ui"):
-        data = status.collect(settings, reg)
+        data = status.collect(settings.replace(site_url="https://tars.example.com"), reg)
         table = {r[0]: r[1:] for r in status.rows(data)}
     assert table["lambda"] == ("live", "version=12")
     assert table["ui"][0] == "live" and "release=r-a" in table["ui"][1]
+    assert "url=https://tars.example.com" in table["ui"][1]
     assert table["mcp"][0] == "unknown" and "describe failed" in table["mcp"][1]
     assert table["infra"][0] == "unknown" and "not available" in table["infra"][1]
     assert table["deploy lock"][0] == "held" and "'deploy-ui'" in table["deploy lock"][1]

@@ -17,7 +17,7 @@ import pytest
 from tars_tasks.settings import ROOT, Settings
 from tars_tasks.steps import verify
 from tars_tasks.tables import create_all
-from tests.fakes import kb_actions
+from tests.fakes import kb_faults
 
 FN = "sre-poc-incident-handler"
 KB_BUCKET = "sre-poc-kb-test"
@@ -97,8 +97,8 @@ def deployed(endpoint, monkeypatch, tmp_path):
     for k, v in kb_env.items():
         monkeypatch.setenv(k, v)
     handler = load_handler(monkeypatch)
-    kb_actions.FAULTS.clear()
-    kb_actions.install(handler)
+    kb_faults.FAULTS.clear()
+    kb_faults.install(handler, "sre-poc-kb-chunks")
     fn = FunctionUrl(handler)
     settings = Settings.load(None, root=tmp_path, environ={
         "TARS_FUNCTION_URL": fn.url, "KB_S3_BUCKET": KB_BUCKET, "AWS_ENDPOINT_URL": endpoint})
@@ -106,7 +106,7 @@ def deployed(endpoint, monkeypatch, tmp_path):
     session.configure(settings)
     yield settings, fn, ddb
     fn.server.shutdown()
-    kb_actions.FAULTS.clear()
+    kb_faults.FAULTS.clear()
 
 
 def kb_leftovers(ddb):
@@ -118,8 +118,8 @@ def kb_leftovers(ddb):
 def test_all_three_checks_pass_and_leave_nothing_behind(deployed):
     settings, fn, ddb = deployed
     results = verify.run_all(settings, since=time.time() - 60)
-    assert [(r.name, r.status) for r in results] == [("logs", "pass"), ("kb", "pass"), ("chat", "pass")], results
-    kb = results[1]
+    assert [(r.name, r.status) for r in results] == [("kb", "pass"), ("chat", "pass"), ("logs", "pass")], results
+    kb = results[0]
     assert kb.data["chunks"] >= 1 and "kb_delete" in kb.reason
     assert kb_leftovers(ddb) == ([], [], [])
     posts = [r for r in fn.requests if r["method"] == "POST"]
@@ -132,7 +132,7 @@ def test_all_three_checks_pass_and_leave_nothing_behind(deployed):
                                         ("complete_500", "HTTP 500")])
 def test_kb_failure_names_the_step_and_removes_the_document(deployed, fault, step):
     settings, fn, ddb = deployed
-    kb_actions.FAULTS.add(fault)
+    kb_faults.FAULTS.add(fault)
     result = verify.kb_check(settings, verify.Api(settings))
     assert result.status == "fail" and step in result.reason, result.reason
     assert kb_leftovers(ddb) == ([], [], [])
@@ -155,8 +155,18 @@ def test_logs_check_finds_error_lines_and_missing_init(deployed):
     result = verify.logs_check(settings, since)
     assert result.status == "fail", result
     assert result.details == ["[ERROR] KeyError: 'question'"]
+    # no init line in the window: fine unless the alias was deployed within it
     later = verify.logs_check(settings, time.time() + 5)
-    assert later.status == "fail" and "initialised" in later.reason
+    assert later.status == "pass" and "no deploy of the function" in later.reason
+    lam = boto3.client("lambda", region_name="us-east-1")
+    lam.create_alias(FunctionName=FN, Name="production", FunctionVersion=lam.publish_version(FunctionName=FN)["Version"])
+    deployed = verify.alias_deployed_at(settings)
+    assert deployed is not None and abs(deployed - time.time()) < 3600
+    # a fresh log group without any init line, the alias deployed inside the window: a failure
+    logs.delete_log_group(logGroupName=GROUP)
+    logs.create_log_group(logGroupName=GROUP)
+    missing = verify.logs_check(settings, deployed - 60)
+    assert missing.status == "fail" and "initialised" in missing.reason
     logs.delete_log_group(logGroupName=GROUP)
     assert "does not exist" in verify.logs_check(settings, since).reason
 
@@ -197,3 +207,12 @@ def test_parse_since():
     from tars_tasks.errors import UsageError
     with pytest.raises(UsageError):
         verify.parse_since("ten minutes", 0)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("2024-01-01T12:00:00.000+0000", 1704110400.0), ("2024-01-01T12:00:00.468729000Z", 1704110400.468729),
+    ("2024-01-01T13:00:00+01:00", 1704110400.0), ("yesterday", None),
+])
+def test_parse_last_modified(text, expected):
+    got = verify.parse_last_modified(text)
+    assert got == (pytest.approx(expected) if expected else None)
