@@ -11,7 +11,7 @@ ARGS ?=
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup demo test test-ui test-fast lint lint-infra deploy deploy-lambda deploy-ui deploy-mcp \
+.PHONY: setup demo test test-faults test-ui test-fast lint lint-infra deploy deploy-lambda deploy-ui deploy-mcp \
         deploy-infrastructure verify status preflight build clean
 
 setup: $(STAMP) $(UI_STAMP) $(CHECKOV_STAMP)
@@ -44,11 +44,16 @@ demo: setup
 	$(INV) seed-logs --local
 	$(INV) local.status
 
-# Second command of the README (and of CI): every test. The UI's Vitest suite runs first so
-# pytest's summary is the last line printed.
+# Second command of the README (and of CI): every test, including the full fault-injection and
+# kill suites (`-m faults`, 20 seeded runs per scenario; plain `pytest` runs their 3-run versions,
+# see pytest.ini). The UI's Vitest suite runs first so pytest's summary is the last line printed.
 test: setup
 	cd ui && npm test
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -m "faults or not faults" $(ARGS)
+
+# Only the fault-injection and kill suites (20 seeded runs each).
+test-faults: setup
+	$(PY) -m pytest -m faults $(ARGS)
 
 test-ui: $(UI_STAMP)
 	cd ui && npm test

@@ -63,6 +63,8 @@ def acquire_lock(table: str, lock_id: str, holder: dict[str, Any], now: float) -
     current = read_lock(table, lock_id)
     if current is None:  # released between our two calls: try once more
         return acquire_lock(table, lock_id, holder, now)
+    if _ours(current, holder):  # our first put landed but its answer was lost; botocore retried it
+        return None
     if float(current.get("expires_at", 0)) > now:
         raise Refused(
             f"another deploy holds the lock for {lock_id}: {current.get('holder')} "
@@ -75,11 +77,16 @@ def acquire_lock(table: str, lock_id: str, holder: dict[str, Any], now: float) -
                          ExpressionAttributeNames={"#t": "token"},
                          ExpressionAttributeValues={":t": {"S": str(current.get("token"))}})
         except Exception as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            if not _ours(read_lock(table, lock_id), holder):
                 raise Refused(f"another deploy took the expired lock for {lock_id} first",
                               "wait for it to finish") from None
-            raise
     return current
+
+
+def _ours(current: dict[str, Any] | None, holder: dict[str, Any]) -> bool:
+    return bool(current) and bool(holder.get("token")) and current.get("token") == holder.get("token")
 
 
 def renew_lock(table: str, lock_id: str, token: str, expires_at: float) -> bool:

@@ -9,6 +9,8 @@ failing AWS would instead of forwarding:
   ``x-amzn-ErrorType`` with 429, XML ``<Code>Throttling</Code>``)
 - ``reset``: the TCP connection is reset without an answer
 - ``delay``: holds the request past the client's read timeout, then drops it
+- ``lost`` (opt-in, not in ``FAULTS``): the request reaches the emulator, then the connection is
+  reset before the answer: the client cannot know its call was applied (a retry repeats it)
 
 Seeded (``random.Random(seed)``), so a failing run replays exactly. Every request is recorded
 (operation, fault or None) so tests count attempts per operation.
@@ -107,8 +109,14 @@ class _Handler(BaseHTTPRequestHandler):
         op = operation_of(self.command, self.path, self.headers)
         plan: FaultPlan = self.server.plan  # type: ignore[attr-defined]
         fault = plan.choose(op)
-        plan.records.append(Record(op, self.command, self.path, fault))
-        if fault == "reset":
+        record = Record(op, self.command, self.path, fault)
+        plan.records.append(record)
+        observe = self.server.observe  # type: ignore[attr-defined]
+        if observe is not None:
+            observe(record)   # e.g. a kill test SIGKILLs the client at its N-th request, before it lands
+        if fault == "lost":
+            self._forward(body, answer=False)
+        if fault in ("reset", "lost"):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             self.close_connection = True
@@ -120,7 +128,19 @@ class _Handler(BaseHTTPRequestHandler):
         if fault in ("500", "503", "throttle"):
             self._answer_fault(fault, _protocol(self.headers, op))
             return
+        for pattern, answer in self.server.answers.items():  # type: ignore[attr-defined]
+            if pattern in op:
+                self._reply(*answer(self.command, self.path, body))
+                return
         self._forward(body)
+
+    def _reply(self, status: int, headers: dict, payload: bytes) -> None:
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _answer_fault(self, fault: str, protocol: str) -> None:
         status = {"500": 500, "503": 503, "throttle": 400}[fault]
@@ -152,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _forward(self, body: bytes) -> None:
+    def _forward(self, body: bytes, answer: bool = True) -> None:
         upstream = urlsplit(self.server.upstream)  # type: ignore[attr-defined]
         conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
@@ -166,6 +186,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         finally:
             conn.close()
+        if not answer:
+            return
         self.send_response(reply.status)
         for k, v in reply.getheaders():
             if k.lower() not in HOP_HEADERS and k.lower() != "content-length":
@@ -178,15 +200,30 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _proxy
 
 
-class FaultProxy:
-    """``with FaultProxy(upstream, FaultPlan(rate=0.2, seed=7)) as proxy: proxy.url``"""
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        import sys
 
-    def __init__(self, upstream: str, plan: FaultPlan):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)   # a client that gave up (read timeout) is no error
+
+
+class FaultProxy:
+    """``with FaultProxy(upstream, FaultPlan(rate=0.2, seed=7)) as proxy: proxy.url``
+
+    ``answers`` maps an operation substring to ``f(method, path, body) -> (status, headers, body)``:
+    such requests (when not faulted) are answered by the proxy instead of the emulator (moto runs
+    no Lambda code, so a test answers the smoke test's Invoke here, still behind the faults).
+    ``observe(record)`` is called for every request before it is answered or forwarded."""
+
+    def __init__(self, upstream: str, plan: FaultPlan, answers: dict | None = None, observe=None):
         self.plan = plan
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.plan = plan  # type: ignore[attr-defined]
         self._server.upstream = upstream  # type: ignore[attr-defined]
+        self._server.answers = dict(answers or {})  # type: ignore[attr-defined]
+        self._server.observe = observe  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

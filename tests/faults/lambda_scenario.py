@@ -1,0 +1,147 @@
+"""The deploy-lambda fault scenario, shared by tests/faults/test_lambda_faults.py and
+bench/reliability_report.py: a real `inv deploy-lambda --yes` subprocess talks to the emulator
+through the fault proxy; the proxy answers the smoke test's Invoke (moto runs no code) with the
+health reply of the invoked version, or a failing one for a seeded share of runs.
+
+The function is prepared in the emulator directly (not through the proxy): versions 1..3 published,
+the alias on 3. A deployed run must end on version 4 (smoke passed), versions 2, 3, 4 kept.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+
+from tests.faults.proxy import FaultPlan, FaultProxy, Record
+
+ROOT = Path(__file__).resolve().parents[2]
+NOBACKOFF = ROOT / "tests" / "faults" / "nobackoff"
+FN = "sre-poc-incident-handler"
+ALIAS = "production"
+LOCK_TABLE = "sre-poc-deploy-locks"
+INVOKE = f"lambda:POST /2015-03-31/functions/{FN}/invocations"
+PREVIOUS = "3"
+
+
+def tiny_zip(text: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("handler.py", text)
+    return buf.getvalue()
+
+
+def prepare(endpoint: str) -> None:
+    """Lock table, function with versions 1..3, alias on 3: straight to the emulator."""
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint)
+    ddb.create_table(TableName=LOCK_TABLE, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "lock_id", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "lock_id", "KeyType": "HASH"}])
+    role = boto3.client("iam", endpoint_url=endpoint).create_role(
+        RoleName="tars-lambda", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda", endpoint_url=endpoint)
+    lam.create_function(FunctionName=FN, Runtime="python3.11", Role=role, Handler="handler.lambda_handler",
+                        Code={"ZipFile": tiny_zip("old = 1")})
+    for n in (1, 2, 3):
+        if n > 1:
+            lam.update_function_code(FunctionName=FN, ZipFile=tiny_zip(f"old = {n}"))
+        lam.publish_version(FunctionName=FN, Description=f"commit old{n}")
+    lam.create_alias(FunctionName=FN, Name=ALIAS, FunctionVersion=PREVIOUS)
+
+
+def alias_version(endpoint: str) -> str:
+    return boto3.client("lambda", endpoint_url=endpoint).get_alias(FunctionName=FN, Name=ALIAS)["FunctionVersion"]
+
+
+def published(endpoint: str) -> list[str]:
+    lam = boto3.client("lambda", endpoint_url=endpoint)
+    return sorted((v["Version"] for v in lam.list_versions_by_function(FunctionName=FN)["Versions"]
+                   if v["Version"] != "$LATEST"), key=int)
+
+
+def code_of(endpoint: str, version: str) -> str:
+    return boto3.client("lambda", endpoint_url=endpoint).get_function_configuration(
+        FunctionName=FN, Qualifier=version)["CodeSha256"]
+
+
+def inv_env(endpoint_url: str, root: Path, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TARS_")}
+    env.update({"AWS_ENDPOINT_URL": endpoint_url, "TARS_ROOT": str(root), "TARS_TEST_NO_BACKOFF": "1",
+                "TARS_WAITER_DELAY": "0.01", "TARS_MAX_ATTEMPTS": "5", "TARS_READ_TIMEOUT": "1",
+                "TARS_SMOKE_TIMEOUT": "5", "NO_COLOR": "1",
+                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+    env.update(extra)
+    env["PYTHONPATH"] = os.pathsep.join([str(NOBACKOFF), str(ROOT)])
+    return env
+
+
+def inv_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "invoke", "-r", str(ROOT), *args]
+
+
+class SmokeAnswers:
+    """Answers the Invoke as the Lambda runtime would: healthy, or (``healthy=False``) a 500 reply."""
+
+    def __init__(self, healthy: bool = True):
+        self.healthy = healthy
+        self.passed: list[str] = []     # versions that got a healthy reply
+        self.answered: list[str] = []
+
+    def __call__(self, method: str, path: str, body: bytes):
+        version = parse_qs(urlsplit(path).query).get("Qualifier", ["$LATEST"])[0]
+        self.answered.append(version)
+        status = 200 if self.healthy else 500
+        reply = {"statusCode": status, "body": json.dumps({"status": "ok" if self.healthy else "error",
+                                                           "version": version})}
+        if self.healthy:
+            self.passed.append(version)
+        return 200, {"Content-Type": "application/json", "X-Amz-Executed-Version": version}, json.dumps(reply).encode()
+
+
+@dataclass
+class LambdaRun:
+    seed: int
+    returncode: int
+    stdout: str
+    stderr: str
+    alias: str
+    versions: list[str]
+    new_sha: str
+    live_sha: str
+    smoke_passed: list[str]
+    healthy: bool
+    records: list[Record] = field(default_factory=list)
+
+    @property
+    def deployed(self) -> bool:
+        return self.returncode == 0
+
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.startswith("error:")]
+
+
+def run(endpoint: str, root: Path, seed: int, rate: float = 0.2, *, delay_seconds: float = 1.5,
+        timeout: float = 180) -> LambdaRun:
+    """One seeded deploy-lambda through the proxy. ``endpoint`` must be freshly prepared."""
+    (root / "lambda_src" / "fault_seed.py").write_text(f"SEED = {seed}\n")   # new code each run
+    healthy = random.Random(f"smoke-{seed}").random() >= 0.15              # some versions fail their smoke
+    answers = SmokeAnswers(healthy)
+    plan = FaultPlan(rate=rate, seed=seed, delay_seconds=delay_seconds)
+    report = root / f"report-{seed}.json"
+    with FaultProxy(endpoint, plan, answers={INVOKE: answers}) as proxy:
+        done = subprocess.run(inv_command("deploy-lambda", "--yes", "--json", str(report)), cwd=str(ROOT),
+                              env=inv_env(proxy.url, root), capture_output=True, text=True, timeout=timeout)
+    data = json.loads(report.read_text()) if report.exists() else {}
+    new_sha = (data.get("artifact") or {}).get("sha256_b64", "")
+    alias = alias_version(endpoint)
+    return LambdaRun(seed, done.returncode, done.stdout, done.stderr, alias, published(endpoint), new_sha,
+                     code_of(endpoint, alias), answers.passed, healthy, list(plan.records))
