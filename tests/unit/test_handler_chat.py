@@ -21,7 +21,7 @@ def h(aws, monkeypatch):
 
 
 def add_doc(h, service, file_name, text):
-    body = call(h, "kb_upload", service_name=service, feature_name="ops", file_name=file_name, doc_type="md")[1]
+    body = call(h, "kb_upload", service_name=service, feature_name="ops", file_name=file_name, doc_type="runbook")[1]
     boto3.client("s3").put_object(Bucket=BUCKET, Key=body["s3_key"], Body=text.encode())
     assert call(h, "kb_upload_complete", document_id=body["document_id"])[0] == 200
     return body["document_id"]
