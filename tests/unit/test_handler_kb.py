@@ -276,3 +276,26 @@ def test_upload_without_a_configured_bucket_is_503_and_writes_nothing(h, monkeyp
     status, body = call(h, "kb_upload", service_name="payment-service", feature_name="x", file_name="a.md")
     assert status == 503 and "KB_S3_BUCKET" in body["error"]
     assert item_count(DOCS) == 0
+
+
+def _ui_list(name: str) -> list[str]:
+    """A string array the UI exports from ui/src/kbUpload.js (what its upload form offers)."""
+    import re
+
+    from tests.handler_support import ROOT
+
+    source = (ROOT / "ui" / "src" / "kbUpload.js").read_text()
+    found = re.search(rf"export const {name} = \[([^\]]*)\]", source)
+    assert found, f"{name} not found in ui/src/kbUpload.js"
+    return json.loads(f"[{found.group(1)}]")
+
+
+def test_every_category_and_extension_the_ui_offers_is_accepted_by_the_handler(h):
+    categories, extensions = _ui_list("DOC_TYPES"), _ui_list("ALLOWED_EXTENSIONS")
+    assert categories and extensions
+    for category in categories:
+        for ext in extensions:
+            status, body = call(h, "kb_upload", service_name="ui-service", feature_name="ui",
+                                doc_type=category, file_name=f"doc.{ext}")
+            assert status == 200 and body["doc_type"] == category, (category, ext, body)
+    assert item_count(DOCS) == len(categories) * len(extensions)
