@@ -51,7 +51,7 @@ def _category(params: dict) -> str:
         return DEFAULT_DOC_TYPE
     if not isinstance(value, str) or not _CATEGORY.match(value.strip()):
         raise ApiError(400, "field 'doc_type' is the document's category (runbook, architecture, troubleshooting, "
-                            f"...): lower-case letters, digits and '-', at most 40 (got {value!r})")
+                            f"...): lower-case letters, digits and '-', at most 40 (got {repr(value)[:60]})")
     return value.strip()
 
 
