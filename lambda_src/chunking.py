@@ -4,28 +4,58 @@ from __future__ import annotations
 import io
 import re
 
-from validation import ApiError
-
 MAX_CHUNK = 1500   # characters
 OVERLAP = 200      # characters carried over between windows of one long section
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
-def extract_text(data: bytes, doc_type: str) -> str:
-    if doc_type == "pdf":
-        try:
-            from pypdf import PdfReader
-            from pypdf.errors import PyPdfError
+class Unreadable(Exception):
+    """The file's content does not fit its format (named by its extension): the document fails."""
 
-            reader = PdfReader(io.BytesIO(data))
-            text = "\n\n".join((page.extract_text() or "") for page in reader.pages)
-        except (PyPdfError, ValueError, KeyError, TypeError, OSError):
-            raise ApiError(400, "the file is not a readable PDF") from None
-    else:
-        text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+# Leading bytes of the binary kinds people upload by mistake, to name them in the reason.
+_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
+               (b"GIF87a", "a GIF image"), (b"GIF89a", "a GIF image"), (b"%PDF-", "a PDF (name it .pdf)"),
+               (b"PK\x03\x04", "a ZIP archive (or a .docx/.xlsx)"), (b"\x1f\x8b", "a gzip archive"),
+               (b"\xd0\xcf\x11\xe0", "an old Office document"), (b"\x7fELF", "an executable"))
+
+
+def _binary_kind(data: bytes) -> str | None:
+    return next((kind for magic, kind in _SIGNATURES if data.startswith(magic)), None)
+
+
+def _pdf_text(data: bytes) -> str:
+    if b"%PDF-" not in data[:1024]:  # the header must be in the first 1024 bytes (PDF 1.7, 7.5.2)
+        raise Unreadable(f"the file is not a PDF{': it is ' + _binary_kind(data) if _binary_kind(data) else ''}")
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import PyPdfError
+
+        reader = PdfReader(io.BytesIO(data))
+        return "\n\n".join((page.extract_text() or "") for page in reader.pages)
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError):
+        raise Unreadable("the file is not a readable PDF") from None
+
+
+def _plain_text(data: bytes, fmt: str) -> str:
+    kind = _binary_kind(data)
+    if kind:
+        raise Unreadable(f"the file is named .{fmt} but it is {kind}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise Unreadable(f"the file is named .{fmt} but it is not UTF-8 text (byte {err.start}): save it as UTF-8") from None
+    if "\x00" in text:
+        raise Unreadable(f"the file is named .{fmt} but it holds binary data (NUL bytes)")
+    return text.lstrip("\ufeff")
+
+
+def extract_text(data: bytes, fmt: str) -> str:
+    """The text of a file in ``fmt`` (md, txt or pdf); Unreadable when the content is not that."""
+    text = _pdf_text(data) if fmt == "pdf" else _plain_text(data, fmt)
     text = text.replace("\r\n", "\n").strip()
     if not text:
-        raise ApiError(400, "the document has no text")
+        raise Unreadable("the document has no text")
     return text
 
 

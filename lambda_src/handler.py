@@ -1,8 +1,9 @@
 """TARS Lambda handler: a router on the request's ``action``.
 
 Requests arrive as Lambda Function URL events (or a direct invoke with ``{"action": ...}``).
-Add an action by decorating a function with ``@action("name")``; it receives the parsed
-request and returns a JSON-serialisable dict (or raises ApiError for a 4xx).
+Add an action by decorating a function with ``@action("name")`` (``write=True`` when it changes
+anything: over HTTP it then answers only POST); it receives the parsed request and returns a
+JSON-serialisable dict (or raises ApiError for a 4xx).
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def _build_info() -> dict[str, str]:
 
 BUILD = _build_info()
 ACTIONS: dict[str, Callable[["Request"], dict]] = {}
+WRITES: set[str] = set()   # actions that change state: POST only over HTTP (a GET must never write)
 
 
 class Request:
@@ -49,11 +51,11 @@ class Request:
         http = (event.get("requestContext") or {}).get("http") or {}
         self.method = (http.get("method") or event.get("httpMethod") or "").upper() or None
         self.query = dict(event.get("queryStringParameters") or {})
-        self.body = self._parse_body(event)
+        self.body = self._parse_body(event, is_http=self.method is not None)
 
     @staticmethod
-    def _parse_body(event: dict) -> dict:
-        if "body" not in event:  # direct invoke: the event itself is the request
+    def _parse_body(event: dict, is_http: bool) -> dict:
+        if not is_http:  # direct invoke: the event itself is the request
             return {k: v for k, v in event.items() if k not in ("requestContext", "headers")}
         raw = event.get("body") or ""
         if event.get("isBase64Encoded"):
@@ -69,13 +71,18 @@ class Request:
             body = json.loads(raw)
         except ValueError:
             raise ApiError(400, "body is not valid JSON") from None
+        except RecursionError:  # the parser's own limit (~1,000 levels), never a 500
+            raise ApiError(400, "body is nested too deeply") from None
         if not isinstance(body, dict):
             raise ApiError(400, "body must be a JSON object")
         return body
 
     @property
     def action(self) -> str | None:
-        return self.body.get("action") or self.query.get("action")
+        name = self.body.get("action") or self.query.get("action")
+        if name is not None and not isinstance(name, str):
+            raise ApiError(400, f"field 'action' must be a string (got a JSON {type(name).__name__})")
+        return name
 
     @property
     def params(self) -> dict:
@@ -89,15 +96,17 @@ class Request:
         return value
 
 
-def action(name: str) -> Callable:
+def action(name: str, write: bool = False) -> Callable:
     def register(fn: Callable[[Request], dict]) -> Callable[[Request], dict]:
         ACTIONS[name] = fn
+        if write:
+            WRITES.add(name)
         return fn
     return register
 
 
-def reply(status: int, payload: dict) -> dict:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json", **CORS},
+def reply(status: int, payload: dict, headers: dict[str, str] | None = None) -> dict:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json", **CORS, **(headers or {})},
             "body": json.dumps(payload, default=str)}
 
 
@@ -111,18 +120,18 @@ def _with_config(fn: Callable[[config.Config, dict], dict]) -> Callable[[Request
     return lambda req: fn(config.load(), req.params)
 
 
-for _name, _fn in {
-    "chat": chat.chat,
-    "kb_upload": kb.upload,
-    "kb_upload_complete": kb.upload_complete,
-    "kb_list": kb.list_documents,
-    "kb_update": kb.update,
-    "kb_delete": kb.delete,
-    "create_incident": incidents.create,
-    "update_incident": incidents.update,
-    "list_incidents": incidents.list_incidents,
-}.items():
-    action(_name)(_with_config(_fn))
+for _name, _fn, _write in (
+    ("chat", chat.chat, False),
+    ("kb_upload", kb.upload, True),
+    ("kb_upload_complete", kb.upload_complete, True),
+    ("kb_list", kb.list_documents, False),
+    ("kb_update", kb.update, True),
+    ("kb_delete", kb.delete, True),
+    ("create_incident", incidents.create, True),
+    ("update_incident", incidents.update, True),
+    ("list_incidents", incidents.list_incidents, False),
+):
+    action(_name, write=_write)(_with_config(_fn))
 
 
 def _failure(exc: Exception) -> dict:
@@ -148,10 +157,13 @@ def lambda_handler(event: dict, context: Any) -> dict:
             raise ApiError(400, "missing field 'action'")
         fn = ACTIONS.get(name)
         if fn is None:
-            raise ApiError(400, f"unknown action '{name}'")
+            raise ApiError(400, f"unknown action '{name[:100]}'")
+        if name in WRITES and req.method not in (None, "POST"):
+            raise ApiError(405, f"action '{name}' changes data: send it as POST with a JSON body",
+                           headers={"Allow": "POST"})
         return reply(200, fn(req))
     except ApiError as err:
-        return reply(err.status, {"error": err.message})
+        return reply(err.status, {"error": err.message, **err.fields}, err.headers)
     except Exception as exc:  # noqa: BLE001 - never a stack trace in a reply
         logger.exception("request failed: action=%s", (event or {}).get("action") if isinstance(event, dict) else None)
         return _failure(exc)

@@ -16,7 +16,11 @@ from config import Config
 from validation import ApiError
 
 logger = logging.getLogger("tars")
-DOC_TYPES = ("md", "markdown", "txt", "pdf")
+# The file's format comes from its name's extension; doc_type is the document's category.
+FORMATS = {"md": "md", "markdown": "md", "txt": "txt", "pdf": "pdf"}
+DEFAULT_DOC_TYPE = "runbook"
+_CATEGORY = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+STATUSES = ("pending", "active", "disabled", "failed")
 UPDATE_STATUSES = ("active", "disabled")
 URL_EXPIRES = 3600
 MAX_FILE = 10 * 1024 * 1024
@@ -41,6 +45,20 @@ def _doc(cfg: Config, document_id: str) -> dict:
     return from_item(item)
 
 
+def _category(params: dict) -> str:
+    value = params.get("doc_type")
+    if value is None or value == "":
+        return DEFAULT_DOC_TYPE
+    if not isinstance(value, str) or not _CATEGORY.match(value.strip()):
+        raise ApiError(400, "field 'doc_type' is the document's category (runbook, architecture, troubleshooting, "
+                            f"...): lower-case letters, digits and '-', at most 40 (got {repr(value)[:60]})")
+    return value.strip()
+
+
+def _format(file_name: str) -> str | None:
+    return FORMATS.get(file_name.rsplit(".", 1)[-1].lower()) if "." in file_name else None
+
+
 def upload(cfg: Config, params: dict) -> dict:
     bucket = _require_bucket(cfg)
     service = v.name(params, "service_name")
@@ -49,19 +67,15 @@ def upload(cfg: Config, params: dict) -> dict:
         raise ApiError(400, "missing field 'feature_name'")
     file_name = v.text(params, "file_name", max_len=200)
     base = re.sub(r"[^A-Za-z0-9._-]+", "_", file_name.replace("\\", "/").rsplit("/", 1)[-1]).strip("._") or "document"
-    ext = base.rsplit(".", 1)[-1].lower() if "." in base else ""
-    doc_type = (v.text(params, "doc_type", required=False, max_len=20) or ext).lower().lstrip(".")
-    if doc_type not in DOC_TYPES:
-        raise ApiError(400, f"doc_type must be one of {', '.join(DOC_TYPES)} (got {doc_type!r})")
-    if ext not in DOC_TYPES:
-        raise ApiError(400, f"file_name must end in .{', .'.join(DOC_TYPES)} (got {file_name!r})")
-    if (doc_type == "pdf") != (ext == "pdf"):
-        raise ApiError(400, f"doc_type {doc_type!r} does not match the file name {file_name!r}")
+    file_format = _format(base)
+    if not file_format:
+        raise ApiError(400, f"field 'file_name' must end in .{', .'.join(FORMATS)} (got {file_name!r})")
+    doc_type = _category(params)
     document_id = uuid.uuid4().hex
     s3_key = f"kb/{service}/{document_id}/{base}"
     now = _now()
     doc = {"document_id": document_id, "service_name": service, "feature_name": feature[:200],
-           "file_name": base, "doc_type": "md" if doc_type == "markdown" else doc_type,
+           "file_name": base, "doc_type": doc_type, "file_format": file_format,
            "ai_context": v.string_list(params, "ai_context"), "s3_key": s3_key, "status": "pending",
            "chunk_count": 0, "created_at": now, "updated_at": now}
     # Sign only Bucket and Key: the client may send any Content-Type (text/plain, application/pdf).
@@ -70,7 +84,34 @@ def upload(cfg: Config, params: dict) -> dict:
     clients.client("dynamodb").put_item(TableName=cfg.kb_documents_table, Item=to_item(doc),
                                         ConditionExpression="attribute_not_exists(document_id)")
     return {"document_id": document_id, "upload_url": url, "s3_key": s3_key, "status": "pending",
-            "expires_in": URL_EXPIRES}
+            "doc_type": doc_type, "file_format": file_format, "expires_in": URL_EXPIRES}
+
+
+def _format_of(doc: dict) -> str:
+    """The stored format; records written before it was stored kept the format in doc_type."""
+    return doc.get("file_format") or _format(doc.get("file_name", "")) or FORMATS.get(doc.get("doc_type", ""), "txt")
+
+
+def _chunks_of(cfg: Config, doc: dict, obj: dict) -> tuple[list[str], int]:
+    """(chunks, size in bytes) of the uploaded file; chunking.Unreadable when it does not fit its format."""
+    if int(obj.get("ContentLength") or 0) > MAX_FILE:
+        raise chunking.Unreadable(f"the file is larger than {MAX_FILE // (1024 * 1024)} MB")
+    data = obj["Body"].read()
+    chunks = chunking.chunk(chunking.extract_text(data, _format_of(doc)), title=doc.get("feature_name", ""))
+    if len(chunks) > MAX_CHUNKS:
+        raise chunking.Unreadable(f"the document is too large: {len(chunks)} chunks (at most {MAX_CHUNKS}); split it")
+    return chunks, len(data)
+
+
+def _fail(cfg: Config, doc: dict, reason: str) -> ApiError:
+    """Mark the document failed with its reason (no chunks left); the 400 that says so."""
+    _delete_chunks(cfg, doc["document_id"])
+    clients.client("dynamodb").update_item(
+        TableName=cfg.kb_documents_table, Key={"document_id": {"S": doc["document_id"]}},
+        UpdateExpression="SET #s = :s, status_reason = :r, chunk_count = :n, updated_at = :u",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": "failed"}, ":r": {"S": reason}, ":n": {"N": "0"}, ":u": {"S": _now()}})
+    return ApiError(400, f"{doc['file_name']}: {reason}", fields={"document_id": doc["document_id"], "status": "failed"})
 
 
 def upload_complete(cfg: Config, params: dict) -> dict:
@@ -81,12 +122,10 @@ def upload_complete(cfg: Config, params: dict) -> dict:
         obj = s3.get_object(Bucket=bucket, Key=doc["s3_key"])
     except s3.exceptions.NoSuchKey:
         raise ApiError(409, "the file has not been uploaded yet: PUT it to upload_url first") from None
-    if int(obj.get("ContentLength") or 0) > MAX_FILE:
-        raise ApiError(400, f"the file is larger than {MAX_FILE // (1024 * 1024)} MB")
-    data = obj["Body"].read()
-    chunks = chunking.chunk(chunking.extract_text(data, doc["doc_type"]), title=doc.get("feature_name", ""))
-    if len(chunks) > MAX_CHUNKS:
-        raise ApiError(400, f"the document is too large: {len(chunks)} chunks (at most {MAX_CHUNKS}); split it")
+    try:
+        chunks, size = _chunks_of(cfg, doc, obj)
+    except chunking.Unreadable as err:
+        raise _fail(cfg, doc, str(err)) from None
     prefix = f"{doc['service_name']} {doc.get('feature_name', '')} {' '.join(doc.get('ai_context') or [])}"
     vectors, model = embeddings.embed_all([f"{prefix}\n{c}" for c in chunks], cfg.embedding_model_id)
     _delete_chunks(cfg, doc["document_id"])  # completing twice replaces, never duplicates
@@ -99,10 +138,11 @@ def upload_complete(cfg: Config, params: dict) -> dict:
     _batch_write(ddb, cfg.kb_chunks_table, requests)
     ddb.update_item(
         TableName=cfg.kb_documents_table, Key={"document_id": {"S": doc["document_id"]}},
-        UpdateExpression="SET #s = :s, chunk_count = :n, embedding_model = :m, size_bytes = :b, updated_at = :u",
+        UpdateExpression="SET #s = :s, chunk_count = :n, embedding_model = :m, size_bytes = :b, updated_at = :u "
+                         "REMOVE status_reason",
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":s": {"S": "active"}, ":n": {"N": str(len(chunks))}, ":m": {"S": model},
-                                   ":b": {"N": str(len(data))}, ":u": {"S": _now()}})
+                                   ":b": {"N": str(size)}, ":u": {"S": _now()}})
     return {"document_id": doc["document_id"], "status": "active", "chunk_count": len(chunks),
             "embedding_model": model}
 
@@ -152,7 +192,7 @@ def documents(cfg: Config, service: str | None = None, status: str | None = None
 
 def list_documents(cfg: Config, params: dict) -> dict:
     service = v.name(params, "service_name", required=False)
-    status = v.choice(params, "status", ("pending", "active", "disabled"), required=False)
+    status = v.choice(params, "status", STATUSES, required=False)
     docs = documents(cfg, service, status)
     for d in docs:
         d.setdefault("ai_context", [])
@@ -165,6 +205,8 @@ def update(cfg: Config, params: dict) -> dict:
     doc = _doc(cfg, document_id)
     if doc["status"] == "pending":
         raise ApiError(409, "the document is still pending: call kb_upload_complete first")
+    if doc["status"] == "failed":
+        raise ApiError(409, f"the document failed ({doc.get('status_reason', 'unreadable')}): upload a readable file")
     clients.client("dynamodb").update_item(
         TableName=cfg.kb_documents_table, Key={"document_id": {"S": document_id}},
         UpdateExpression="SET #s = :s, updated_at = :u", ConditionExpression="attribute_exists(document_id)",

@@ -6,10 +6,15 @@ from typing import Any, Iterable
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str):
+    """A 4xx reply: ``{"error": message, **fields}`` with ``headers`` added to the reply's."""
+
+    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None,
+                 fields: dict[str, Any] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
+        self.fields = fields or {}
 
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")

@@ -76,3 +76,32 @@ def call(handler, action: str | None, method: str = "POST", **fields) -> tuple[i
 
 def item_count(table: str) -> int:
     return boto3.client("dynamodb").scan(TableName=table, Select="COUNT")["Count"]
+
+
+def url_event(method: str, query: dict | None = None, body: str | None = None) -> dict:
+    """A Lambda Function URL request (payload format 2.0) as AWS sends it, after the example in the
+    Lambda developer guide ("Invoking Lambda function URLs", request payload format): the query in
+    both rawQueryString and queryStringParameters, no ``body`` key when the request has none."""
+    from urllib.parse import urlencode
+
+    ev = {
+        "version": "2.0", "routeKey": "$default", "rawPath": "/",
+        "rawQueryString": urlencode(query or {}),
+        "headers": {"accept": "application/json", "host": "abcdefghij.lambda-url.us-east-1.on.aws",
+                    "user-agent": "client/1.0", "x-amzn-trace-id": "Root=1-5e6722a7-cc56xmpl46db7ae02d4da47e",
+                    "x-forwarded-for": "198.51.100.7", "x-forwarded-port": "443", "x-forwarded-proto": "https"},
+        "requestContext": {
+            "accountId": "anonymous", "apiId": "abcdefghij", "domainName": "abcdefghij.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abcdefghij",
+            "http": {"method": method, "path": "/", "protocol": "HTTP/1.1", "sourceIp": "198.51.100.7",
+                     "userAgent": "client/1.0"},
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "routeKey": "$default", "stage": "$default",
+            "time": "12/Mar/2020:19:03:58 +0000", "timeEpoch": 1583348638390},
+        "isBase64Encoded": False,
+    }
+    if query:
+        ev["queryStringParameters"] = {k: str(v) for k, v in query.items()}
+    if body is not None:
+        ev["body"] = body
+        ev["headers"]["content-type"] = "application/json"
+    return ev

@@ -97,7 +97,7 @@ def run(settings, api, *, clock: Callable[[], float] = time.time) -> tuple[list[
     document_id = None
     try:
         up = api.post("kb_upload", service_name="tars-verify", feature_name="deploy-verification",
-                      ai_context=["post-deployment verification"], doc_type="txt",
+                      ai_context=["post-deployment verification"],
                       file_name=f"tars-verify-{int(clock())}.txt")
         document_id = up.get("document_id")
         data["document_id"] = document_id

@@ -34,7 +34,7 @@ def put(url: str, data: bytes, content_type: str) -> int:
 
 def test_kb_flow_with_a_real_presigned_put(h):
     up = call(h, "kb_upload", service_name="payment-service", feature_name="payments",
-              ai_context=["runbook"], doc_type="md", file_name="payment-runbook.md")[1]
+              ai_context=["runbook"], doc_type="runbook", file_name="payment-runbook.md")[1]
     assert put(up["upload_url"], RUNBOOK.encode(), "text/plain") == 200
     obj = boto3.client("s3").get_object(Bucket=BUCKET, Key=up["s3_key"])
     assert obj["Body"].read() == RUNBOOK.encode() and obj["ContentType"] == "text/plain"
@@ -62,7 +62,7 @@ def test_kb_flow_with_a_real_presigned_put(h):
 def test_presigned_put_signs_only_the_host_so_any_content_type_is_accepted(h):
     # moto does not check presigned signatures, so what AWS would check is asserted on the URL:
     # SigV4 signs only `host`, so a client's Content-Type cannot break the signature.
-    up = call(h, "kb_upload", service_name="order-service", feature_name="orders", doc_type="txt",
+    up = call(h, "kb_upload", service_name="order-service", feature_name="orders", doc_type="reference",
               file_name="notes.txt")[1]
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(up["upload_url"]).query)
     assert query["X-Amz-SignedHeaders"] == ["host"] and query["X-Amz-Expires"] == ["3600"]

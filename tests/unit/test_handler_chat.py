@@ -8,20 +8,24 @@ from botocore.awsrequest import AWSResponse
 
 from tests.handler_support import BUCKET, call, configure, create_resources, handler_module, lambda_module
 
-NOW_MS = int(time.time() * 1000)
+@pytest.fixture
+def seeded_ms():
+    """When the sample logs are seeded: each test's own time, so a window relative to the handler's
+    clock holds the burst however long the suite ran before the test (a full run takes ~30 min)."""
+    return int(time.time() * 1000)
 
 
 @pytest.fixture
-def h(aws, monkeypatch):
+def h(aws, monkeypatch, seeded_ms):
     configure(monkeypatch)
     create_resources()
     h = handler_module()
-    lambda_module("sample_data").seed(boto3.client("logs"), now_ms=NOW_MS)
+    lambda_module("sample_data").seed(boto3.client("logs"), now_ms=seeded_ms)
     return h
 
 
 def add_doc(h, service, file_name, text):
-    body = call(h, "kb_upload", service_name=service, feature_name="ops", file_name=file_name, doc_type="md")[1]
+    body = call(h, "kb_upload", service_name=service, feature_name="ops", file_name=file_name, doc_type="runbook")[1]
     boto3.client("s3").put_object(Bucket=BUCKET, Key=body["s3_key"], Body=text.encode())
     assert call(h, "kb_upload_complete", document_id=body["document_id"])[0] == 200
     return body["document_id"]
@@ -52,11 +56,11 @@ def test_service_and_time_range_narrow_the_search(h):
     assert named["findings"]["log_groups"] == ["/ecs/payment-service"] and named["findings"]["since_minutes"] == 120
 
 
-def test_only_errors_inside_the_window_count(h, monkeypatch):
+def test_only_errors_inside_the_window_count(h, monkeypatch, seeded_ms):
     sample = lambda_module("sample_data")
-    # the handler's clock is frozen at the moment the logs were seeded, so the window holds the
-    # error burst however long the suite ran before this test, and no event crosses its edge
-    now_ms = NOW_MS
+    # the handler's clock is frozen at the moment the logs were seeded, so no event crosses the
+    # window's edge while the test runs
+    now_ms = seeded_ms
     frozen = datetime.fromtimestamp(now_ms / 1000, timezone.utc)
 
     class FrozenDatetime(datetime):
@@ -66,7 +70,7 @@ def test_only_errors_inside_the_window_count(h, monkeypatch):
 
     monkeypatch.setattr(lambda_module("chat"), "datetime", FrozenDatetime)
     start = now_ms - 5 * 60_000
-    expected = {s: sum(1 for e in sample.events_for(s, NOW_MS) if " ERROR " in e["message"] and e["timestamp"] >= start)
+    expected = {s: sum(1 for e in sample.events_for(s, now_ms) if " ERROR " in e["message"] and e["timestamp"] >= start)
                 for s in sample.SERVICES}
     assert 0 < sum(expected.values()) < 33
     body = call(h, "chat", question="errors?", time_range="5m")[1]

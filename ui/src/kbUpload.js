@@ -1,6 +1,9 @@
 import { apiPost, putToPresignedUrl, ApiError } from "./api.js";
 
+// The handler takes the file's format from its extension, and doc_type as the document's
+// category (lower-case letters, digits and '-', up to 40; "runbook" when absent).
 export const ALLOWED_EXTENSIONS = ["md", "markdown", "txt", "pdf"];
+export const DOC_TYPES = ["runbook", "architecture", "troubleshooting", "reference", "postmortem"];
 export const UPLOAD_STEPS = 3;
 
 export function fileExtension(name) {
@@ -20,7 +23,8 @@ export function parseContext(text) {
  * The knowledge base upload: kb_upload (document record + presigned URL) → PUT the file →
  * kb_upload_complete (parse, chunk, embed). `onProgress({step, of, fraction, label})` reports each
  * stage, and the bytes sent during the PUT (`fraction` of step 2).
- * Returns the kb_upload_complete reply ({document_id, status, chunk_count}).
+ * Returns the kb_upload_complete reply ({document_id, status, chunk_count}). An error after
+ * kb_upload carries `documentId`: the document exists (pending, or failed with its reason).
  */
 export async function uploadDocument(file, meta, onProgress = () => {}) {
   const ext = fileExtension(file.name);
@@ -48,11 +52,15 @@ export async function uploadDocument(file, meta, onProgress = () => {}) {
       fraction: total ? loaded / total : 0,
       label: `Uploading ${file.name}: ${formatBytes(loaded)} of ${formatBytes(total)}`,
     });
-  uploading(0, file.size);
-  await putToPresignedUrl(created.upload_url, file, { onProgress: uploading });
-  onProgress({ step: 3, of: UPLOAD_STEPS, label: "Indexing (parse, chunk, embed)" });
-  const done = await apiPost("kb_upload_complete", { document_id: created.document_id }, { timeoutMs: 120_000 });
-  return done;
+  try {
+    uploading(0, file.size);
+    await putToPresignedUrl(created.upload_url, file, { onProgress: uploading });
+    onProgress({ step: 3, of: UPLOAD_STEPS, label: "Indexing (parse, chunk, embed)" });
+    return await apiPost("kb_upload_complete", { document_id: created.document_id }, { timeoutMs: 120_000 });
+  } catch (err) {
+    err.documentId = created.document_id;
+    throw err;
+  }
 }
 
 export function formatBytes(n) {

@@ -1,10 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { apiGet, apiPost } from "../api.js";
-import { ALLOWED_EXTENSIONS, UPLOAD_STEPS, parseContext, uploadDocument } from "../kbUpload.js";
+import { ALLOWED_EXTENSIONS, DOC_TYPES, UPLOAD_STEPS, parseContext, uploadDocument } from "../kbUpload.js";
 import ErrorAlert from "../ErrorAlert.jsx";
 
-const DOC_TYPES = ["runbook", "architecture", "troubleshooting", "reference", "postmortem"];
-const STATUSES = ["", "active", "pending", "disabled"];
+const STATUSES = ["", "active", "pending", "disabled", "failed"];
 
 function UploadForm({ onUploaded, onError }) {
   const fileInput = useRef(null);
@@ -41,6 +40,7 @@ function UploadForm({ onUploaded, onError }) {
       onUploaded();
     } catch (err) {
       onError(err.message);
+      if (err.documentId) onUploaded(); // the document is listed: pending, or failed with its reason
     } finally {
       setProgress(null);
     }
@@ -200,6 +200,7 @@ export default function KnowledgeBasePage() {
                 <th>File</th>
                 <th>Service</th>
                 <th>Feature</th>
+                <th>Type</th>
                 <th>Status</th>
                 <th className="num">Chunks</th>
                 <th>Created</th>
@@ -212,8 +213,16 @@ export default function KnowledgeBasePage() {
                   <td>{d.file_name}</td>
                   <td>{d.service_name}</td>
                   <td>{d.feature_name}</td>
+                  <td>{d.doc_type}</td>
                   <td>
-                    <span className={`badge ${d.status === "active" ? "ok" : "muted"}`}>{d.status}</span>
+                    <span className={`badge ${d.status === "active" ? "ok" : d.status === "failed" ? "bad" : "muted"}`}>
+                      {d.status}
+                    </span>
+                    {d.status_reason && (
+                      <div className="muted small" data-testid={`kb-reason-${d.document_id}`}>
+                        {d.status_reason}
+                      </div>
+                    )}
                   </td>
                   <td className="num">{d.chunk_count ?? 0}</td>
                   <td>{d.created_at}</td>

@@ -13,6 +13,7 @@ const DOCS = [
     service_name: "payment-service",
     feature_name: "refunds",
     file_name: "refunds.md",
+    doc_type: "runbook",
     status: "active",
     chunk_count: 5,
     created_at: "2026-11-27T10:00:00Z",
@@ -22,6 +23,7 @@ const DOCS = [
     service_name: "order-service",
     feature_name: "checkout",
     file_name: "checkout.txt",
+    doc_type: "architecture",
     status: "disabled",
     chunk_count: 2,
     created_at: "2026-11-27T11:00:00Z",
@@ -54,7 +56,8 @@ describe("KnowledgeBasePage", () => {
     const table = await screen.findByTestId("kb-table");
     const rows = within(table).getAllByRole("row");
     expect(rows).toHaveLength(3);
-    expect(rows[1]).toHaveTextContent("refunds.mdpayment-servicerefundsactive5");
+    expect(rows[1]).toHaveTextContent("refunds.mdpayment-servicerefundsrunbookactive5");
+    expect(rows[2]).toHaveTextContent("checkout.txtorder-servicecheckoutarchitecturedisabled2");
     expect(within(rows[1]).getByRole("button", { name: "Disable" })).toBeInTheDocument();
     expect(within(rows[2]).getByRole("button", { name: "Enable" })).toBeInTheDocument();
     expect(calls).toHaveLength(1);
@@ -174,7 +177,8 @@ describe("KnowledgeBasePage", () => {
     const alert = await screen.findByTestId("kb-error");
     expect(alert).toHaveAttribute("role", "alert");
     expect(alert).toHaveTextContent("The storage bucket refused the upload of notes.txt (403 SignatureDoesNotMatch).");
-    expect(calls.map((c) => c.action ?? c.method)).toEqual(["kb_list", "kb_upload", "PUT"]);
+    // the list is reloaded (the registered document shows as pending); kb_upload_complete is not sent
+    await waitFor(() => expect(calls.map((c) => c.action ?? c.method)).toEqual(["kb_list", "kb_upload", "PUT", "kb_list"]));
     expect(screen.queryByTestId("kb-upload-result")).not.toBeInTheDocument();
     expect(screen.queryByTestId("kb-progress")).not.toBeInTheDocument();
   });
@@ -193,7 +197,7 @@ describe("KnowledgeBasePage", () => {
     expect(await screen.findByTestId("kb-error")).toHaveTextContent(
       "Cannot upload notes.txt to the storage bucket (network error or CORS refusal).",
     );
-    expect(calls.map((c) => c.action ?? c.method)).toEqual(["kb_list", "kb_upload", "PUT"]);
+    await waitFor(() => expect(calls.map((c) => c.action ?? c.method)).toEqual(["kb_list", "kb_upload", "PUT", "kb_list"]));
   });
 
   test("an error reply to kb_upload is shown and nothing is uploaded", async () => {
@@ -206,6 +210,51 @@ describe("KnowledgeBasePage", () => {
     await user.click(screen.getByTestId("kb-upload"));
     expect(await screen.findByTestId("kb-error")).toHaveTextContent("The TARS API answered 400: service_name is required");
     expect(calls.some((c) => c.method === "PUT")).toBe(false);
+  });
+
+  test("the Document type list offers categories, and the category chosen is sent as doc_type", async () => {
+    mockApi(() => listReply([]));
+    render(<KnowledgeBasePage />);
+    const options = within(screen.getByTestId("kb-doc-type")).getAllByRole("option").map((o) => o.value);
+    expect(options).toEqual(["runbook", "architecture", "troubleshooting", "reference", "postmortem"]);
+    expect(screen.getByTestId("kb-doc-type")).toHaveValue("runbook");
+    // a category, never a file format: the format comes from the file name
+    for (const category of options) expect(category).toMatch(/^[a-z0-9][a-z0-9-]{0,39}$/);
+    for (const format of ["md", "markdown", "txt", "pdf"]) expect(options).not.toContain(format);
+  });
+
+  test("a file the handler cannot parse: the alert gives the reason and the list shows it failed", async () => {
+    let completed = false;
+    const failed = {
+      ...DOCS[0],
+      document_id: "doc-9",
+      file_name: "diagram.md",
+      status: "failed",
+      chunk_count: 0,
+      status_reason: "the file is named .md but it is a PNG image",
+    };
+    const calls = mockApi((call) => {
+      if (call.action === "kb_list") return listReply(completed ? [failed] : []);
+      if (call.action === "kb_upload") return json({ document_id: "doc-9", upload_url: UPLOAD_URL, status: "pending" });
+      if (call.method === "PUT") return new Response("", { status: 200 });
+      completed = true;
+      return json({ error: "diagram.md: the file is named .md but it is a PNG image", document_id: "doc-9", status: "failed" }, 400);
+    });
+    render(<KnowledgeBasePage />);
+    await screen.findByText("No documents.");
+    const user = userEvent.setup();
+    await fillUploadForm(user, new File(["\x89PNG"], "diagram.md", { type: "" }));
+    await user.click(screen.getByTestId("kb-upload"));
+
+    expect(await screen.findByTestId("kb-error")).toHaveTextContent(
+      "The TARS API answered 400: diagram.md: the file is named .md but it is a PNG image",
+    );
+    const row = await screen.findByTestId("kb-row-doc-9");
+    expect(row).toHaveTextContent("failed");
+    expect(within(row).getByTestId("kb-reason-doc-9")).toHaveTextContent("it is a PNG image");
+    expect(within(row).queryByRole("button", { name: "Enable" })).not.toBeInTheDocument();
+    expect(screen.queryByTestId("kb-upload-result")).not.toBeInTheDocument();
+    expect(calls.map((c) => c.action ?? c.method)).toEqual(["kb_list", "kb_upload", "PUT", "kb_upload_complete", "kb_list"]);
   });
 
   test("Disable sends kb_update status=disabled and reloads the list", async () => {
