@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import UsageError
 
-OK, FAILED, DRY = "✅", "❌", "📝"
+OK, FAILED, DRY, REFUSED = "✅", "❌", "📝", "⛔"
 COLUMNS = ("component", "result", "before → after", "time", "detail")
 
 
@@ -46,11 +46,17 @@ def code(value: Any) -> str:
     return f"`{text}`"
 
 
+def short(value: Any) -> str:
+    """An ARN as its last part (task-definition/sre-poc-mcp-server:2 -> sre-poc-mcp-server:2)."""
+    text = "" if value is None else str(value)
+    return text.rsplit("/", 1)[-1] if text.startswith("arn:") and "/" in text else text
+
+
 def change(row: dict) -> str:
-    before, after = row.get("before"), row.get("after")
-    if row.get("status") == "deployed" or (before and after and str(before) != str(after)):
+    before, after = short(row.get("before")), short(row.get("after"))
+    if row.get("status") == "deployed" or (before and after and before != after):
         return f"{before or '-'} → {after or '-'}"
-    return str(after or before or "")
+    return after or before
 
 
 def rows(report: dict) -> list[tuple[str, ...]]:
@@ -72,9 +78,17 @@ def table(report: dict) -> list[str]:
     return lines
 
 
+def _preflight_failures(report: dict) -> list[str]:
+    return [str(c.get("name")) for c in (report.get("preflight") or {}).get("checks") or []
+            if c.get("status") == "fail"]
+
+
 def _headline(report: dict, what: str) -> str:
     env = report.get("env") or "?"
     failed = [r.get("component") for r in report.get("components", []) if r.get("status") == "failed"]
+    refused = _preflight_failures(report)
+    if report.get("ok") is False and not report.get("components") and refused:
+        return f"### {REFUSED} TARS {what} `{env}`: refused by preflight ({', '.join(refused)}), nothing changed"
     if report.get("dry_run"):
         return f"### {DRY} TARS {what} `{env}`: dry run, nothing changed"
     if report.get("interrupted"):
@@ -105,12 +119,13 @@ def render(report: dict) -> str:
     what = kind(report)
     if what == "deploy":
         total = report.get("elapsed")
-        if total is None:
-            total = sum(float(r.get("elapsed") or 0) for r in report.get("components", []))
-        lines = [_headline(report, "deploy to"), "", *table(report), ""]
+        if total is None:  # a report written before the pipeline timed itself
+            total = sum(float(r.get("elapsed") or 0) for r in report.get("components", [])) or None
+        lines = [_headline(report, "deploy to"), ""]
+        lines += [*table(report), ""] if report.get("components") else []
         lines += _facts([("Release", code(report["release_id"]) if report.get("release_id") else None),
                          ("UI", report.get("site_url")),
-                         ("Total time", duration(total)),
+                         ("Total time", duration(total) if total is not None else None),
                          ("Command", code(report.get("command", "")))])
         lines += _preflight(report)
     else:
