@@ -9,7 +9,7 @@
 #
 # The permissions below are THE deploy role policy (one place): a scoped first version of what
 # the tasks call. A later step derives it exactly from recorded calls; until then the role can
-# plan the infrastructure (read) but not apply infrastructure changes (see docs/security.md).
+# plan the infrastructure (read-only verbs) but not apply infrastructure changes (README, CI/CD).
 
 variable "github_deploy_role" {
   description = "Create the GitHub Actions deploy role of this env (and the OIDC provider unless github_oidc_provider_arn is set)."
@@ -158,11 +158,39 @@ locals {
       actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable"]
       resources = ["${local.arn_prefix}:dynamodb:${var.region}:${local.account_id}:table/${var.state_lock_table}"]
     }
+    # terraform plan (deploy --infra) refreshes every resource of infrastructure/: read-only verbs
+    # on the project's resources. Applying changes is not granted (see the README's CI/CD section).
+    TerraformPlanRead = {
+      actions = [
+        "s3:GetBucket*", "s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration", "s3:GetReplicationConfiguration",
+        "s3:GetAccelerateConfiguration", "lambda:Get*", "lambda:List*", "iam:GetRole", "iam:GetRolePolicy",
+        "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:GetOpenIDConnectProvider", "kms:DescribeKey",
+        "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags", "dynamodb:Describe*",
+        "dynamodb:ListTagsOfResource", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy",
+        "ecr:ListTagsForResource", "ecs:ListTagsForResource", "logs:ListTagsForResource", "logs:ListTagsLogGroup",
+        "ssm:DescribeParameters", "ssm:ListTagsForResource", "cloudfront:Get*", "cloudfront:List*",
+        "servicediscovery:GetNamespace", "servicediscovery:GetService", "servicediscovery:ListTagsForResource",
+      ]
+      resources = concat(
+        [for b in [local.ui_bucket, local.kb_bucket, local.artifact_bucket, "${var.project}-logs-${local.account_id}"] :
+        "${local.arn_prefix}:s3:::${b}"],
+        [local.deploy_function_arn, "${local.deploy_function_arn}:*", aws_kms_key.data.arn, local.github_oidc_provider_arn,
+          "${local.arn_prefix}:iam::${local.account_id}:role/${var.project}-*",
+          "${local.arn_prefix}:dynamodb:${var.region}:${local.account_id}:table/${var.project}-*",
+          "${local.arn_prefix}:ecr:${var.region}:${local.account_id}:repository/${local.ecr_repository}",
+          "${local.arn_prefix}:ecs:${var.region}:${local.account_id}:cluster/${local.ecs_cluster}",
+          "${local.arn_prefix}:ecs:${var.region}:${local.account_id}:service/${local.ecs_cluster}/${local.ecs_service}",
+          "${local.arn_prefix}:logs:${var.region}:${local.account_id}:log-group:*",
+          "${local.arn_prefix}:ssm:${var.region}:${local.account_id}:parameter${local.github_token_param}",
+          "${local.arn_prefix}:servicediscovery:${var.region}:${local.account_id}:*",
+        "${local.arn_prefix}:cloudfront::${local.account_id}:*"],
+      )
+    }
     # These calls have no resource-level permissions: AWS documents "*" as their only resource.
     Unscoped = {
       actions = [
         "ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition",
-        "ecs:ListTaskDefinitions", "logs:DescribeLogGroups",
+        "ecs:ListTaskDefinitions", "logs:DescribeLogGroups", "ec2:Describe*", "kms:ListAliases",
       ]
       resources = ["*"]
     }
