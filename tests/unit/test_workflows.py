@@ -125,3 +125,22 @@ def test_ci_runs_the_readmes_test_command_and_keeps_the_report():
     assert uses["actions/cache"]["with"]["path"] == test["env"]["TARS_TERRAFORM_PLUGIN_DIR"]
     assert uses["actions/upload-artifact"]["with"]["path"] == "test-results/"
     assert uses["actions/upload-artifact"]["if"] == "${{ !cancelled() }}"
+
+
+@pytest.mark.parametrize("args, expected", [
+    ("--lambda --json r.json", "inv deploy --yes --lambda --json r.json"),
+    ("--ui --mcp", "inv deploy --yes --ui --mcp"),
+    ("--env dev --json r.json", "inv deploy --yes --all --env dev --json r.json"),
+    ("", "inv deploy --yes --all"),
+])
+def test_make_deploy_deploys_what_args_name_else_all(args, expected):
+    done = subprocess.run(["make", "-n", "deploy", f"ARGS={args}"], cwd=ROOT, capture_output=True, text=True)
+    assert " ".join(done.stdout.split()).endswith(expected), done.stdout
+
+
+def test_make_rollback_hands_the_release_to_the_shell_as_data():
+    """The workflow's `make rollback ARGS='--to "$$RELEASE" ...'`: the recipe holds "$RELEASE"."""
+    step = next(s for s in load("deploy-env.yml")["jobs"]["deploy"]["steps"] if s.get("id") == "rollback")
+    args = re.fullmatch(r"make rollback ARGS='(.*)'", step["run"].strip()).group(1)
+    done = subprocess.run(["make", "-n", "rollback", f"ARGS={args}"], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.strip().endswith('rollback --yes --to "$RELEASE" --json "$REPORT"'), done.stdout
