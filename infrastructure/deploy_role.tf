@@ -3,7 +3,9 @@
 # same name (sub = repo:OWNER/REPO:environment:NAME, aud = sts.amazonaws.com); the workflows
 # assume it with aws-actions/configure-aws-credentials (role-to-assume), no access keys.
 #
-# Each env is its own root (backend/<env>.hcl), so each root creates its env's role. The OIDC
+# Each env is its own root (backend/<env>.hcl), so each root creates its env's role,
+# arn:aws:iam::<account>:role/<project>-github-deploy-<env> (no output: outputs.tf holds only
+# what the tasks read, and the local target writes every output). The OIDC
 # provider exists once per account: the first env creates it; another env in the same account
 # passes its ARN (github_oidc_provider_arn) instead.
 #
@@ -264,9 +266,4 @@ resource "aws_iam_role_policy_attachment" "github_deploy_extra" {
   for_each   = var.github_deploy_role ? toset(var.github_deploy_role_policy_arns) : toset([])
   role       = aws_iam_role.github_deploy[0].name
   policy_arn = each.value
-}
-
-output "github_deploy_role_arn" {
-  description = "role-to-assume of this env's GitHub environment (set it as the AWS_DEPLOY_ROLE_ARN variable there)"
-  value       = var.github_deploy_role ? aws_iam_role.github_deploy[0].arn : null
 }

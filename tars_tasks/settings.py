@@ -204,8 +204,6 @@ FIELDS: tuple[Field, ...] = (
     # CI/CD (.github/workflows): the repository whose GitHub environments the deploy role trusts
     Field("github_repository", "GITHUB_REPOSITORY", "OWNER/REPO the deploy role trusts (default: the origin remote)",
           _name),
-    Field("deploy_role_arn", "TARS_DEPLOY_ROLE_ARN", "role GitHub Actions assumes to deploy this env", _name, None,
-          "github_deploy_role_arn"),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 LAMBDA_ENV_FIELDS = tuple(f for f in FIELDS if f.lambda_env)

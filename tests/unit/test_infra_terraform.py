@@ -82,7 +82,7 @@ def test_every_runbook_variable_is_set_on_the_function(tf):
 def test_every_output_settings_reads_exists(tf):
     wanted = {f.output for f in FIELDS if f.output}
     assert wanted == set(tf["output"]), (wanted ^ set(tf["output"]))
-    assert len(wanted) == 20
+    assert len(wanted) == 19
 
 
 def test_tables_equal_tables_py(tf):

@@ -3,6 +3,7 @@ keyless credentials, one job per environment with its own concurrency group, eve
 deploys is a Makefile alias, CI runs exactly the README's test command."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -127,6 +128,13 @@ def test_ci_runs_the_readmes_test_command_and_keeps_the_report():
     assert uses["actions/upload-artifact"]["if"] == "${{ !cancelled() }}"
 
 
+def make_n(*args: str) -> subprocess.CompletedProcess:
+    """`make -n` as a user types it (not as a sub-make of `make test`)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    return subprocess.run(["make", "--no-print-directory", "-n", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True)
+
+
 @pytest.mark.parametrize("args, expected", [
     ("--lambda --json r.json", "inv deploy --yes --lambda --json r.json"),
     ("--ui --mcp", "inv deploy --yes --ui --mcp"),
@@ -134,7 +142,7 @@ def test_ci_runs_the_readmes_test_command_and_keeps_the_report():
     ("", "inv deploy --yes --all"),
 ])
 def test_make_deploy_deploys_what_args_name_else_all(args, expected):
-    done = subprocess.run(["make", "-n", "deploy", f"ARGS={args}"], cwd=ROOT, capture_output=True, text=True)
+    done = make_n("deploy", f"ARGS={args}")
     assert " ".join(done.stdout.split()).endswith(expected), done.stdout
 
 
@@ -142,5 +150,5 @@ def test_make_rollback_hands_the_release_to_the_shell_as_data():
     """The workflow's `make rollback ARGS='--to "$$RELEASE" ...'`: the recipe holds "$RELEASE"."""
     step = next(s for s in load("deploy-env.yml")["jobs"]["deploy"]["steps"] if s.get("id") == "rollback")
     args = re.fullmatch(r"make rollback ARGS='(.*)'", step["run"].strip()).group(1)
-    done = subprocess.run(["make", "-n", "rollback", f"ARGS={args}"], cwd=ROOT, capture_output=True, text=True)
+    done = make_n("rollback", f"ARGS={args}")
     assert done.stdout.strip().endswith('rollback --yes --to "$RELEASE" --json "$REPORT"'), done.stdout
