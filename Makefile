@@ -59,8 +59,8 @@ test-ui: $(UI_STAMP)
 	cd ui && npm test
 
 # CI aliases
-deploy:
-	$(INV) deploy --all --yes $(ARGS)
+deploy:  # --all unless ARGS names components: make deploy ARGS="--lambda --env dev"
+	$(INV) deploy --yes $(if $(filter --all --infra --mcp --lambda --ui,$(ARGS)),,--all) $(ARGS)
 deploy-lambda:
 	$(INV) deploy-lambda --yes $(ARGS)
 deploy-ui:
@@ -77,6 +77,15 @@ preflight:
 	$(INV) preflight $(ARGS)
 build:
 	$(INV) build $(ARGS)
+
+# CI/CD (.github/workflows/deploy-env.yml runs these; README "CI/CD")
+.PHONY: rollback report infra-outputs
+rollback:
+	$(INV) rollback --yes $(ARGS)
+report:
+	$(INV) report $(ARGS)
+infra-outputs:
+	$(INV) infra-outputs $(ARGS)
 
 clean:
 	-$(INV) local.down

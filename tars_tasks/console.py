@@ -200,3 +200,11 @@ def write_report(path: str | os.PathLike | None, data: dict) -> None:
     if target.parent and not target.parent.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(_scrub_data(data), indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a text report (markdown), scrubbed of secrets like every other output."""
+    target = Path(path)
+    if target.parent and not target.parent.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(scrub(text), encoding="utf-8")

@@ -201,6 +201,9 @@ FIELDS: tuple[Field, ...] = (
     Field("release_bucket", "TARS_RELEASE_BUCKET", "S3 bucket of release records (default: the UI bucket)", _name),
     Field("github_api_url", "TARS_GITHUB_API_URL", "GitHub API base (preflight's approval check)", _url,
           "https://api.github.com"),
+    # CI/CD (.github/workflows): the repository whose GitHub environments the deploy role trusts
+    Field("github_repository", "GITHUB_REPOSITORY", "OWNER/REPO the deploy role trusts (default: the origin remote)",
+          _name),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 LAMBDA_ENV_FIELDS = tuple(f for f in FIELDS if f.lambda_env)

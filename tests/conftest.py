@@ -33,7 +33,7 @@ _SAFE_ENV = {
 @pytest.fixture(autouse=True)
 def _isolated_aws_env(monkeypatch):
     for key in list(os.environ):
-        if key.startswith(("TARS_", "AWS_")) or key in ("GITHUB_TOKEN", "VITE_API_ENDPOINT"):
+        if key.startswith(("TARS_", "AWS_")) or key in ("GITHUB_TOKEN", "GITHUB_REPOSITORY", "VITE_API_ENDPOINT"):
             monkeypatch.delenv(key, raising=False)
     for key, value in _SAFE_ENV.items():
         monkeypatch.setenv(key, value)

@@ -161,6 +161,22 @@ def execute(settings, plan_, *, dry_run: bool = False, allow_destroy: bool = Fal
                    elapsed=clock() - started, data={"outputs": sorted(outputs), **plan_.as_dict()})
 
 
+def fetch_outputs(settings, *, tf=None) -> tuple[Any, dict[str, Any]]:
+    """Read only: this env's Terraform outputs, saved to .tars/<env>/outputs.json where every task
+    reads them (a fresh CI checkout has none). Returns (path or None, outputs). Local mode: the
+    local bootstrap writes that file itself; whatever it wrote is returned."""
+    from ..settings import read_outputs
+    from ..tools import terraform
+
+    if settings.is_local:
+        path = settings.state_dir / "outputs.json"
+        return (path, read_outputs(path)) if path.is_file() else (None, {})
+    tf = tf or _terraform(settings)
+    tf.init(settings.env)
+    outputs = tf.outputs()
+    return terraform.save_outputs(settings.state_dir, outputs), outputs
+
+
 # ---------------------------------------------------------------- what is live
 
 def _marker(settings):

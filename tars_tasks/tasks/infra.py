@@ -147,6 +147,24 @@ def infra_drift(c, env=None, json=None):
     raise Exit(code=2)
 
 
+@tars_task
+def infra_outputs(c, env=None, local=False, json=None):
+    """Save this env's Terraform outputs to .tars/<env>/outputs.json (read only; CI runs it first)."""
+    from ..settings import Settings
+    from ..steps import infra
+
+    settings = Settings.load(c, env=env, local=local or None)
+    settings.ensure_valid()
+    path, outputs = infra.fetch_outputs(settings)
+    console.write_report(json, {"env": settings.env, "path": str(path) if path else None, "outputs": sorted(outputs)})
+    if path is None:
+        console.ok("no local deployment yet: inv deploy --all --local writes the outputs")
+    elif not outputs:
+        console.warn(f"the {settings.env} state has no outputs yet: inv deploy-infrastructure creates them")
+    else:
+        console.ok(f"{len(outputs)} Terraform outputs of {settings.env} in {path}")
+
+
 @tars_task(help={"commit": "the commit to revert (default: the newest one touching infrastructure/)", **GUARD_HELP})
 def rollback_infrastructure(c, env=None, dry_run=False, yes=False, json=None, commit=None,
                             allow_destroy=False, allow_data_loss=False):
@@ -163,4 +181,4 @@ def rollback_infrastructure(c, env=None, dry_run=False, yes=False, json=None, co
     console.write_report(json, {"env": settings.env, "outcome": outcome.as_dict()})
 
 
-ns = Collection(deploy_infrastructure, lint_infra, infra_drift, rollback_infrastructure)
+ns = Collection(deploy_infrastructure, lint_infra, infra_drift, rollback_infrastructure, infra_outputs)

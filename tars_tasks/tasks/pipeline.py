@@ -23,7 +23,8 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
         yes: bool = False, json_path: str | None = None, skip_verify: bool = False,
         preflight: bool = False, force_preflight: bool = False, verify: Callable[[Any], Any] | None = None,
         reload: Callable[[], Any] | None = None, plan_args: Mapping[str, Callable] | None = None,
-        clock: Callable[[], float] = time.monotonic, preflight_run: Callable[..., Any] | None = None) -> dict:
+        clock: Callable[[], float] = time.monotonic, preflight_run: Callable[..., Any] | None = None,
+        skip_tests: bool = False) -> dict:
     """The whole pipeline; returns the report. Raises StepFailed (exit 1) when anything failed."""
     from .. import lock
     from ..errors import Refused, StepFailed
@@ -32,6 +33,7 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
     from ..tools import git
 
     deploy_started = time.time()
+    started_clock = clock()
     if plan_args is None:  # the real components' extra plan inputs (the UI bundle); fakes need none
         plan_args = pipeline.PLAN_ARGS if registry is None else {}
     command = f"{COMMAND} " + " ".join(f"--{n}" for n in names)
@@ -43,7 +45,8 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
             from ..steps import preflight as pf
 
             console.step("Preflight checklist")
-            checks = (preflight_run or pf.run_checklist)(settings, registry=registry, dry_run=dry_run)
+            checks = (preflight_run or pf.run_checklist)(settings, registry=registry, dry_run=dry_run,
+                                                          skip_tests=skip_tests)
             console.table(None, ["check", "result", "reason"], [(c.name, c.status, c.reason) for c in checks])
             bad = pf.failures(checks)
             report["preflight"] = {"ran": True, "forced": bool(bad and force_preflight),
@@ -66,7 +69,8 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
         if dry_run:
             outcomes = pipeline.planned_outcomes(planned)
             _summary(outcomes)
-            report.update(components=[o.as_dict() for o in outcomes], ok=True)
+            report.update(components=[o.as_dict() for o in outcomes], ok=True,
+                          site_url=getattr(settings, "site_url", None))
             console.write_report(json_path, report)
             return report
         console.confirm(f"Deploy {', '.join(names)} to {settings.env}?", yes)
@@ -114,6 +118,7 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
             except Exception as exc:  # noqa: BLE001 - the deploy itself succeeded
                 console.warn(f"could not write the release record: {pipeline.describe_failure(exc)}")
         _summary(outcomes)
+        report.update(site_url=getattr(settings, "site_url", None), elapsed=round(clock() - started_clock, 3))
         console.write_report(json_path, report)
     if report["interrupted"]:
         raise KeyboardInterrupt  # after the summary and the report: the runner exits 130
@@ -122,10 +127,8 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
         raise StepFailed(f"deploy failed at {broken.component}: {broken.detail}",
                          "see the summary above: each deployed component has its rollback command")
     console.ok(f"deployed; release {report['release_id']}" if report["release_id"] else "deployed")
-    site_url = getattr(settings, "site_url", None)
-    if site_url:
-        report["site_url"] = site_url
-        console.info(f"TARS UI: {site_url}")
+    if report.get("site_url"):
+        console.info(f"TARS UI: {report['site_url']}")
     return report
 
 
@@ -156,9 +159,11 @@ def _summary(outcomes) -> None:
     "skip_preflight": "do not run the preflight checklist (even in prod)",
     "preflight": "run the preflight checklist first (always done for TARS_PREFLIGHT_ENVS)",
     "force_preflight": "go ahead when preflight items fail (recorded in the release record)",
+    "skip_tests": "preflight without its test item (CI: the same commit already passed make test)",
 })
 def deploy(c, all=False, infra=False, mcp=False, lambda_=False, ui=False, skip_verify=False,  # noqa: A002
-           skip_preflight=False, preflight=False, force_preflight=False, env=None, local=False, dry_run=False, yes=False, json=None):
+           skip_preflight=False, preflight=False, force_preflight=False, skip_tests=False, env=None, local=False,
+           dry_run=False, yes=False, json=None):
     """Deploy components in order (infra → mcp → lambda → ui → verify) with one summary."""
     from ..errors import UsageError
     from ..steps import pipeline
@@ -170,7 +175,7 @@ def deploy(c, all=False, infra=False, mcp=False, lambda_=False, ui=False, skip_v
     prod_like = settings.env in [e.strip() for e in (settings.preflight_envs or "").split(",")]
     run(settings, names, dry_run=dry_run, yes=yes, json_path=json, skip_verify=skip_verify,
         preflight=(preflight or force_preflight or prod_like) and not skip_preflight,
-        force_preflight=force_preflight,
+        force_preflight=force_preflight, skip_tests=skip_tests,
         reload=lambda: load_settings(c, env=env, local=local or None))
 
 

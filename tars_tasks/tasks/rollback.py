@@ -41,7 +41,8 @@ def rollback_to(settings, release_id: str, *, registry: Mapping[str, Any] | None
     infra_hint = (f"infrastructure is not rolled back: check out commit {record.get('commit')} and run "
                   f"inv deploy-infrastructure (recorded state serial {infra.get('serial') or 'unknown'})")
     console.info(infra_hint)
-    report = {"release_id": release_id, "dry_run": dry_run, "infra": infra_hint, "new_release_id": None}
+    report = {"release_id": release_id, "env": settings.env, "dry_run": dry_run, "infra": infra_hint,
+              "new_release_id": None, "site_url": getattr(settings, "site_url", None)}
     if todo and not dry_run:
         console.confirm(f"Roll {', '.join(n for n, _, _ in todo)} back to release {release_id}?", yes)
     with lock.hold(settings, f"rollback --to {release_id}", dry_run=dry_run):

@@ -37,6 +37,19 @@ def find_program(settings) -> str:
     raise ConfigError("neither terraform nor tofu is installed (not on PATH)", INSTALL_HINT)
 
 
+def github_repository(settings) -> str | None:
+    """OWNER/REPO the deploy role trusts: GITHUB_REPOSITORY (GitHub Actions sets it), else the
+    origin remote's GitHub URL, else None (infrastructure/ then asks for it)."""
+    if settings.github_repository:
+        return settings.github_repository
+    from . import github
+
+    try:
+        return "/".join(github.repository(settings.root))
+    except ConfigError:
+        return None
+
+
 def _tail(text: str, lines: int = 3) -> str:
     kept = [line.strip() for line in text.strip().splitlines() if line.strip() and not set(line.strip()) <= set("╷╵│")]
     return " ".join(line.lstrip("│ ").strip() for line in kept[-lines:])[:400]
@@ -59,7 +72,8 @@ class Terraform:
             raise ConfigError(f"no Terraform configuration: {workdir} does not exist",
                               "run the task from the TARS checkout (or set TARS_ROOT to it)")
         variables = {"project": settings.project, "env": settings.env, "region": settings.region,
-                     "bedrock_model_id": settings.bedrock_model_id}
+                     "bedrock_model_id": settings.bedrock_model_id,
+                     "github_repository": github_repository(settings)}
         return cls(find_program(settings), workdir, data_dir or settings.state_dir / "terraform",
                    plugin_dir=settings.terraform_plugin_dir,
                    variables={k: str(v) for k, v in variables.items() if v not in (None, "")})
