@@ -64,6 +64,7 @@ class Terraform:
     data_dir: Path
     plugin_dir: str | None = None
     variables: dict[str, str] | None = None   # input variables, given as TF_VAR_<name>
+    base_env: dict[str, str] | None = None    # the child's environment (default: this process's)
 
     @classmethod
     def for_settings(cls, settings, data_dir: Path | None = None) -> "Terraform":
@@ -82,7 +83,7 @@ class Terraform:
     def _env(self) -> dict[str, str]:
         from ..settings import Settings
 
-        env = Settings.process_environment()
+        env = dict(self.base_env) if self.base_env is not None else Settings.process_environment()
         env.update({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "TF_DATA_DIR": str(self.data_dir),
                     "NO_COLOR": "1"})
         env.update({f"TF_VAR_{name}": value for name, value in (self.variables or {}).items()})
@@ -106,6 +107,8 @@ class Terraform:
 
     # ------------------------------------------------------------ commands
     def init(self, env: str | None, backend: bool = True) -> None:
+        """``env``: the backend settings of backend/<env>.hcl; None: the backend the configuration
+        itself declares (the emulator's work copy); ``backend=False``: no backend (validate only)."""
         args = ["init", "-input=false", "-no-color"]
         if backend and env:
             config = self.workdir / "backend" / f"{env}.hcl"
@@ -113,6 +116,8 @@ class Terraform:
                 raise ConfigError(f"no backend configuration for env '{env}': {config} is missing",
                                   f"create infrastructure/backend/{env}.hcl (copy backend/dev.hcl)")
             args += [f"-backend-config=backend/{env}.hcl", "-reconfigure"]
+        elif backend:
+            args.append("-reconfigure")
         else:
             args.append("-backend=false")
         if self.plugin_dir:

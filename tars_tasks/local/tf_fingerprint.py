@@ -1,0 +1,131 @@
+"""Is the emulator's infrastructure already what ``infrastructure/`` says? Without running a plan.
+
+A plan against the emulator refreshes every resource (~20 s for ~90 resources). Nothing can
+have changed when everything that feeds the plan is what it was after the last successful apply:
+
+- the work copy's files: every .tf file, the provider lock, the placeholder zip, and the
+  generated override (which holds the emulator's endpoint and the state's path);
+- the input variables, and the terraform program (path, size, mtime: an upgrade re-plans);
+- the state (serial and lineage: an apply or import by hand changes them);
+- the emulator instance. The emulator keeps everything in memory: a restarted (or reset)
+  emulator has none of the resources the state lists. The instance is identified by a marker
+  the emulator itself holds, an SSM parameter (``MARKER``) written with a random id: a restart
+  or a ``/moto-api/reset`` wipes it with everything else, which a pid and start time would not
+  see. ``bind_state`` runs before every plan: when the marker is missing or differs from the one
+  the state was made with, the state is reset, never left pointing at resources that are gone.
+
+``infra-drift`` never uses this: drift is made behind Terraform's back, only a plan sees it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Mapping
+
+from .tf_workcopy import WorkCopy
+
+MARKER = "/tars-emulator/instance"
+BOUND = "state-instance"      # the instance the state file was made on
+APPLIED = "applied.json"      # the fingerprint after the last successful apply (or no-op plan)
+
+
+def _ssm(endpoint: str, region: str):
+    import boto3
+
+    return boto3.client("ssm", endpoint_url=endpoint, region_name=region, aws_access_key_id="testing",
+                        aws_secret_access_key="testing")
+
+
+def emulator_instance(endpoint: str, *, claim: bool = False, region: str = "us-east-1") -> str | None:
+    """The id of the emulator instance at ``endpoint``; None when it carries none yet, unless
+    ``claim``: then one is written (the first writer wins a race; everyone reads the same id)."""
+    ssm = _ssm(endpoint, region)
+    try:
+        return ssm.get_parameter(Name=MARKER)["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        if not claim:
+            return None
+    try:
+        ssm.put_parameter(Name=MARKER, Value=uuid.uuid4().hex, Type="String", Overwrite=False,
+                          Description="identifies this emulator instance (tars_tasks.local.tf_fingerprint)")
+    except ssm.exceptions.ParameterAlreadyExists:
+        pass
+    return ssm.get_parameter(Name=MARKER)["Parameter"]["Value"]
+
+
+def bind_state(copy: WorkCopy, instance: str) -> bool:
+    """Make the work copy's state belong to ``instance``: reset it when it was made on another
+    emulator instance (or on none known). True when the state was reset."""
+    bound = copy.directory / BOUND
+    try:
+        previous = bound.read_text(encoding="utf-8").strip()
+    except OSError:
+        previous = None
+    if previous == instance:
+        return False
+    had_state = copy.state_path.exists()
+    copy.reset_state()
+    forget(copy)
+    copy.directory.mkdir(parents=True, exist_ok=True)
+    bound.write_text(instance + "\n", encoding="utf-8")
+    return had_state
+
+
+def _state_identity(path: Path) -> str:
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        return f"{state.get('lineage')}:{state.get('serial')}"
+    except (OSError, ValueError):
+        return "no state"
+
+
+def fingerprint(copy: WorkCopy, variables: Mapping[str, str], instance: str | None, program: str | None = None) -> str:
+    """sha256 of everything that feeds a plan of ``copy`` (see the module docstring)."""
+    digest = hashlib.sha256()
+
+    def feed(label: str, data: bytes) -> None:
+        digest.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    for root, dirs, files in os.walk(copy.config_dir):
+        dirs[:] = sorted(d for d in dirs if d != ".terraform")
+        for name in sorted(files):
+            path = Path(root, name)
+            if name != ".terraform.tfstate.lock.info":
+                feed("file:" + str(path.relative_to(copy.config_dir)), path.read_bytes())
+    feed("variables", json.dumps(dict(variables), sort_keys=True).encode())
+    if program:
+        found = shutil.which(program) or program
+        try:
+            stat = os.stat(found)
+            feed("program", f"{found}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        except OSError:
+            feed("program", found.encode())
+    feed("cli-config", copy.cli_config.read_bytes() if copy.cli_config and copy.cli_config.is_file() else b"")
+    feed("state", _state_identity(copy.state_path).encode())
+    feed("instance", (instance or "").encode())
+    return digest.hexdigest()
+
+
+def unchanged(copy: WorkCopy, current: str) -> bool:
+    """True when ``current`` is the fingerprint recorded after the last successful apply."""
+    try:
+        return json.loads((copy.directory / APPLIED).read_text(encoding="utf-8")).get("fingerprint") == current
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def record(copy: WorkCopy, current: str) -> None:
+    """After a successful apply (or a plan with no changes): remember ``current`` (computed after it)."""
+    path = copy.directory / APPLIED
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"fingerprint": current}) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def forget(copy: WorkCopy) -> None:
+    """A failed or interrupted apply: the next run must plan."""
+    (copy.directory / APPLIED).unlink(missing_ok=True)
