@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# The real infrastructure/ applied to moto once per session; each test gets an exact copy.
+from tests.support.tf_applied import applied_infra, applied_template  # noqa: F401,E402
+
 ROOT = Path(__file__).resolve().parent.parent
 FAKES = ROOT / "tests" / "fakes"
 REGION = "us-east-1"

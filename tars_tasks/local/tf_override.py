@@ -156,12 +156,19 @@ RULES: tuple[Rule, ...] = (
          "moto returns no LoggingConfig: each plan would update the function and publish a version"),
     Rule("aws_ecs_service", IgnoreChanges(("availability_zone_rebalancing",)),
          "moto does not echo availabilityZoneRebalancing: each plan would update the service"),
-    Rule("aws_vpc_security_group_egress_rule", IgnoreChanges(("referenced_security_group_id", "description")),
-         "moto answers a referenced group as <account>/<sg-id> and drops the description of a rule that "
-         "references a group or a prefix list"),
-    Rule("aws_vpc_security_group_ingress_rule", IgnoreChanges(("referenced_security_group_id", "description")),
-         "as for egress rules"),
+    Rule("aws_vpc_security_group_egress_rule", IgnoreChanges(("description",)),
+         "moto drops the description of a rule that references a security group or a prefix list: each "
+         "plan would update those rules"),
+    Rule("aws_vpc_security_group_ingress_rule", IgnoreChanges(("description",)), "as for egress rules"),
 )
+
+
+def uncovered(blocks: tuple[Block, ...], rules: tuple[Rule, ...] = RULES) -> list[str]:
+    """Resources and data sources whose type is neither in KNOWN_TYPES nor switched off by a rule:
+    the emulator's endpoints would miss their service, or moto may not emulate them."""
+    off = {b.address for r in rules if isinstance(r.action, Off) for b in blocks if r.matches(b)}
+    return [f"{b.address} ({b.path}:{b.line})" for b in blocks
+            if b.kind in ("resource", "data") and b.type not in KNOWN_TYPES and b.address not in off]
 
 
 # ----------------------------------------------------------------- rendering
@@ -278,6 +285,10 @@ def render(infra_dir: Path, endpoint: str, state_path: str, rules: tuple[Rule, .
     ``state_path``: the local backend's state file, relative to the work copy (so the work copy and
     its TF_DATA_DIR can move)."""
     blocks = hcl_layout.read_dir(infra_dir)
+    unknown = uncovered(blocks, rules)
+    if unknown:
+        raise ValueError(f"not known to run on the emulator: {', '.join(unknown)}; check each type against "
+                         "moto, then add it to KNOWN_TYPES (with its endpoint) or to RULES")
     services = sorted({s for s in KNOWN_TYPES.values() if s} | set(PROVIDER_SERVICES))
     width = max(len(s) for s in services)
     endpoints = "\n".join(f'    {s.ljust(width)} = "{endpoint}"' for s in services)
