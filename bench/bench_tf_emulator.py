@@ -30,7 +30,9 @@ VARIANTS = {"wait_for_deployment": 'resource "aws_cloudfront_distribution" "site
 
 
 def api(endpoint: str, path: str, data: bytes = b"") -> bytes:
-    with urllib.request.urlopen(urllib.request.Request(endpoint + path, method="POST", data=data), timeout=600) as r:
+    request = urllib.request.Request(endpoint + path, method="POST", data=data,
+                                     headers={"Content-Type": "application/octet-stream"})
+    with urllib.request.urlopen(request, timeout=600) as r:
         return r.read()
 
 
@@ -64,7 +66,7 @@ def main() -> None:
     if not (TERRAFORM and MIRROR):
         raise SystemExit("needs terraform and a provider mirror")
     work = Path(tempfile.mkdtemp(prefix="bench-tf-"))
-    template = Template(_base_env())
+    template = Template({**_base_env(), "MOTO_RECORDER_FILEPATH": str(work / "recording.jsonl")})
     rows: list[tuple[str, str]] = []
     try:
         endpoint = template.serve()
@@ -116,7 +118,8 @@ def main() -> None:
         api(child.url, "/moto-api/recorder/replay-recording")
         replayed = time.monotonic() - started
         summary, seconds = plan_changes(fork_copy)
-        rows.append((f"restore by recorder replay ({recording.count(b'\n')} requests, seeded ids)",
+        requests = len(recording.splitlines())
+        rows.append((f"restore by recorder replay ({requests} requests, seeded ids)",
                      f"{replayed:.1f} s; then plan: {summary}"))
         child.stop()
     finally:

@@ -63,35 +63,33 @@ class Block:
         return tuple(i for i in self.items if i.kind == "block" and i.name == name)
 
 
+_TOKEN = re.compile(r'\\.|"|\$\{|%\{|[()\[\]{}]|#|//')
+
+
 def _end(lines: list[str], i: int, path: str) -> int:
     """Index of the line after the construct that starts on line ``i``: the line where every
     bracket opened from there is closed again (strings, ``${...}`` and heredocs understood)."""
     stack: list[str] = []
     j = i
     while j < len(lines):
-        line, k = lines[j], 0
-        while k < len(line):
-            c = line[k]
+        line = lines[j]
+        for token in _TOKEN.finditer(line):
+            tok = token.group(0)
             if stack and stack[-1] == '"':
-                if c == "\\":
-                    k += 2
-                    continue
-                if c == '"':
+                if tok == '"':
                     stack.pop()
-                elif line.startswith(("${", "%{"), k):
+                elif tok in ("${", "%{"):
                     stack.append("{")
-                    k += 1
-            elif c == "#" or line.startswith("//", k):
+            elif tok in ("#", "//"):
                 break
-            elif c == '"':
+            elif tok == '"':
                 stack.append('"')
-            elif c in "([{":
-                stack.append(c)
-            elif c in ")]}":
+            elif tok in ("(", "[", "{", "${", "%{"):
+                stack.append("{" if tok.endswith("{") else tok)
+            elif tok in (")", "]", "}"):
                 if not stack:
-                    raise ValueError(f"{path}:{j + 1}: unbalanced {c!r}")
+                    raise ValueError(f"{path}:{j + 1}: unbalanced {tok!r}")
                 stack.pop()
-            k += 1
         heredoc = _HEREDOC.search(line)
         j += 1
         if heredoc and (not stack or stack[-1] != '"'):

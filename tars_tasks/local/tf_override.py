@@ -20,6 +20,7 @@ uses; a type in neither table fails the tests.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,6 +184,7 @@ class _Patch:
     notes: list[str] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=None)
 def _reference(address: str) -> re.Pattern:
     # not preceded by a word or a dot: "aws_x.y" must not match inside "data.aws_x.y"
     return re.compile(r"(?<![\w.])" + re.escape(address) + r"(\[[^\]]*\])?(?:\.(\w+))?")
