@@ -43,7 +43,9 @@ def test_deploy_ui_killed_right_after_its_first_html_put(moto_server, project, s
     dist_id, old = site
     trial, boundary = ui.boundary_run(moto_server, project, dist_id, old, "first-html")
     assert boundary.killed_at == "index.html", (boundary.killed_at, trial.stderr)
-    assert boundary.held, "the last asset PUT was never seen: the boundary was not reached"
+    assert boundary.assets_before_html == boundary.assets, \
+        f"the first HTML PUT came after {boundary.assets_before_html} of {boundary.assets} asset PUTs"
+    assert boundary.held, "the last asset PUT was never held: the boundary was not reached"
     assert not boundary.held_cut, "an HTML PUT was sent while an asset PUT was still unanswered"
     # index-last: when the first HTML PUT lands, every asset it references has landed before it
     assert trial.state == "new", trial.state
@@ -54,7 +56,7 @@ def test_deploy_ui_killed_on_its_last_asset_put(moto_server, project, site):
     dist_id, old = site
     trial, boundary = ui.boundary_run(moto_server, project, dist_id, old, "last-asset")
     assert boundary.killed_at and boundary.killed_at.startswith("assets/"), boundary.killed_at
-    assert html_puts(trial) == [], "an HTML PUT came before the last asset's"
+    assert html_puts(trial) == [] and boundary.assets_before_html is None, "an HTML PUT came before the last asset's"
     assert trial.state == "old", trial.state     # the previous index.html live, every asset present
     assert_rerun_completes(trial)
 

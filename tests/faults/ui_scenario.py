@@ -202,6 +202,7 @@ class Boundary:
         self.failing: str | None = None
         self.held: str | None = None      # the asset PUT held until the first HTML PUT (first-html)
         self.held_cut = False            # an HTML PUT came while that asset was still unanswered
+        self.assets_before_html: int | None = None   # asset PUTs seen when the first HTML PUT came
         self._seen = 0
         self._lock = threading.Lock()
         self._html = threading.Event()
@@ -223,6 +224,8 @@ class Boundary:
             if key == self.failing:
                 return "500"
             if key.endswith(".html"):
+                if self.assets_before_html is None:
+                    self.assets_before_html = self._seen
                 if self.point == "first-html":
                     self._kill(key)
                     self._html.set()
