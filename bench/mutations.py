@@ -44,7 +44,8 @@ class Mutation:
 
     @property
     def change(self) -> str:
-        return f"`{self.path}`: `{self.old.strip()}` → `{self.new.strip()}`".replace("\n", " ⏎ ")
+        new = " ⏎ ".join(line.strip() for line in self.new.strip("\n").splitlines())
+        return f"`{self.path}`: `{self.old.strip()}` → `{new}`"
 
 
 UI = ("tests/unit/test_ui_steps.py",)
