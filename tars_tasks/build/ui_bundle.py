@@ -19,7 +19,6 @@ from ..errors import StepFailed, UsageError
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=0, must-revalidate"
-RELEASES_PREFIX = "_releases/"
 
 # mimetypes alone gets these wrong or leaves them out on some systems.
 CONTENT_TYPES = {
@@ -113,12 +112,15 @@ def scan(dist_dir: Path, *, sourcemaps: bool = False,
     if not (dist_dir / "index.html").is_file():
         raise StepFailed(f"no index.html in {dist_dir}: nothing to deploy",
                          "run the build (without --skip-build) and check that it writes dist/index.html")
+    from ..steps.release import LEGACY_PREFIXES
+
+    reserved = tuple(LEGACY_PREFIXES.values())
     files, excluded = [], []
     for path in sorted(p for p in dist_dir.rglob("*") if p.is_file()):
         key = path.relative_to(dist_dir).as_posix()
-        if key.startswith(RELEASES_PREFIX):
-            raise UsageError(f"dist holds {key}: the {RELEASES_PREFIX} prefix is reserved for release records",
-                             "rename that folder in the UI build")
+        if key.startswith(reserved):
+            raise UsageError(f"dist holds {key}: {', '.join(reserved)} are reserved (older versions of this "
+                             "tool kept release records there)", "rename that folder in the UI build")
         if key.endswith(".map") and not sourcemaps:
             excluded.append(key)
             continue

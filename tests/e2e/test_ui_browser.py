@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.bucket_server import serve_bucket
-from tests.support.ui_site import make_site, write_dist
+from tests.support.ui_site import RECORDS_BUCKET, make_site, write_dist
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -37,7 +37,7 @@ def load(url: str) -> tuple[str, list[str], list[str]]:
 def test_deployed_site_renders_in_chromium_without_errors_or_404s(endpoint, project, run_inv):
     bucket, dist_id = make_site()
     env = {"AWS_ENDPOINT_URL": endpoint, "TARS_ROOT": str(project), "TARS_UI_BUCKET": bucket,
-           "TARS_DISTRIBUTION_ID": dist_id}
+           "TARS_DISTRIBUTION_ID": dist_id, "TARS_ARTIFACT_BUCKET": RECORDS_BUCKET}
     write_dist(project / "ui" / "dist", "v1")
     assert run_inv("deploy-ui", "--skip-build", "--yes", env=env).returncode == 0
     write_dist(project / "ui" / "dist", "v2")
@@ -88,7 +88,7 @@ def test_the_real_tars_ui_built_and_deployed_by_inv_renders(endpoint, project, r
     marker.write_text(hashlib.sha256((ui / "package-lock.json").read_bytes()).hexdigest())
     bucket, dist_id = make_site()
     env = {"AWS_ENDPOINT_URL": endpoint, "TARS_ROOT": str(project), "TARS_UI_BUCKET": bucket,
-           "TARS_DISTRIBUTION_ID": dist_id}
+           "TARS_DISTRIBUTION_ID": dist_id, "TARS_ARTIFACT_BUCKET": RECORDS_BUCKET}
     with serve_bucket(bucket) as url:
         api = f"{url}/api"
         deployed = run_inv("deploy-ui", "--yes", "--api-endpoint", api, env=env)

@@ -38,8 +38,9 @@ def fresh_console(monkeypatch):
 @pytest.fixture
 def settings(aws, tmp_path):
     create_all(boto3.client("dynamodb", region_name="us-east-1"), "sre-poc")
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="tars-ui")
-    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui"})
+    for bucket in ("tars-ui", "tars-artifacts"):
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui", "TARS_ARTIFACT_BUCKET": "tars-artifacts"})
     from tars_tasks.aws import session
     session.configure(s)
     return s
@@ -243,8 +244,9 @@ def test_plan_failure_without_infra_changes_stops_before_any_change(settings):
 
 
 def test_first_setup_takes_the_lock_once_infra_created_its_table(aws, tmp_path):
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="tars-ui")
-    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui"})
+    for bucket in ("tars-ui", "tars-artifacts"):
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui", "TARS_ARTIFACT_BUCKET": "tars-artifacts"})
     from tars_tasks.aws import session
     session.configure(s)
     reg = registry()
@@ -257,8 +259,9 @@ def test_first_setup_takes_the_lock_once_infra_created_its_table(aws, tmp_path):
 
 
 def test_lock_taken_by_another_deploy_after_infra_stops_the_pipeline(aws, tmp_path):
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="tars-ui")
-    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui"})
+    for bucket in ("tars-ui", "tars-artifacts"):
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui", "TARS_ARTIFACT_BUCKET": "tars-artifacts"})
     from tars_tasks.aws import session
     session.configure(s)
     reg = registry()
