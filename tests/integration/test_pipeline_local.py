@@ -38,11 +38,8 @@ def root(tmp_path, run_inv):
     if modules.is_dir():
         subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)
         from tars_tasks.build import ui_bundle
-        from tars_tasks.settings import Settings
 
-        marker = ui_bundle.lock_marker(Settings.load(None, root=root, environ={}))
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(ui_bundle._lock_digest(root / "ui" / "package-lock.json") + "\n")
+        ui_bundle.mark_installed(root / "ui")
     yield root
     run_inv("local.down", env={"TARS_ROOT": str(root)})
     proc_dir = root / ".tars" / "local" / "proc"

@@ -42,11 +42,8 @@ def root(tmp_path, run_inv):
     if modules.is_dir():
         subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)
         from tars_tasks.build import ui_bundle
-        from tars_tasks.settings import Settings
 
-        marker = ui_bundle.lock_marker(Settings.load(None, root=root, environ={}))
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(ui_bundle._lock_digest(root / "ui" / "package-lock.json") + "\n")
+        ui_bundle.mark_installed(root / "ui")
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=T", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=T", "commit", "-qm", "x"],
