@@ -2,13 +2,16 @@
 
 rich is imported lazily (``inv --list`` stays fast). When stdout is not a terminal, output
 degrades to plain lines (no colours, no live bars). Every string that goes out, to the terminal
-or a report file, is scrubbed of the secrets registered with :func:`register_secret`.
+or a report file, is scrubbed of the secrets registered with :func:`register_secret`, and every
+`inv <task>` command in it names the run's target (:func:`set_target`: ``--local``, or the
+``--env`` chosen), so a hint or rollback command printed by a ``--local`` run targets local too.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import sys
 import threading
 from pathlib import Path
@@ -20,6 +23,8 @@ _secrets: set[str] = set()
 _lock = threading.Lock()
 _consoles: dict[str, Any] = {}
 REDACTED = "****"
+_target: dict[str, str] = {}          # flag -> its text, e.g. {"local": "--local"}
+_COMMAND = re.compile(r"\binv ((?:[a-z0-9_]+\.)?[a-z][a-z0-9-]*)(?![a-z0-9.-])")
 
 
 def register_secret(value: str | None) -> None:
@@ -35,9 +40,43 @@ def scrub(text: str) -> str:
     return text
 
 
+def set_target(flags: dict[str, str]) -> None:
+    """The flags that pick this run's target ({"local": "--local"} or {"env": "--env staging"})."""
+    _target.clear()
+    _target.update(flags)
+
+
+def _tasks_taking(flag: str) -> frozenset[str]:
+    from . import ns
+
+    return frozenset(name for name in ns.task_names if flag in {a.name for a in ns[name].get_arguments()})
+
+
+_takes: dict[str, frozenset[str]] = {}
+
+
+def for_target(text: str) -> str:
+    """Add the run's target flags to each `inv <task>` in ``text`` that takes them and lacks them."""
+    if not _target or "inv " not in text:
+        return text
+    out, last = [], 0
+    for match in _COMMAND.finditer(text):
+        rest = text[match.end():]
+        rest = rest[:rest.find("inv ")] if "inv " in rest else rest
+        add = [flags for name, flags in _target.items()
+               if match.group(1) in _takes.setdefault(name, _tasks_taking(name)) and f"--{name}" not in rest]
+        out.append(text[last:match.end()] + "".join(f" {f}" for f in add))
+        last = match.end()
+    return "".join(out) + text[last:]
+
+
+def _out(text: str) -> str:
+    return for_target(scrub(text))
+
+
 def _scrub_data(data: Any) -> Any:
     if isinstance(data, str):
-        return scrub(data)
+        return _out(data)
     if isinstance(data, dict):
         return {k: _scrub_data(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
@@ -67,7 +106,7 @@ def _print(markup_prefix: str, text: str, *, stderr: bool = False, style: str | 
     from rich.markup import escape
 
     with _lock:
-        _console(stderr).print(markup_prefix + escape(scrub(str(text))), style=style)
+        _console(stderr).print(markup_prefix + escape(_out(str(text))), style=style)
 
 
 def info(text: str) -> None:
@@ -108,11 +147,11 @@ def error(err: TarsError) -> None:
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     from rich.table import Table
 
-    t = Table(title=scrub(title) if title else None, show_lines=False, header_style="bold")
+    t = Table(title=_out(title) if title else None, show_lines=False, header_style="bold")
     for col in columns:
         t.add_column(col)
     for row in rows:
-        t.add_row(*(scrub("" if v is None else str(v)) for v in row))
+        t.add_row(*(_out("" if v is None else str(v)) for v in row))
     with _lock:
         _console().print(t)
 
@@ -137,8 +176,8 @@ def status(text: str) -> Iterator[Any]:
     Yields an object with ``update(text)``.
     """
     if is_terminal():
-        with _console().status(scrub(text)) as live:
-            yield _StatusLine(lambda t: live.update(scrub(t)))
+        with _console().status(_out(text)) as live:
+            yield _StatusLine(lambda t: live.update(_out(t)))
     else:
         info(text)
         yield _StatusLine(info)
@@ -165,7 +204,7 @@ def progress(description: str, total_files: int, total_bytes: int) -> Iterator[A
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("files"), DownloadColumn(), TimeRemainingColumn(),
                       console=_console(), transient=False) as bar:
-            files = bar.add_task(scrub(description), total=total_files)
+            files = bar.add_task(_out(description), total=total_files)
             bar_bytes = {"done": 0}
 
             def advance(nbytes: int, label: str) -> None:

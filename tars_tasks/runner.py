@@ -77,6 +77,7 @@ def load_settings(c: Any, **flags: Any):
     from .settings import Settings
 
     settings = Settings.load(c, **flags)
+    console.set_target(settings.target_flags)   # printed commands and hints name this run's target
     settings.ensure_valid()
     if settings.is_local:
         from .local import emulator

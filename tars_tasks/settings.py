@@ -325,6 +325,15 @@ class Settings:
         return self.target == "local"
 
     @property
+    def target_flags(self) -> dict[str, str]:
+        """The flags that name this run's target in a command printed for the user to run."""
+        flags = {"local": "--local"} if self.is_local else {}
+        explicit = self.source("env") not in ("invoke.yaml", "default", "--local")
+        if (self.is_local and self.env != "local") or (not self.is_local and explicit):
+            flags["env"] = f"--env {self.env}"
+        return flags
+
+    @property
     def state_dir(self) -> Path:
         """Per-env state: outputs.json, markers, the local emulator's files."""
         return self.root / ".tars" / self.env
