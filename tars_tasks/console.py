@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from .errors import Refused, TarsError
+from .errors import Refused, TarsError, UsageError
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
@@ -231,11 +231,43 @@ class _Progress:
         self.advance = advance
 
 
+_unwritten: list[tuple[str, str]] = []   # (path, why) of reports that could not be written
+
+
+def check_report_path(path: str | os.PathLike) -> None:
+    """Before a task changes anything: UsageError (exit 2) when --json cannot name a file to write."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--json {path} is a directory", "give it a file name, like --json report.json")
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"--json {path}: {parent} is not a directory", "give --json a path in a directory")
+    writable = os.access(target, os.W_OK) if target.exists() else os.access(parent, os.W_OK | os.X_OK)
+    if not writable:
+        raise UsageError(f"--json {path} cannot be written (permission denied)", "give --json a writable path")
+
+
 def write_report(path: str | os.PathLike | None, data: dict) -> None:
-    """Write the --json report (scrubbed of secrets). No-op when no path was given."""
+    """Write the --json report (scrubbed of secrets). No-op when no path was given.
+
+    A write that fails (disk full, directory gone) does not undo or hide the task's work: it is
+    noted, and the runner ends the task with ReportNotWritten (exit 4) once the task is done.
+    """
     if not path:
         return
     target = Path(path)
-    if target.parent and not target.parent.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(_scrub_data(data), indent=2, sort_keys=True, default=str) + "\n")
+    try:
+        if target.parent and not target.parent.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(_scrub_data(data), indent=2, sort_keys=True, default=str) + "\n")
+    except OSError as exc:
+        _unwritten.append((str(path), exc.strerror or str(exc)))
+
+
+def unwritten_reports() -> list[tuple[str, str]]:
+    """The reports that could not be written since the last call (and forget them)."""
+    out = list(_unwritten)
+    _unwritten.clear()
+    return out

@@ -233,6 +233,53 @@ def read_outputs(path: Path) -> dict[str, Any]:
     return {k: (v.get("value") if isinstance(v, dict) else v) for k, v in data.items()}
 
 
+def _envs(value: Any, where: str) -> tuple[str, ...]:
+    """tars.envs: a list of environment names."""
+    hint = "write it as a list, like envs: [dev, staging, prod, local]"
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ConfigError(f"{where}: tars.envs must be a list of environment names (got {value!r})", hint)
+    for item in value:
+        try:
+            if not isinstance(item, str):
+                raise TypeError(item)
+            _name(item)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: tars.envs holds {item!r}, which is no environment name", hint) from None
+    return tuple(value)
+
+
+def check_invoke_file(project_dir: Path) -> None:
+    """The project's invoke.yaml (the file Invoke loads next to tasks.py) parses and has the shape
+    Settings reads: a mapping whose ``tars:`` section is a mapping. ConfigError naming the line."""
+    from invoke.util import yaml
+
+    for name in ("invoke.yaml", "invoke.yml"):
+        path = Path(project_dir) / name
+        if not path.is_file():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}", "check the file's permissions") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            line = f":{mark.line + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"{name}{line}: not valid YAML ({problem})",
+                              f"fix {path}{line} (YAML: 'key: value', nested keys indented); "
+                              "inv config shows every setting once it parses") from None
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"{name}: must be a mapping of sections (like tars:, tasks:), not "
+                              f"{type(data).__name__}", "see the project's own invoke.yaml")
+        section = (data or {}).get("tars")
+        if section is not None and not isinstance(section, dict):
+            raise ConfigError(f"{name}: the tars: section must be a mapping of settings (got {section!r})",
+                              "indent each setting under tars:, like '  project: sre-poc'")
+        if section and "envs" in section:
+            _envs(section["envs"], name)
+        return
+
+
 class Settings:
     """Resolved configuration of one run. Read values as attributes: ``settings.function_name``."""
 
@@ -274,7 +321,8 @@ class Settings:
             env, env_source = str(config["env"]), "invoke.yaml"
         else:
             env, env_source = default_env, "default"
-        envs = tuple(config.get("envs") or ("dev", "staging", "prod", "local"))
+        envs = _envs(config["envs"], "invoke.yaml") if config.get("envs") is not None else (
+            "dev", "staging", "prod", "local")
         if env not in envs:
             raise ConfigError(f"unknown environment '{env}'",
                               f"use one of: {', '.join(envs)} (list them under tars.envs in invoke.yaml)")

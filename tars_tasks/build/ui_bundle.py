@@ -98,11 +98,18 @@ class Bundle:
 
 
 def _hashes(path: Path) -> tuple[str, str]:
+    """(MD5, SHA-256) of a file; ConfigError (exit 2, nothing changed) when it cannot be read."""
+    from ..errors import ConfigError
+
     md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            md5.update(chunk)
-            sha.update(chunk)
+    try:
+        with path.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                md5.update(chunk)
+                sha.update(chunk)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}",
+                          "make it readable (or rebuild the UI without --skip-build), then deploy again") from None
     return md5.hexdigest(), sha.hexdigest()
 
 
