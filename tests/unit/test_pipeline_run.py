@@ -77,6 +77,30 @@ def test_all_components_deploy_in_order_and_record_the_release(settings, tmp_pat
     assert "11 → 12" in out and "inv rollback-lambda --to 11" in out
 
 
+def test_a_deploy_that_changes_nothing_skips_verify_replanning_and_the_record(settings, tmp_path):
+    reg = registry()
+    verified = []
+
+    def verify(s):
+        verified.append(1)
+        return ok_verify(s)
+
+    first = task.run(settings, ALL, registry=reg, yes=True, verify=verify, reload=lambda: settings)
+    assert len(verified) == 1 and release.list_ids(settings) == [first["release_id"]]
+    for comp in reg.values():
+        comp.changes = False
+        comp.calls.clear()
+    again = task.run(settings, ALL, registry=reg, yes=True, verify=verify, reload=lambda: settings)
+    assert len(verified) == 1                                          # nothing deployed: nothing to verify
+    assert again["release_id"] == first["release_id"] and release.list_ids(settings) == [first["release_id"]]
+    assert all(c.calls.count("plan") == 1 for c in reg.values())        # unchanged infra: no second plan
+    # something deployed outside the pipeline (inv deploy-lambda): the next deploy records it
+    reg["lambda"].live = "13"
+    third = task.run(settings, ALL, registry=reg, yes=True, verify=verify, reload=lambda: settings)
+    assert third["release_id"] != first["release_id"]
+    assert release.read(settings, third["release_id"])["components"]["lambda"]["version"] == "13"
+
+
 @pytest.mark.parametrize("broken", ALL)
 def test_a_failing_component_stops_the_pipeline(settings, tmp_path, broken):
     reg = registry(**{broken: {"fail": f"{broken} exploded"}})
