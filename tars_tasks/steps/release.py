@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from ..errors import ConfigError, UsageError
 
@@ -46,20 +46,29 @@ class Shelf:
         names = (k[len(prefix):] for k in s3.list_objects(bucket, prefix))
         return {n[:-len(".json")] for n in names if n.endswith(".json") and "/" not in n}
 
-    def _legacy_ids(self) -> set[str]:
-        from ..aws import s3
+    def _legacy_ids(self, legacy_keys: Iterable[str] | None = None) -> set[str]:
+        """Ids of the records in the old place: from ``legacy_keys`` (a listing of the legacy bucket
+        the caller already holds), else listed."""
+        from ..aws.errors import error_code
 
         if not self.legacy_bucket:
             return set()
+        if legacy_keys is not None:
+            names = (k[len(self.legacy_prefix):] for k in legacy_keys if k.startswith(self.legacy_prefix))
+            return {n[:-len(".json")] for n in names if n.endswith(".json") and "/" not in n}
         try:
-            s3.check_bucket(self.legacy_bucket)
-        except ConfigError:   # no UI bucket (yet): nothing was ever left there
-            return set()
-        return self._ids_in(self.legacy_bucket, self.legacy_prefix)
+            return self._ids_in(self.legacy_bucket, self.legacy_prefix)
+        except ConfigError as err:
+            if error_code(err.__cause__) == "NoSuchBucket":   # no UI bucket (yet): nothing was left there
+                return set()
+            raise
 
-    def ids(self) -> list[str]:
+    def ids(self, legacy_keys: Iterable[str] | None = None) -> list[str]:
         """Every release id, here or in the old place, newest first."""
-        return sorted(self._ids_in(self.bucket, self.prefix) | self._legacy_ids(), reverse=True)
+        return sorted(self._ids_in(self.bucket, self.prefix) | self._legacy_ids(legacy_keys), reverse=True)
+
+    def legacy_ids(self, legacy_keys: Iterable[str] | None = None) -> list[str]:
+        return sorted(self._legacy_ids(legacy_keys))
 
     def read(self, release_id: str) -> dict[str, Any] | None:
         from ..aws import s3
@@ -76,12 +85,13 @@ class Shelf:
         s3.put_json(self.bucket, key, json.loads(json.dumps(record, default=str)))
         return key
 
-    def migrate(self) -> list[str]:
-        """Move records from the old place (idempotent: copy when absent here, then delete there)."""
+    def migrate(self, release_ids: Iterable[str] | None = None) -> list[str]:
+        """Move records from the old place (``release_ids``, else all found there). Idempotent:
+        copy when absent here, then delete there."""
         from ..aws import s3
 
         moved = []
-        for rid in sorted(self._legacy_ids()):
+        for rid in sorted(self._legacy_ids() if release_ids is None else release_ids):
             old = f"{self.legacy_prefix}{rid}.json"
             if s3.head(self.bucket, self.key(rid)) is None:
                 s3.copy(self.legacy_bucket, old, self.bucket, self.key(rid))

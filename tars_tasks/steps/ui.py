@@ -58,6 +58,7 @@ class UiPlan:
     kept_releases: tuple[str, ...]
     invalidation_paths: tuple[str, ...]
     excluded: tuple[str, ...] = ()
+    legacy_records: tuple[str, ...] = ()   # UI records an older version left in this bucket: moved first
 
     def _with(self, action: str) -> list[FilePlan]:
         return [f for f in self.files if f.action == action]
@@ -164,7 +165,7 @@ def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned:
     paths = cloudfront.paths_for(mutable, invalidate_all and changed)
     return UiPlan(bucket, dist, site_url, versioned, release_id, release_id.split("-", 1)[1],
                   (live or {}).get("release_id"), tuple(files), deletes, tuple(kept), tuple(paths),
-                  bundle.excluded)
+                  bundle.excluded, tuple(store.shelf.legacy_ids(listing)))
 
 
 def execute(settings, plan: UiPlan, *, workers: int = 8, wait: bool = False,
@@ -185,7 +186,7 @@ def execute(settings, plan: UiPlan, *, workers: int = 8, wait: bool = False,
                            cache_control=f.cache_control, sha256=f.sha256)
 
     shelf = release.shelf(settings, release.UI)
-    shelf.migrate()   # records an older version left in this bucket: out of the site's reach first
+    shelf.migrate(plan.legacy_records)   # records an older version left in the UI bucket: out of reach first
     todo = [f for f in plan.files if f.action != SAME]
     versions = run_ordered(todo, transfer, workers=workers, live=plan.live_release, what="upload")
     shelf.write(releases.record(plan, versions, clock()))

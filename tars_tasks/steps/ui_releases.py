@@ -43,7 +43,7 @@ class Store:
 
     def __init__(self, bucket: str, listing: dict[str, dict], shelf):
         self.bucket, self.listing, self.shelf = bucket, listing, shelf
-        self.ids = shelf.ids()
+        self.ids = shelf.ids(legacy_keys=listing if shelf.legacy_bucket == bucket else None)
         self._records: dict[str, dict] = {}
         self._live: dict | None | bool = False
 

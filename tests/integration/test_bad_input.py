@@ -449,6 +449,30 @@ def test_catalogue_is_big_enough():
     assert len({c.id for c in CASES}) == len(CASES)
 
 
+def test_a_report_that_cannot_be_written_after_a_deploy_says_the_deploy_happened(world, run_inv):
+    """--json /dev/full: the path checks out (it exists, it is writable) but every write fails (ENOSPC).
+    The deploy happens; the run ends with exit 4, one line saying the deploy is done and the report
+    is not, and a hint; the alias stays on the new version. (Before the handler cases: their in-process
+    mock_aws resets moto's backends, which the session's moto server shares.)"""
+    lam = world.client("lambda")
+    before = lam.get_alias(FunctionName=FN, Name="production")["FunctionVersion"]
+    (world.root / "lambda_src" / "report_marker.py").write_text("REPORT = 'json'\n")   # a change to deploy
+    try:
+        result = run_inv("deploy-lambda", "--yes", "--no-smoke", "--json", "/dev/full",
+                         env={"AWS_ENDPOINT_URL": world.endpoint, "TARS_ROOT": str(world.root)}, timeout=300)
+        after = lam.get_alias(FunctionName=FN, Name="production")["FunctionVersion"]
+    finally:
+        (world.root / "lambda_src" / "report_marker.py").unlink()
+        lam.update_alias(FunctionName=FN, Name="production", FunctionVersion=before)
+    out = result.stdout + result.stderr
+    assert "Traceback" not in out, out[-3000:]
+    assert result.returncode == 4, out[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "deploy-lambda done" in errors[0] and "not written to /dev/full" in errors[0], errors
+    assert any(line.startswith("hint:") for line in result.stderr.splitlines())
+    assert int(after) > int(before)          # the deploy did happen
+
+
 # ---------------------------------------------------------------- the handler's bad requests
 from tests.handler_support import configure, create_resources, event, handler_module  # noqa: E402
 
@@ -510,25 +534,3 @@ def test_secret_file_in_lambda_src_is_reported_and_never_packed(world, run_inv):
     assert ".env" not in names and "deploy.pem" not in names and "handler.py" in names
     assert after == before
 
-
-def test_a_report_that_cannot_be_written_after_a_deploy_says_the_deploy_happened(world, run_inv):
-    """--json /dev/full: the path checks out (it exists, it is writable) but every write fails (ENOSPC).
-    The deploy happens; the run ends with exit 4, one line saying the deploy is done and the report
-    is not, and a hint; the alias stays on the new version."""
-    lam = world.client("lambda")
-    before = lam.get_alias(FunctionName=FN, Name="production")["FunctionVersion"]
-    (world.root / "lambda_src" / "report_marker.py").write_text("REPORT = 'json'\n")   # a change to deploy
-    try:
-        result = run_inv("deploy-lambda", "--yes", "--no-smoke", "--json", "/dev/full",
-                         env={"AWS_ENDPOINT_URL": world.endpoint, "TARS_ROOT": str(world.root)}, timeout=300)
-        after = lam.get_alias(FunctionName=FN, Name="production")["FunctionVersion"]
-    finally:
-        (world.root / "lambda_src" / "report_marker.py").unlink()
-        lam.update_alias(FunctionName=FN, Name="production", FunctionVersion=before)
-    out = result.stdout + result.stderr
-    assert "Traceback" not in out, out[-3000:]
-    assert result.returncode == 4, out[-3000:]
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "deploy-lambda done" in errors[0] and "not written to /dev/full" in errors[0], errors
-    assert any(line.startswith("hint:") for line in result.stderr.splitlines())
-    assert int(after) > int(before)          # the deploy did happen
