@@ -161,7 +161,7 @@ FIELDS: tuple[Field, ...] = (
     Field("alias", "TARS_ALIAS", "Lambda alias users reach", _name, "production", "lambda_alias", required=True),
     Field("keep_versions", "TARS_KEEP_VERSIONS", "published Lambda versions to keep", _int_min(1), 3),
     Field("function_url", "TARS_FUNCTION_URL", "Lambda Function URL", _url, None, "function_url"),
-    Field("artifact_bucket", "TARS_ARTIFACT_BUCKET", "S3 bucket for Lambda zips over 50 MB", _name, None, "artifact_bucket"),
+    Field("artifact_bucket", "TARS_ARTIFACT_BUCKET", "S3 bucket for Lambda zips over 50 MB and release records", _name, None, "artifact_bucket"),
     Field("ui_bucket", "TARS_UI_BUCKET", "S3 bucket of the triage UI", _name, None, "ui_bucket", required=True),
     Field("distribution_id", "TARS_DISTRIBUTION_ID", "CloudFront distribution of the UI", _name, None, "cloudfront_distribution_id", required=True),
     Field("site_url", "TARS_SITE_URL", "public URL of the triage UI", _url, None, "site_url"),
@@ -198,7 +198,7 @@ FIELDS: tuple[Field, ...] = (
     Field("terraform_plugin_dir", "TARS_TERRAFORM_PLUGIN_DIR", "provider mirror for offline terraform init (-plugin-dir)"),
     Field("checkov_bin", "TARS_CHECKOV_BIN", "checkov program (default .venv-checkov/bin/checkov, else PATH)"),
     Field("test_command", "TARS_TEST_COMMAND", "the project's test command (preflight)", _str, "make test"),
-    Field("release_bucket", "TARS_RELEASE_BUCKET", "S3 bucket of release records (default: the UI bucket)", _name),
+    Field("release_bucket", "TARS_RELEASE_BUCKET", "private S3 bucket of release records (default: the artifact bucket)", _name),
     Field("github_api_url", "TARS_GITHUB_API_URL", "GitHub API base (preflight's approval check)", _url,
           "https://api.github.com"),
 )
