@@ -17,6 +17,16 @@ def h(aws, monkeypatch):
     create_resources()
     h = handler_module()
     lambda_module("sample_data").seed(boto3.client("logs"), now_ms=NOW_MS)
+    # the handler's clock stands at the seeding time (NOW_MS, taken at collection): every window
+    # ("last hour", "30m") holds the same events however long the suite ran before these tests
+    frozen = datetime.fromtimestamp(NOW_MS / 1000, timezone.utc)
+
+    class FrozenDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return frozen
+
+    monkeypatch.setattr(lambda_module("chat"), "datetime", FrozenDatetime)
     return h
 
 
