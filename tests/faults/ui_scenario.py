@@ -16,7 +16,7 @@ import boto3
 
 from tests.faults.lambda_scenario import LOCK_TABLE, ROOT, inv_command, inv_env
 from tests.faults.proxy import FaultPlan, FaultProxy, Record
-from tests.support.ui_site import make_site, write_dist
+from tests.support.ui_site import RECORDS_BUCKET, make_site, write_dist
 
 BUCKET = "sre-poc-ui-123456789012"
 LOCK_OPS = ("PutItem", "GetItem", "UpdateItem", "DeleteItem")   # the deploy lock's DynamoDB calls
@@ -28,7 +28,8 @@ def site_files(dist: Path) -> dict[str, bytes]:
 
 
 def ui_env(endpoint_url: str, root: Path, dist_id: str) -> dict:
-    return inv_env(endpoint_url, root, TARS_UI_BUCKET=BUCKET, TARS_DISTRIBUTION_ID=dist_id)
+    return inv_env(endpoint_url, root, TARS_UI_BUCKET=BUCKET, TARS_DISTRIBUTION_ID=dist_id,
+                   TARS_ARTIFACT_BUCKET=RECORDS_BUCKET)
 
 
 def prepare(endpoint: str, root: Path) -> tuple[str, dict[str, bytes]]:
