@@ -282,10 +282,12 @@ def _render_patch(p: _Patch) -> str:
     return "\n".join(lines)
 
 
-def render(infra_dir: Path, endpoint: str, state_path: str, rules: tuple[Rule, ...] = RULES) -> str:
+def render(infra_dir: Path, endpoint: str, state_path: str, rules: tuple[Rule, ...] = RULES,
+           local_values: Mapping[str, str] | None = None) -> str:
     """The override file's text for the configuration in ``infra_dir`` and the emulator at ``endpoint``;
     ``state_path``: the local backend's state file, relative to the work copy (so the work copy and
-    its TF_DATA_DIR can move)."""
+    its TF_DATA_DIR can move); ``local_values``: locals restated for the local target (a server's
+    URL: the local server instead of one only AWS's network resolves)."""
     blocks = hcl_layout.read_dir(infra_dir)
     unknown = uncovered(blocks, rules)
     if unknown:
@@ -316,6 +318,11 @@ def render(infra_dir: Path, endpoint: str, state_path: str, rules: tuple[Rule, .
         "  }",
         "}",
     ]
+    if local_values:
+        import json
+
+        parts += ["", "# The local target's servers (tars_tasks/local/services.py), not AWS's internal names.",
+                  "locals {"] + [f"  {name} = {json.dumps(str(value))}" for name, value in sorted(local_values.items())] + ["}"]
     for p in _patches(blocks, rules).values():
         parts += ["", _render_patch(p)]
     return "\n".join(parts) + "\n"

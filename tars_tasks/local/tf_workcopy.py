@@ -157,9 +157,11 @@ def _sync(infra_dir: Path, config_dir: Path) -> None:
             os.rmdir(root)
 
 
-def prepare(infra_dir: Path, directory: Path, endpoint: str, *, mirror: Path | None = None) -> WorkCopy:
+def prepare(infra_dir: Path, directory: Path, endpoint: str, *, mirror: Path | None = None,
+            local_values: Mapping[str, str] | None = None) -> WorkCopy:
     """Bring the work copy under ``directory`` in line with ``infra_dir`` for the emulator at
-    ``endpoint``. Cheap when nothing changed (reads, compares, writes nothing)."""
+    ``endpoint`` (``local_values``: locals the override restates, see tf_override.render). Cheap
+    when nothing changed (reads, compares, writes nothing)."""
     if not infra_dir.is_dir():
         raise ConfigError(f"no Terraform configuration: {infra_dir} does not exist",
                           "run the task from the TARS checkout (or set TARS_ROOT to it)")
@@ -167,7 +169,8 @@ def prepare(infra_dir: Path, directory: Path, endpoint: str, *, mirror: Path | N
     copy = WorkCopy(directory, endpoint, directory / "terraformrc" if mirror else None)
     _sync(infra_dir, copy.config_dir)
     try:
-        text = tf_override.render(infra_dir, endpoint, os.path.relpath(copy.state_path, copy.config_dir))
+        text = tf_override.render(infra_dir, endpoint, os.path.relpath(copy.state_path, copy.config_dir),
+                                  local_values=local_values)
     except ValueError as exc:
         raise ConfigError(f"cannot write the emulator override: {exc}",
                           "format infrastructure/ with terraform fmt, or update tars_tasks/local/tf_override.py")

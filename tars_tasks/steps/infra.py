@@ -3,8 +3,10 @@
 ``plan`` runs init (the env's backend), validate, ``plan -detailed-exitcode -out`` and
 ``show -json`` and keeps the saved plan file (0600) for ``execute``, which applies exactly it,
 saves ``terraform output -json`` to ``.tars/<env>/outputs.json`` and removes the plan file.
-``guard`` is the destroy guard (see :mod:`.infra_guard`). In local mode Terraform cannot run
-(no providers offline, no AWS): plan/execute delegate to ``tars_tasks.local.bootstrap``.
+``guard`` is the destroy guard (see :mod:`.infra_guard`). Local mode: with TARS_LOCAL_INFRA=terraform
+the same path runs on the emulator's work copy (``tars_tasks.local.tf_target``: its Terraform,
+the no-op check that replaces a plan when nothing changed, the local servers' URLs in the
+outputs); otherwise plan/execute delegate to the Python bootstrap (``tars_tasks.local.bootstrap``).
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ class InfraPlan:
     plan_file: str | None = field(default=None, compare=False)
     refresh_only: bool = False
     drift: tuple[Change, ...] = ()
+    no_plan_because: str | None = None   # no plan was run (local: nothing changed since the last apply)
 
     def counts(self) -> dict[str, int]:
         return {kind: sum(1 for c in self.changes if c.kind == kind) for kind in KINDS}
@@ -49,7 +52,7 @@ class InfraPlan:
 
     def summary(self) -> list[str]:
         if not self.has_changes:
-            return [f"terraform ({self.env}): no changes"]
+            return [f"terraform ({self.env}): no changes" + (f" ({self.no_plan_because})" if self.no_plan_because else "")]
         counts = self.counts()
         head = ", ".join(f"{n} to {kind}" for kind, n in counts.items() if n) or "changes outside resources"
         lines = [f"{a}: {action}" + (f" ({why})" if why else "") for a, action, why in self.rows()]
@@ -61,7 +64,7 @@ class InfraPlan:
     def as_dict(self) -> dict[str, Any]:
         return {"env": self.env, "has_changes": self.has_changes, "counts": self.counts(),
                 "format_version": self.format_version, "terraform_version": self.terraform_version,
-                "refresh_only": self.refresh_only,
+                "refresh_only": self.refresh_only, "no_plan_because": self.no_plan_because,
                 "changes": [{"address": c.address, "type": c.type, "actions": list(c.actions),
                              "action": c.kind, "why": c.why, "stateful": c.stateful} for c in self.changes],
                 "drift": [{"address": c.address, "actions": list(c.actions)} for c in self.drift],
@@ -74,16 +77,33 @@ def _terraform(settings):
     return Terraform.for_settings(settings)
 
 
+def _local_terraform(settings):
+    """The emulator's Terraform (tars_tasks.local.tf_target) when the local target uses it, else None."""
+    if not settings.is_local:
+        return None
+    from ..local import tf_target
+
+    return tf_target.prepare(settings) if tf_target.enabled(settings) else None
+
+
 def plan(settings, *, refresh_only: bool = False, tf=None) -> Any:
     """Read only: what Terraform would change (the saved plan file is kept for execute)."""
-    if settings.is_local:
+    local = _local_terraform(settings)
+    if settings.is_local and local is None:
         from ..local import bootstrap
 
         return bootstrap.plan(settings)
     from ..tools import terraform
 
-    tf = tf or _terraform(settings)
-    tf.init(settings.env)
+    if local is not None:
+        if not refresh_only and local.unchanged():
+            return InfraPlan(env=settings.env, has_changes=False,
+                             no_plan_because="nothing that feeds the plan changed since the last apply")
+        tf = tf or local.tf
+        local.init()
+    else:
+        tf = tf or _terraform(settings)
+        tf.init(settings.env)
     tf.validate()
     plan_file = terraform.new_plan_file(settings.state_dir)
     try:
@@ -97,6 +117,8 @@ def plan(settings, *, refresh_only: bool = False, tf=None) -> Any:
                        format_version=doc.get("format_version"), terraform_version=doc.get("terraform_version"),
                        plan_file=str(plan_file), refresh_only=refresh_only,
                        drift=infra_guard.parse_changes(doc, "resource_drift"))
+    if local is not None and refresh_only and has_changes:
+        local.failed()  # drift found: the next deploy must plan (and put it back), not trust the fingerprint
     if not has_changes:
         terraform.remove_plan_file(plan_file)
         return dataclasses.replace(result, plan_file=None)
@@ -127,7 +149,8 @@ def execute(settings, plan_, *, dry_run: bool = False, allow_destroy: bool = Fal
 
     The destroy guard runs here too (not only in the task), so no caller can apply a destroying
     plan without passing the same ``allow_*`` flags."""
-    if settings.is_local:
+    local = None if dry_run else _local_terraform(settings)
+    if settings.is_local and not isinstance(plan_, InfraPlan):
         from ..local import bootstrap
 
         if dry_run:
@@ -136,7 +159,7 @@ def execute(settings, plan_, *, dry_run: bool = False, allow_destroy: bool = Fal
     from ..tools import terraform
 
     started = clock()
-    tf = tf or _terraform(settings)
+    tf = tf or (local.tf if local is not None else _terraform(settings))
     before = _serial(settings)
     try:
         if dry_run:
@@ -145,8 +168,14 @@ def execute(settings, plan_, *, dry_run: bool = False, allow_destroy: bool = Fal
             guard(plan_, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
             if not plan_.plan_file:
                 raise StepFailed("the plan has no saved plan file to apply", "run the plan again")
+            if local is not None:
+                local.failed()  # forgotten until the apply succeeded: an interrupted apply plans again
             tf.apply(plan_.plan_file)
         outputs = tf.outputs()
+        if local is not None:
+            from ..local import tf_target
+
+            outputs = tf_target.local_outputs(settings, outputs)
         path = terraform.save_outputs(settings.state_dir, outputs)
     finally:
         discard(plan_)
@@ -154,6 +183,10 @@ def execute(settings, plan_, *, dry_run: bool = False, allow_destroy: bool = Fal
     after = before
     if plan_.has_changes:
         after = _record_apply(settings, tf)
+    if local is not None:
+        from ..local import tf_target
+
+        tf_target.after_apply(settings, local, outputs)
     detail = ", ".join(f"{n} {DONE[k]}" for k, n in plan_.counts().items() if n)
     return Outcome(COMPONENT, status, before=before, after=after,
                    detail=(detail or "no changes") + f"; outputs saved to {path}",

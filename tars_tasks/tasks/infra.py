@@ -124,14 +124,16 @@ def lint_infra(c, json=None):
 
 
 @tars_task
-def infra_drift(c, env=None, json=None):
+def infra_drift(c, env=None, local=False, json=None):
     """Refresh-only plan: exit 2 when live resources differ from the Terraform state."""
     from ..errors import UsageError
     from ..steps import infra
 
-    settings = load_settings(c, env=env)
-    if settings.is_local:
-        raise UsageError("infra-drift needs Terraform state; local mode has none", "run it without --local")
+    settings = load_settings(c, env=env, local=local or None)
+    if settings.is_local and settings.local_infra != "terraform":
+        raise UsageError("infra-drift needs Terraform state; the local bootstrap has none",
+                         "set TARS_LOCAL_INFRA=terraform (the local target then runs infrastructure/), "
+                         "or run it without --local")
     console.step(f"Checking drift ({settings.env}): terraform plan -refresh-only")
     plan = infra.plan(settings, refresh_only=True)
     infra.discard(plan)
@@ -166,13 +168,17 @@ def infra_outputs(c, env=None, local=False, json=None):
 
 
 @tars_task(help={"commit": "the commit to revert (default: the newest one touching infrastructure/)", **GUARD_HELP})
-def rollback_infrastructure(c, env=None, dry_run=False, yes=False, json=None, commit=None,
+def rollback_infrastructure(c, env=None, local=False, dry_run=False, yes=False, json=None, commit=None,
                             allow_destroy=False, allow_data_loss=False):
     """git revert --no-edit the last infrastructure change, then the same guarded plan and apply."""
     from .. import lock
+    from ..errors import UsageError
     from ..steps import infra
 
-    settings = load_settings(c, env=env)
+    settings = load_settings(c, env=env, local=local or None)
+    if settings.is_local and settings.local_infra != "terraform":
+        raise UsageError("rollback-infrastructure needs Terraform state; the local bootstrap has none",
+                         "set TARS_LOCAL_INFRA=terraform, or run it without --local")
     with lock.hold(settings, "rollback-infrastructure", dry_run=dry_run):
         outcome = infra.rollback(settings, commit, dry_run=dry_run, allow_destroy=allow_destroy,
                                  allow_data_loss=allow_data_loss, show=show_plan,

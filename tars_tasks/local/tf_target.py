@@ -1,0 +1,157 @@
+"""The local target's infrastructure by the real terraform: ``infrastructure/`` applied to the emulator.
+
+Opt-in for now (``TARS_LOCAL_INFRA=terraform``; the Python bootstrap stays the default until the
+local runtime, site and e2e suites run on what Terraform makes). When on, ``steps/infra`` runs
+the very path it runs for AWS (init, validate, plan -out, show -json, destroy guard, apply of the
+saved plan, output -json, the apply record) with the Terraform this module prepares: the
+emulator's work copy (:mod:`.tf_workcopy`: the unmodified .tf files plus the generated override,
+a local backend under ``.tars/<env>/emulator-terraform/``), its state bound to the emulator
+instance (:mod:`.tf_fingerprint`: a restarted emulator resets the state), and what only the
+local target needs:
+
+- ``unchanged``: nothing that feeds a plan changed since the last successful apply: no plan
+  (``infra-drift`` never asks: drift is made behind Terraform's back, only a plan sees it);
+- ``local_outputs``: the outputs that are URLs point at the local servers (function runtime,
+  site, MCP), as the bootstrap's did; everything else is Terraform's own value;
+- ``after_apply``: remember the fingerprint, keep Terraform's placeholder zip where the runtime
+  finds code by hash, start the runtime and site servers on what Terraform made.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import StepFailed
+from . import tf_fingerprint, tf_workcopy
+
+MODES = ("bootstrap", "terraform")
+INIT_STAMP = ".tars-init"
+# outputs that are URLs of servers: locally they are the local servers (services.NAMES)
+URL_OUTPUTS = {"function_url": ("runtime", "/"), "site_url": ("site", ""), "api_endpoint": ("site", "/api"),
+               "mcp_endpoint": ("mcp", "")}
+
+
+def enabled(settings) -> bool:
+    return bool(settings.is_local and getattr(settings, "local_infra", "bootstrap") == "terraform")
+
+
+def directory(settings) -> Path:
+    return settings.state_dir / "emulator-terraform"
+
+
+def variables(settings) -> dict[str, str]:
+    from ..tools.terraform import github_repository
+
+    values = {"project": settings.project, "env": settings.env, "region": settings.region,
+              "bedrock_model_id": settings.bedrock_model_id,
+              "github_repository": github_repository(settings) or "local/tars"}
+    return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+
+@dataclass(frozen=True)
+class Local:
+    """The work copy for the running emulator, its Terraform and what identifies the emulator."""
+
+    copy: tf_workcopy.WorkCopy
+    tf: Any
+    instance: str
+    variables: dict
+    program: str
+
+    def fingerprint(self) -> str:
+        return tf_fingerprint.fingerprint(self.copy, self.variables, self.instance, self.program)
+
+    def unchanged(self) -> bool:
+        """True when the last successful apply saw exactly what a plan would see now."""
+        return tf_fingerprint.unchanged(self.copy, self.fingerprint())
+
+    def failed(self) -> None:
+        """Before an apply: until it succeeded the next run must plan (an interrupted apply too)."""
+        tf_fingerprint.forget(self.copy)
+
+    def init(self) -> bool:
+        """``terraform init`` when the providers, the lock file, the CLI configuration or the
+        configuration's files changed since the last init (2-3 s saved on every run). True when run."""
+        stamp = self.copy.data_dir / INIT_STAMP
+        want = _init_key(self.copy)
+        if stamp.is_file() and stamp.read_text().strip() == want:
+            return False
+        self.tf.init(None)
+        stamp.write_text(want + "\n")
+        return True
+
+
+def _init_key(copy: tf_workcopy.WorkCopy) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(copy.config_dir.glob("*.tf")) + [copy.config_dir / ".terraform.lock.hcl"]:
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    if copy.cli_config and copy.cli_config.is_file():
+        digest.update(copy.cli_config.read_bytes())
+    return digest.hexdigest()
+
+
+def prepare(settings) -> Local:
+    """The work copy brought in line with infrastructure/ for the running emulator, the state
+    reset when it was made on another emulator instance. Reads and compares; writes only what changed."""
+    from ..settings import Settings
+    from ..tools.terraform import find_program
+
+    endpoint = settings.endpoint_url
+    if not endpoint:
+        raise StepFailed("the local emulator is not running (no endpoint)", "inv local.up")
+    mirror = tf_workcopy.find_mirror(settings.terraform_plugin_dir)
+    copy = tf_workcopy.prepare(settings.root / "infrastructure", directory(settings), endpoint, mirror=mirror,
+                               local_values=local_values(settings))
+    try:
+        instance = tf_fingerprint.emulator_instance(endpoint, claim=True, region=settings.region)
+    except Exception as exc:  # noqa: BLE001 - any failure to reach it is the same to the user
+        raise StepFailed(f"cannot reach the local emulator at {endpoint}: {exc}", "inv local.down, then inv local.up")
+    tf_fingerprint.bind_state(copy, instance)
+    program = find_program(settings)
+    values = variables(settings)
+    return Local(copy, copy.terraform(program, values, base_env=Settings.process_environment()), instance,
+                 values, program)
+
+
+def local_values(settings) -> dict[str, str]:
+    """Locals of infrastructure/ that name a server: the local one (the override restates them)."""
+    from . import services
+
+    return {"mcp_endpoint": services.url(settings, services.MCP)}
+
+
+def local_outputs(settings, outputs: dict[str, Any]) -> dict[str, Any]:
+    """``terraform output -json`` with the server URLs replaced by the local servers'."""
+    from . import services
+
+    result = dict(outputs)
+    for name, (server, suffix) in URL_OUTPUTS.items():
+        if name in result:
+            result[name] = {**result[name], "value": services.url(settings, server) + suffix}
+    return result
+
+
+def settings_values(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Settings field -> value for every field a Terraform output supplies."""
+    from ..settings import FIELDS
+
+    return {f.name: outputs[f.output]["value"] for f in FIELDS
+            if f.output and isinstance(outputs.get(f.output), dict) and outputs[f.output].get("value") not in (None, "")}
+
+
+def after_apply(settings, local: Local, outputs: dict[str, Any], *, start_services: bool = True) -> None:
+    """After a successful apply (or a plan with no changes): the fingerprint, the placeholder's
+    bytes for the runtime, the runtime and site servers."""
+    from . import code
+
+    tf_fingerprint.record(local.copy, local.fingerprint())
+    placeholder = settings.root / "infrastructure" / "bootstrap" / "placeholder.zip"
+    if placeholder.is_file():
+        code.keep(settings, placeholder.read_bytes())
+    if start_services:
+        from . import services
+
+        services.ensure(settings.replace(**settings_values(outputs)))

@@ -1,0 +1,196 @@
+"""`--local` infrastructure by the real terraform (TARS_LOCAL_INFRA=terraform), end to end through `inv`.
+
+From an empty emulator `inv deploy-infrastructure --local --yes` applies the unmodified
+infrastructure/ (through the work copy and its override) with the same steps as for AWS, writes
+the outputs with the local servers' URLs, and a second run applies nothing and runs no plan.
+`inv infra-drift --local` finds a change made through boto3 (exit 2, naming the resource);
+`inv deploy-infrastructure --local` puts it back. A commit that replaces a DynamoDB table is
+refused by the destroy guard (exit 3, nothing applied); `inv rollback-infrastructure --local`
+reverts a commit that changed infrastructure/ and applies the revert. Every claim is checked in
+the emulator itself. One cold apply for the whole module (~90 s with the provider's own waits).
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import boto3
+import pytest
+
+from tests.conftest import ROOT, inv_env
+from tests.infra_support import git, make_project
+from tests.support.tf_applied import AVAILABLE, PLUGIN_DIR, SKIP_REASON
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason=SKIP_REASON)]
+
+TABLES = {"sre-poc-incidents", "sre-poc-kb-documents", "sre-poc-kb-chunks", "sre-poc-deploy-locks"}
+
+
+class Local:
+    def __init__(self, run_inv, root):
+        self.run_inv, self.root = run_inv, root
+        self.env = {"TARS_ROOT": str(root), "TARS_LOCAL_INFRA": "terraform", "NO_COLOR": "1"}
+        if PLUGIN_DIR:
+            self.env["TARS_TERRAFORM_PLUGIN_DIR"] = PLUGIN_DIR
+
+    def inv(self, *args: str, timeout: float = 900):
+        return self.run_inv(*args, env=self.env, cwd=self.root, timeout=timeout)
+
+    def report(self, name: str) -> dict:
+        return json.loads((self.root / name).read_text())
+
+    @property
+    def outputs(self) -> dict:
+        return json.loads((self.root / ".tars" / "local" / "outputs.json").read_text())
+
+    @property
+    def endpoint(self) -> str:
+        record = json.loads((self.root / ".tars" / "local" / "proc" / "emulator.json").read_text())
+        return f"http://127.0.0.1:{record['port']}"
+
+    def client(self, service: str):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def state(self) -> dict:
+        return json.loads((self.root / ".tars" / "local" / "emulator-terraform" / "terraform.tfstate").read_text())
+
+    def commit(self, path: str, old: str, new: str, message: str, count: int = 1) -> str:
+        target = self.root / "infrastructure" / path
+        text = target.read_text()
+        assert text.count(old) == count, f"{path} no longer holds {old!r} {count} time(s)"
+        target.write_text(text.replace(old, new))
+        git(self.root, "commit", "-qam", message)
+        return git(self.root, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    def run_inv(*args, env=None, cwd=None, timeout=300):  # conftest's run_inv, module-scoped
+        return subprocess.run([sys.executable, "-m", "invoke", "-r", str(ROOT), *args], cwd=str(cwd or ROOT),
+                              env=inv_env(env), capture_output=True, text=True, timeout=timeout, input="")
+
+    root = make_project(tmp_path_factory.mktemp("local-tf"))
+    project = Local(run_inv, root)
+    first = project.inv("deploy-infrastructure", "--local", "--yes", "--json", "first.json")
+    try:
+        yield project, first
+    finally:
+        project.inv("local.down", timeout=120)
+
+
+def test_deploy_infrastructure_applies_everything_from_an_empty_emulator(local):
+    project, first = local
+    assert first.returncode == 0, first.stderr[-3000:]
+    report = project.report("first.json")
+    counts = report["plan"]["counts"]
+    assert counts["create"] > 80 and counts["update"] == counts["replace"] == counts["delete"] == 0
+    assert report["outcome"]["status"] == "deployed"
+    # in the emulator, not in Terraform's word
+    assert set(project.client("dynamodb").list_tables()["TableNames"]) == TABLES
+    url = project.client("lambda").get_function_url_config(FunctionName="sre-poc-incident-handler",
+                                                           Qualifier="production")
+    assert url["AuthType"] == "AWS_IAM"
+    assert project.client("iam").get_role(RoleName="sre-poc-incident-handler")["Role"]["Arn"]
+    assert project.client("kms").list_aliases()["Aliases"]
+    assert project.client("cloudfront").list_distributions()["DistributionList"]["Quantity"] == 1
+    state = project.state()
+    managed = [i for r in state["resources"] if r["mode"] == "managed" for i in r["instances"]]
+    assert len(managed) == counts["create"]
+    # outputs: Terraform's values, the servers' URLs the local servers'
+    outputs = {k: v["value"] for k, v in project.outputs.items()}
+    assert outputs["function_name"] == "sre-poc-incident-handler"
+    assert outputs["cloudfront_distribution_id"] == \
+        project.client("cloudfront").list_distributions()["DistributionList"]["Items"][0]["Id"]
+    for name in ("function_url", "site_url", "api_endpoint", "mcp_endpoint"):
+        assert re.match(r"http://127\.0\.0\.1:\d+", outputs[name]), (name, outputs[name])
+    # the function's MCP endpoint is the local MCP server's (the override restates the local)
+    env = project.client("lambda").get_function_configuration(
+        FunctionName="sre-poc-incident-handler")["Environment"]["Variables"]
+    assert env["MCP_ENDPOINT"] == outputs["mcp_endpoint"]
+    # the real .tf files are untouched: nothing of the override reached infrastructure/
+    assert git(project.root, "status", "--porcelain", "--", "infrastructure") == ""
+    assert not list((project.root / "infrastructure").rglob("*override*"))
+
+
+def test_a_second_run_applies_nothing_and_runs_no_plan(local):
+    project, first = local
+    assert first.returncode == 0
+    serial = project.state()["serial"]
+    again = project.inv("deploy-infrastructure", "--local", "--yes", "--json", "second.json")
+    assert again.returncode == 0, again.stderr[-3000:]
+    report = project.report("second.json")
+    assert report["plan"]["has_changes"] is False
+    assert report["plan"]["no_plan_because"]                     # the fingerprint, not a plan
+    assert report["outcome"]["status"] == "unchanged"
+    assert project.state()["serial"] == serial
+    assert "no changes" in again.stdout
+
+
+def test_drift_made_behind_terraforms_back_is_found_and_put_back(local):
+    project, first = local
+    assert first.returncode == 0
+    ddb = project.client("dynamodb")
+    arn = ddb.describe_table(TableName="sre-poc-incidents")["Table"]["TableArn"]
+    tags = ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]
+    assert any(t["Key"] == "Environment" for t in tags)
+    ddb.untag_resource(ResourceArn=arn, TagKeys=["Environment"])
+
+    drift = project.inv("infra-drift", "--local", "--json", "drift.json")
+    assert drift.returncode == 2, drift.stderr[-3000:]
+    assert "aws_dynamodb_table.incidents" in drift.stdout
+    assert project.report("drift.json")["drift"] is True
+
+    # the no-op check cannot see drift, so the drift found makes the next deploy plan: it puts it back
+    fixed = project.inv("deploy-infrastructure", "--local", "--yes")
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    assert {"Key": "Environment", "Value": "local"} in ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]
+    assert project.inv("infra-drift", "--local").returncode == 0
+
+
+def test_replacing_a_table_is_refused_by_the_destroy_guard(local):
+    project, first = local
+    assert first.returncode == 0
+    head = git(project.root, "rev-parse", "HEAD")
+    ddb = project.client("dynamodb")
+    key_before = ddb.describe_table(TableName="sre-poc-incidents")["Table"]["KeySchema"]
+    assert key_before == [{"AttributeName": "incident_id", "KeyType": "HASH"}]
+    serial = project.state()["serial"]
+    try:
+        # the hash key and its attribute: AWS must replace the table
+        project.commit("dynamodb.tf", '"incident_id"', '"incident_key"', "incidents keyed by incident_key", count=2)
+        refused = project.inv("deploy-infrastructure", "--local", "--yes")
+        assert refused.returncode == 3, refused.stderr[-3000:]
+        assert "aws_dynamodb_table.incidents" in refused.stderr and "destroy guard" in refused.stderr
+        # allowed to destroy, but not data: still refused (the table holds data)
+        data = project.inv("deploy-infrastructure", "--local", "--yes", "--allow-destroy")
+        assert data.returncode == 3, data.stderr[-3000:]
+        assert ddb.describe_table(TableName="sre-poc-incidents")["Table"]["KeySchema"] == key_before
+        assert project.state()["serial"] == serial
+    finally:
+        git(project.root, "reset", "-q", "--hard", head)
+
+
+def test_rollback_infrastructure_reverts_the_commit_and_applies_it(local):
+    project, first = local
+    assert first.returncode == 0
+    logs = project.client("logs")
+
+    def retention() -> int:
+        groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/sre-poc-incident-handler")["logGroups"]
+        return groups[0]["retentionInDays"]
+
+    before = retention()
+    changed = project.commit("variables.tf", f"default     = {before}", "default     = 30",
+                             "Shorter log retention")
+    deployed = project.inv("deploy-infrastructure", "--local", "--yes")
+    assert deployed.returncode == 0, deployed.stderr[-3000:]
+    assert retention() == 30
+
+    rolled = project.inv("rollback-infrastructure", "--local", "--yes")
+    assert rolled.returncode == 0, rolled.stderr[-3000:]
+    assert git(project.root, "log", "-1", "--format=%s") == 'Revert "Shorter log retention"'
+    assert git(project.root, "rev-parse", "HEAD~1") == changed
+    assert retention() == before

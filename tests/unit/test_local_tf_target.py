@@ -1,0 +1,104 @@
+"""The local target's Terraform path (TARS_LOCAL_INFRA=terraform) with the fake terraform: the same
+commands as for AWS run in the emulator's work copy, never in infrastructure/; the outputs' server
+URLs are the local servers'; a second run runs nothing when nothing changed; drift found makes
+the next deploy plan. The real terraform on the emulator: tests/integration/test_local_terraform.py."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tars_tasks.errors import ConfigError
+from tars_tasks.local import services, tf_override, tf_target
+from tars_tasks.settings import Settings
+from tars_tasks.steps import infra
+from tests.infra_support import call, commands, fake_env, make_project
+
+
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path)
+
+
+@pytest.fixture
+def local(project, endpoint, monkeypatch):
+    def load(plan="creates"):
+        for key, value in fake_env(project, plan, TARS_LOCAL_INFRA="terraform").items():
+            monkeypatch.setenv(key, value)
+        return Settings.load(None, root=project, local=True)
+
+    started = []
+    monkeypatch.setattr(services, "ensure", lambda settings: started.append(settings.function_name) or {})
+    load.started = started
+    return load
+
+
+def test_local_terraform_runs_the_aws_path_in_the_work_copy(project, local):
+    settings = local("creates")
+    plan = infra.plan(settings)
+    assert plan.has_changes and plan.counts()["create"] == 3
+    outcome = infra.execute(settings, plan)
+    assert commands(project) == ["init", "validate", "plan", "show", "apply", "output", "state"]
+    work = project / ".tars" / "local" / "emulator-terraform"
+    init = call(project, "init")
+    assert init["cwd"] == str(work / "config") and init["tf_data_dir"] == str(work / "data")
+    assert not any(a.startswith("-backend-config") for a in init["argv"])   # the override's local backend
+    assert init["tf_vars"]["env"] == "local" and init["tf_vars"]["project"] == "sre-poc"
+    assert (work / "config" / tf_override.FILE_NAME).is_file()
+    assert not list((project / "infrastructure").rglob("*override*"))
+    assert outcome.status == "deployed"
+    saved = json.loads((project / ".tars" / "local" / "outputs.json").read_text())
+    assert saved["ui_bucket"]["value"] == "sre-poc-ui-123456789012"      # Terraform's own value
+    runtime, site = services.url(settings, services.RUNTIME), services.url(settings, services.SITE)
+    assert saved["function_url"]["value"] == runtime + "/"
+    assert saved["api_endpoint"]["value"] == site + "/api"
+    assert local.started == [saved["function_name"]["value"]]             # the servers run on it
+
+
+def test_the_override_points_the_functions_mcp_endpoint_at_the_local_server(project, local):
+    settings = local("creates")
+    tf_target.prepare(settings)
+    override = (project / ".tars" / "local" / "emulator-terraform" / "config" / tf_override.FILE_NAME).read_text()
+    assert f'mcp_endpoint = "{services.url(settings, services.MCP)}"' in override
+
+
+def test_a_second_run_runs_no_terraform_at_all(project, local):
+    settings = local("creates")
+    infra.execute(settings, infra.plan(settings))
+    ran = len(commands(project))
+    again = infra.plan(local("creates"))
+    assert again.has_changes is False and again.no_plan_because
+    assert len(commands(project)) == ran                                   # not even init or validate
+    assert "no changes (nothing" in again.summary()[0]
+
+
+def test_a_changed_tf_file_plans_again(project, local):
+    settings = local("creates")
+    infra.execute(settings, infra.plan(settings))
+    variables = project / "infrastructure" / "variables.tf"
+    variables.write_text(variables.read_text().replace("default     = 365", "default     = 30"))
+    assert infra.plan(local("creates")).has_changes
+    assert commands(project).count("plan") == 2
+
+
+def test_drift_found_makes_the_next_deploy_plan(project, local):
+    settings = local("creates")
+    infra.execute(settings, infra.plan(settings))
+    drift = infra.plan(local("drift"), refresh_only=True)
+    assert drift.has_changes
+    assert infra.plan(local("noop")).no_plan_because is None               # a real plan ran
+    assert commands(project).count("plan") == 3
+
+
+def test_the_bootstrap_stays_the_default(project, endpoint, monkeypatch):
+    monkeypatch.delenv("TARS_LOCAL_INFRA", raising=False)
+    settings = Settings.load(None, root=project, local=True)
+    assert settings.local_infra == "bootstrap" and not tf_target.enabled(settings)
+    assert not tf_target.enabled(Settings.load(None, root=project))       # never for AWS
+
+
+def test_a_bad_mode_is_a_config_error(project, monkeypatch):
+    monkeypatch.setenv("TARS_LOCAL_INFRA", "pulumi")
+    settings = Settings.load(None, root=project, local=True)
+    with pytest.raises(ConfigError):
+        settings.ensure_valid()
