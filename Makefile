@@ -12,10 +12,15 @@ ARGS ?=
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup demo test test-deps test-faults test-ui test-fast lint lint-infra deploy deploy-lambda deploy-ui \
+.PHONY: setup terraform-check demo test test-deps test-faults test-ui test-fast lint lint-infra deploy deploy-lambda deploy-ui \
         deploy-mcp deploy-infrastructure verify status preflight build clean
 
-setup: $(STAMP) $(UI_STAMP) $(CHECKOV_STAMP)
+setup: $(STAMP) $(UI_STAMP) $(CHECKOV_STAMP) terraform-check
+
+# Terraform (inv deploy-infrastructure; --local with TARS_LOCAL_INFRA=terraform): one line saying which
+# terraform and where its provider comes from, or how to install it (a warning: make demo does not need it).
+terraform-check: $(STAMP)
+	@$(PY) -m tars_tasks.local.tf_target --check
 
 $(STAMP): requirements.txt requirements-dev.txt lambda_src/requirements.txt mcp_server/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

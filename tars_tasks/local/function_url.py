@@ -4,7 +4,9 @@ Requests become payload-format-2.0 events (what a Lambda Function URL sends), re
 read back the way Function URLs read them: a dict with ``statusCode`` gives status, headers,
 cookies and body (base64 when ``isBase64Encoded``); anything else is a 200 JSON reply; a
 function error is a 502. The alias is resolved on every request, so moving it takes effect at
-once. Run as ``python -m tars_tasks.local.function_url --port N --function F --qualifier Q``.
+once. Auth as Lambda does it: the URL's AuthType is read from the emulator per request; with
+``AWS_IAM`` (what infrastructure/ sets) a request without a valid SigV4 signature for service
+``lambda`` (the local site signs as CloudFront's OAC does, see ``local.sigv4``) is refused with 403. Run as ``python -m tars_tasks.local.function_url --port N --function F --qualifier Q``.
 """
 from __future__ import annotations
 
@@ -105,6 +107,9 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
             if length > MAX_PAYLOAD:
                 return self._error(413, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
             body = self.rfile.read(length) if length else b""
+            refused = self._refused(body)
+            if refused:
+                return self._error(*refused)
             event = build_event(self.command, self.path, dict(self.headers.items()), body, port,
                                 self.client_address[0])
             try:
@@ -113,6 +118,34 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
                 return self._error(502, err.message, err.hint)
             status, headers, cookies, data = read_reply(reply)
             self._send(status, headers, data, cookies)
+
+        def _refused(self, body: bytes) -> tuple[int, str, str | None] | None:
+            """(status, message, hint) when Lambda would refuse this request before the function runs."""
+            import os
+
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            from ..aws import session
+            from ..aws.errors import error_code
+            from . import sigv4
+
+            try:
+                auth = session.client("lambda").get_function_url_config(
+                    FunctionName=function_name, Qualifier=qualifier)["AuthType"]
+            except ClientError as exc:
+                if error_code(exc) == "ResourceNotFoundException":
+                    return 404, f"no Function URL for {function_name}:{qualifier}", "inv deploy-infrastructure --local"
+                return 502, f"the local emulator did not answer: {exc}", None
+            except BotoCoreError as exc:
+                return 502, f"the local emulator did not answer: {exc}", None
+            if auth != "AWS_IAM":
+                return None
+            why = sigv4.check(self.command, self.path, dict(self.headers.items()), body, settings.region,
+                              os.environ.get("AWS_ACCESS_KEY_ID", ""), os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
+            if why:
+                print(f"403 for {self.command} {self.path.split('?')[0]}: {why}", flush=True)
+                return 403, "Forbidden", None
+            return None
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = handle_any
 

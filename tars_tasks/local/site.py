@@ -3,7 +3,9 @@
 What CloudFront does in AWS: ``/`` is ``index.html`` (the distribution's default root object),
 every other path is the object of that key, served with the Content-Type and Cache-Control it
 was stored with (so a person sees exactly what was deployed, headers included); ``/api`` and
-``/api/...`` go to the Function URL (the local runtime) with method, query, headers and body.
+``/api/...`` go to the Function URL (the local runtime) with method, query, headers and body,
+signed with SigV4 for service ``lambda`` as the origin access control signs them (the viewer's
+``x-amz-content-sha256`` is signed as sent: POST and PUT need it, as in AWS).
 Run as ``python -m tars_tasks.local.site --port N``.
 """
 from __future__ import annotations
@@ -32,6 +34,16 @@ def object_key(path: str) -> str:
 def is_api(path: str) -> bool:
     p = urlsplit(path).path
     return p == "/api" or p.startswith("/api/")
+
+
+def sign_for_origin(settings, method: str, url: str, body: bytes, payload_sha256: str | None) -> dict[str, str]:
+    """OAC's signature of an origin request (the site's credentials: the local target's dummy ones)."""
+    import os
+
+    from . import sigv4
+
+    return sigv4.sign(method, url, body, payload_sha256, settings.region, os.environ.get("AWS_ACCESS_KEY_ID", ""),
+                      os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
 
 
 def make_handler(settings, runtime_url: str):
@@ -98,7 +110,12 @@ def make_handler(settings, runtime_url: str):
         def forward(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP
+                       and k.lower() not in ("authorization", "x-amz-date", "x-amz-security-token")}
+            payload_sha256 = next((v for k, v in headers.items() if k.lower() == "x-amz-content-sha256"), None)
+            headers = {k: v for k, v in headers.items() if k.lower() != "x-amz-content-sha256"}
+            headers.update(sign_for_origin(settings, self.command, runtime_url + self.path, body or b"",
+                                           payload_sha256))
             request = urllib.request.Request(runtime_url + self.path, data=body, method=self.command,
                                              headers=headers)
             try:

@@ -155,3 +155,52 @@ def after_apply(settings, local: Local, outputs: dict[str, Any], *, start_servic
         from . import services
 
         services.ensure(settings.replace(**settings_values(outputs)))
+
+
+MINIMUM = (1, 6)   # the wrapper needs show -json of this format (tools/terraform.INSTALL_HINT)
+
+
+def installation(program: str | None = None, mirror: str | None = None) -> tuple[bool, str]:
+    """(usable, one line): is there a terraform >= 1.5, and where its AWS provider comes from."""
+    import json
+    import shutil
+    import subprocess
+
+    from ..tools.terraform import INSTALL_HINT
+
+    found = shutil.which(program or "terraform") or shutil.which("tofu")
+    if not found:
+        return False, f"terraform: not installed (only inv deploy-infrastructure and TARS_LOCAL_INFRA=terraform need it): {INSTALL_HINT}"
+    try:
+        done = subprocess.run([found, "version", "-json"], capture_output=True, text=True, timeout=60)
+        version = json.loads(done.stdout)["terraform_version"]
+        parts = tuple(int(p) for p in version.split("-")[0].split(".")[:2])
+    except (OSError, ValueError, KeyError, TypeError, subprocess.TimeoutExpired):
+        return False, f"terraform: {found} did not say its version (terraform version -json): {INSTALL_HINT}"
+    if parts < MINIMUM:
+        return False, f"terraform: {found} is {version}, older than {'.'.join(map(str, MINIMUM))}: {INSTALL_HINT}"
+    try:
+        where = tf_workcopy.find_mirror(mirror)
+    except Exception as exc:  # noqa: BLE001 - a bad setting is reported, not raised, here
+        return False, f"terraform {version} at {found}; {getattr(exc, 'message', exc)}"
+    source = f"providers from the mirror {where}" if where else "providers downloaded by terraform init"
+    return True, f"terraform {version} at {found}; {source}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tars_tasks.local.tf_target --check`` (make setup): one line, exit 0 (a warning
+    when terraform is missing or too old: the default local target does not need it)."""
+    import os
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["--check"]:
+        print("usage: python -m tars_tasks.local.tf_target --check", file=sys.stderr)
+        return 2
+    ok, line = installation(os.environ.get("TARS_TERRAFORM_BIN"), os.environ.get("TARS_TERRAFORM_PLUGIN_DIR"))
+    print(("ok: " if ok else "warning: ") + line, file=sys.stdout if ok else sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

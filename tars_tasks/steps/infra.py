@@ -130,8 +130,8 @@ def plan(settings, *, refresh_only: bool = False, tf=None) -> Any:
 
 def guard(plan_, *, allow_destroy: bool = False, allow_data_loss: bool = False) -> list[str]:
     """The destroy guard: Refused (exit 3) naming each address and why, unless allowed."""
-    if not isinstance(plan_, InfraPlan):  # the local bootstrap only creates
-        return []
+    if not isinstance(plan_, InfraPlan) or plan_.no_plan_because:  # the local bootstrap only creates;
+        return []                                                   # no plan ran: nothing to apply
     return infra_guard.check(plan_.changes, plan_.format_version, allow_destroy=allow_destroy,
                              allow_data_loss=allow_data_loss)
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
+import urllib.error
+import urllib.request
 import sys
 
 import boto3
@@ -73,8 +76,20 @@ def local(tmp_path_factory):
                               env=inv_env(env), capture_output=True, text=True, timeout=timeout, input="")
 
     root = make_project(tmp_path_factory.mktemp("local-tf"))
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", "dist", ".tars")
+    for name in ("lambda_src", "mcp_server", "ui"):
+        shutil.copytree(ROOT / name, root / name, ignore=ignore)
+    (root / ".gitignore").write_text(".tars/\n*.json.report\nui/node_modules/\nui/dist/\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "the components")
+    modules = ROOT / "ui" / "node_modules"
+    if modules.is_dir():  # as test_pipeline_local: the UI's dependencies hard-linked, not installed again
+        subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)
+        from tars_tasks.build import ui_bundle
+
+        ui_bundle.mark_installed(root / "ui")
     project = Local(run_inv, root)
-    first = project.inv("deploy-infrastructure", "--local", "--yes", "--json", "first.json")
+    first = project.inv("deploy-infrastructure", "--local", "--yes", "--json", "first.json.report")
     try:
         yield project, first
     finally:
@@ -84,7 +99,7 @@ def local(tmp_path_factory):
 def test_deploy_infrastructure_applies_everything_from_an_empty_emulator(local):
     project, first = local
     assert first.returncode == 0, first.stderr[-3000:]
-    report = project.report("first.json")
+    report = project.report("first.json.report")
     counts = report["plan"]["counts"]
     assert counts["create"] > 80 and counts["update"] == counts["replace"] == counts["delete"] == 0
     assert report["outcome"]["status"] == "deployed"
@@ -119,9 +134,9 @@ def test_a_second_run_applies_nothing_and_runs_no_plan(local):
     project, first = local
     assert first.returncode == 0
     serial = project.state()["serial"]
-    again = project.inv("deploy-infrastructure", "--local", "--yes", "--json", "second.json")
+    again = project.inv("deploy-infrastructure", "--local", "--yes", "--json", "second.json.report")
     assert again.returncode == 0, again.stderr[-3000:]
-    report = project.report("second.json")
+    report = project.report("second.json.report")
     assert report["plan"]["has_changes"] is False
     assert report["plan"]["no_plan_because"]                     # the fingerprint, not a plan
     assert report["outcome"]["status"] == "unchanged"
@@ -138,10 +153,10 @@ def test_drift_made_behind_terraforms_back_is_found_and_put_back(local):
     assert any(t["Key"] == "Environment" for t in tags)
     ddb.untag_resource(ResourceArn=arn, TagKeys=["Environment"])
 
-    drift = project.inv("infra-drift", "--local", "--json", "drift.json")
+    drift = project.inv("infra-drift", "--local", "--json", "drift.json.report")
     assert drift.returncode == 2, drift.stderr[-3000:]
     assert "aws_dynamodb_table.incidents" in drift.stdout
-    assert project.report("drift.json")["drift"] is True
+    assert project.report("drift.json.report")["drift"] is True
 
     # the no-op check cannot see drift, so the drift found makes the next deploy plan: it puts it back
     fixed = project.inv("deploy-infrastructure", "--local", "--yes")
@@ -194,3 +209,45 @@ def test_rollback_infrastructure_reverts_the_commit_and_applies_it(local):
     assert git(project.root, "log", "-1", "--format=%s") == 'Revert "Shorter log retention"'
     assert git(project.root, "rev-parse", "HEAD~1") == changed
     assert retention() == before
+
+
+def _http(method: str, url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_deploy_all_deploys_the_components_onto_what_terraform_made(local):
+    import hashlib
+
+    project, first = local
+    assert first.returncode == 0
+    done = project.inv("deploy", "--all", "--local", "--yes", "--json", "all.json.report")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = project.report("all.json.report")
+    assert {c["component"]: c["status"] for c in report["components"]} == {
+        "infra": "unchanged", "mcp": "deployed", "lambda": "deployed", "ui": "deployed", "verify": "passed"}
+    lam = project.client("lambda")
+    alias = lam.get_alias(FunctionName="sre-poc-incident-handler", Name="production")["FunctionVersion"]
+    assert alias.isdigit()                                                  # a published version
+    env = lam.get_function_configuration(FunctionName="sre-poc-incident-handler",
+                                         Qualifier=alias)["Environment"]["Variables"]
+    assert env["INCIDENTS_TABLE"] == "sre-poc-incidents"                    # Terraform's configuration
+
+    # the Function URL is AWS_IAM, as in AWS: unsigned is 403, the same request through the site
+    # (signed as CloudFront's OAC signs, the viewer's payload hash included) reaches the function
+    outputs = {k: v["value"] for k, v in project.outputs.items()}
+    body = b'{"action": "kb_list"}'
+    headers = {"Content-Type": "application/json", "x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
+    status, reply = _http("POST", outputs["function_url"], body, headers)
+    assert status == 403, reply
+    status, reply = _http("POST", outputs["api_endpoint"], body, headers)
+    assert status == 200, reply
+    assert "documents" in json.loads(reply)
+    # through the site without the payload hash: Lambda does not take an unsigned payload
+    status, _ = _http("POST", outputs["api_endpoint"], body, {"Content-Type": "application/json"})
+    assert status == 403
+

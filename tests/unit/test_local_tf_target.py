@@ -70,6 +70,9 @@ def test_a_second_run_runs_no_terraform_at_all(project, local):
     assert again.has_changes is False and again.no_plan_because
     assert len(commands(project)) == ran                                   # not even init or validate
     assert "no changes (nothing" in again.summary()[0]
+    assert infra.guard(again) == []                                        # nothing to guard, nothing refused
+    assert infra.execute(local("creates"), again).status == "unchanged"
+    assert commands(project)[ran:] == ["output"]                           # the outputs, re-read
 
 
 def test_a_changed_tf_file_plans_again(project, local):
@@ -102,3 +105,56 @@ def test_a_bad_mode_is_a_config_error(project, monkeypatch):
     settings = Settings.load(None, root=project, local=True)
     with pytest.raises(ConfigError):
         settings.ensure_valid()
+
+
+def _stub(tmp_path, version: str):
+    program = tmp_path / "terraform"
+    program.write_text(f"#!/bin/sh\necho '{{\"terraform_version\": \"{version}\"}}'\n")
+    program.chmod(0o755)
+    return str(program)
+
+
+def test_setup_names_terraform_and_where_the_provider_comes_from(tmp_path):
+    mirror = tmp_path / "mirror" / "registry.terraform.io" / "hashicorp" / "aws"
+    mirror.mkdir(parents=True)
+    ok, line = tf_target.installation(_stub(tmp_path, "1.11.4"), str(tmp_path / "mirror"))
+    assert ok and "terraform 1.11.4" in line and str(tmp_path / "mirror") in line
+
+
+def test_setup_says_how_to_install_a_missing_or_old_terraform(tmp_path, monkeypatch):
+    ok, line = tf_target.installation(_stub(tmp_path, "1.4.7"))
+    assert not ok and "older than 1.6" in line and "install" in line
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    ok, line = tf_target.installation("terraform")
+    assert not ok and "not installed" in line and "developer.hashicorp.com" in line
+
+
+def test_a_failed_apply_makes_the_next_run_plan(project, local, monkeypatch):
+    from tars_tasks.errors import StepFailed
+
+    settings = local("creates")
+    infra.execute(settings, infra.plan(settings))                           # applied, fingerprint kept
+    variables = project / "infrastructure" / "variables.tf"
+    variables.write_text(variables.read_text().replace("default     = 365", "default     = 30"))
+    settings = local("updates")
+    plan = infra.plan(settings)
+    monkeypatch.setenv("FAKE_TF_FAIL", "apply")
+    with pytest.raises(StepFailed):
+        infra.execute(settings, plan)
+    monkeypatch.delenv("FAKE_TF_FAIL")
+    variables.write_text(variables.read_text().replace("default     = 30", "default     = 365"))
+    # the files are back to what the last successful apply saw, but that apply is not what is live
+    assert infra.plan(local("noop")).no_plan_because is None
+    assert commands(project).count("plan") == 3
+
+
+def test_the_destroy_guard_runs_on_the_local_path(project, local):
+    from tars_tasks.errors import Refused
+
+    settings = local("replace_delete_first")
+    plan = infra.plan(settings)
+    with pytest.raises(Refused):
+        infra.guard(plan)
+    with pytest.raises(Refused):                                            # execute guards too
+        infra.execute(settings, plan)
+    assert "apply" not in commands(project)

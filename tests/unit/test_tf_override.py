@@ -81,6 +81,22 @@ def test_the_override_parses_and_points_every_known_service_at_the_emulator():
     assert _clean(doc["terraform"][0])["backend"][0]["local"]["path"] == "../terraform.tfstate"
 
 
+def test_an_aliased_provider_is_pointed_at_the_emulator_too(infra):
+    # a second configuration (WAF for CloudFront lives in us-east-1): without its own override
+    # block it would call AWS (found applying the auth branch's waf.tf to moto)
+    (infra / "edge.tf").write_text('provider "aws" {\n  alias  = "us_east_1"\n  region = "us-east-1"\n}\n')
+    doc = hcl2.loads(_render(infra))
+    providers = [_clean(p)["aws"] for p in doc["provider"]]
+    assert [p.get("alias") for p in providers] == [None, "us_east_1"]
+    assert all(set(p["endpoints"][0].values()) == {"http://127.0.0.1:4566"} for p in providers)
+
+
+def test_local_values_are_restated_in_a_locals_block():
+    doc = hcl2.loads(tf_override.render(INFRA, "http://127.0.0.1:4566", "../terraform.tfstate",
+                                        local_values={"mcp_endpoint": "http://127.0.0.1:8123"}))
+    assert _clean(doc["locals"][-1]) == {"mcp_endpoint": "http://127.0.0.1:8123"}
+
+
 def test_each_rule_states_its_reason_and_every_switched_off_block_gets_count_or_for_each():
     text = _render()
     flat = re.sub(r"\s*\n#\s+", " ", text)
