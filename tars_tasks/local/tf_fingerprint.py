@@ -85,10 +85,22 @@ def _state_identity(path: Path) -> str:
 
 def fingerprint(copy: WorkCopy, variables: Mapping[str, str], instance: str | None, program: str | None = None) -> str:
     """sha256 of everything that feeds a plan of ``copy`` (see the module docstring)."""
+    return combine(inputs(copy, variables, instance, program))
+
+
+def combine(found: Mapping[str, str]) -> str:
     digest = hashlib.sha256()
+    for label, value in found.items():
+        digest.update(label.encode() + b"\0" + bytes.fromhex(value))
+    return digest.hexdigest()
+
+
+def inputs(copy: WorkCopy, variables: Mapping[str, str], instance: str | None, program: str | None = None) -> dict[str, str]:
+    """label -> sha256 of each input of a plan, in a fixed order (what ``fingerprint`` combines)."""
+    found: dict[str, str] = {}
 
     def feed(label: str, data: bytes) -> None:
-        digest.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+        found[label] = hashlib.sha256(data).hexdigest()
 
     for root, dirs, files in os.walk(copy.config_dir):
         dirs[:] = sorted(d for d in dirs if d != ".terraform")
@@ -98,16 +110,16 @@ def fingerprint(copy: WorkCopy, variables: Mapping[str, str], instance: str | No
                 feed("file:" + str(path.relative_to(copy.config_dir)), path.read_bytes())
     feed("variables", json.dumps(dict(variables), sort_keys=True).encode())
     if program:
-        found = shutil.which(program) or program
+        where = shutil.which(program) or program
         try:
-            stat = os.stat(found)
-            feed("program", f"{found}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+            stat = os.stat(where)
+            feed("program", f"{where}:{stat.st_size}:{stat.st_mtime_ns}".encode())
         except OSError:
-            feed("program", found.encode())
+            feed("program", where.encode())
     feed("cli-config", copy.cli_config.read_bytes() if copy.cli_config and copy.cli_config.is_file() else b"")
     feed("state", _state_identity(copy.state_path).encode())
     feed("instance", (instance or "").encode())
-    return digest.hexdigest()
+    return found
 
 
 def unchanged(copy: WorkCopy, current: str) -> bool:
@@ -118,12 +130,22 @@ def unchanged(copy: WorkCopy, current: str) -> bool:
         return False
 
 
-def record(copy: WorkCopy, current: str) -> None:
-    """After a successful apply (or a plan with no changes): remember ``current`` (computed after it)."""
+def record(copy: WorkCopy, current: str, found: Mapping[str, str] | None = None) -> None:
+    """After a successful apply (or a plan with no changes): remember ``current`` (computed after
+    it) and, when given, its ``inputs`` (so ``changed`` can say which one moved)."""
     path = copy.directory / APPLIED
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"fingerprint": current}) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps({"fingerprint": current, "inputs": dict(found or {})}) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def changed(copy: WorkCopy, found: Mapping[str, str]) -> list[str]:
+    """The inputs that differ from those of the last successful apply (all of them when none is known)."""
+    try:
+        recorded = json.loads((copy.directory / APPLIED).read_text(encoding="utf-8")).get("inputs") or {}
+    except (OSError, ValueError, AttributeError):
+        recorded = {}
+    return sorted(set(found) ^ set(recorded) | {k for k in found if k in recorded and recorded[k] != found[k]})
 
 
 def forget(copy: WorkCopy) -> None:

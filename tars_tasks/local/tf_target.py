@@ -19,6 +19,7 @@ local target needs:
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,12 +61,22 @@ class Local:
     variables: dict
     program: str
 
-    def fingerprint(self) -> str:
-        return tf_fingerprint.fingerprint(self.copy, self.variables, self.instance, self.program)
+    def inputs(self) -> dict[str, str]:
+        return tf_fingerprint.inputs(self.copy, self.variables, self.instance, self.program)
 
     def unchanged(self) -> bool:
-        """True when the last successful apply saw exactly what a plan would see now."""
-        return tf_fingerprint.unchanged(self.copy, self.fingerprint())
+        """True when the last successful apply saw exactly what a plan would see now. Otherwise
+        ``plan-because.json`` beside the state says which inputs moved (for the curious and the tests)."""
+        found = self.inputs()
+        if tf_fingerprint.unchanged(self.copy, tf_fingerprint.combine(found)):
+            return True
+        (self.copy.directory / "plan-because.json").write_text(
+            json.dumps({"changed": tf_fingerprint.changed(self.copy, found)}, indent=1) + "\n")
+        return False
+
+    def remember(self) -> None:
+        found = self.inputs()
+        tf_fingerprint.record(self.copy, tf_fingerprint.combine(found), found)
 
     def failed(self) -> None:
         """Before an apply: until it succeeded the next run must plan (an interrupted apply too)."""
@@ -147,7 +158,7 @@ def after_apply(settings, local: Local, outputs: dict[str, Any], *, start_servic
     bytes for the runtime, the runtime and site servers."""
     from . import code
 
-    tf_fingerprint.record(local.copy, local.fingerprint())
+    local.remember()
     placeholder = settings.root / "infrastructure" / "bootstrap" / "placeholder.zip"
     if placeholder.is_file():
         code.keep(settings, placeholder.read_bytes())
@@ -204,3 +215,54 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# ----------------------------------------------------------------- drift on the emulator
+def _normal(value: Any) -> Any:
+    """null, "", {} and [] are the same absence (the provider stores one, moto answers another)."""
+    if isinstance(value, dict):
+        kept = {k: _normal(v) for k, v in value.items()}
+        kept = {k: v for k, v in kept.items() if v is not None}
+        return kept or None
+    if isinstance(value, list):
+        items = [_normal(v) for v in value]
+        return items or None
+    return None if value == "" else value
+
+
+def _ignored(entry: dict[str, Any]) -> set[str]:
+    """The attributes the override's ignore_changes hides for this resource (moto's echo quirks)."""
+    from . import tf_override
+
+    address, type_ = str(entry.get("address", "")), str(entry.get("type", ""))
+    base = address.split("[")[0]
+    return {a for rule in tf_override.RULES if isinstance(rule.action, tf_override.IgnoreChanges)
+            and rule.target in (type_, base) for a in rule.action.attributes}
+
+
+def real_drift(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``resource_drift`` entries of a plan that are a change someone made, not the emulator's
+    way of echoing: moto answers absent values differently than the provider stored them after
+    a create (a refresh-only plan right after an apply reports ~45 resources) and the override
+    already ignores the attributes moto does not echo. Each kept entry gets ``changed_attributes``."""
+    found = []
+    for entry in doc.get("resource_drift") or []:
+        change = entry.get("change") or {}
+        if tuple(change.get("actions") or ()) in ((), ("no-op",), ("read",)):
+            continue
+        before, after = change.get("before") or {}, change.get("after") or {}
+        if not isinstance(before, dict) or not isinstance(after, dict):
+            found.append(entry)        # created or deleted behind Terraform's back
+            continue
+        skip = _ignored(entry)
+        moved = sorted(k for k in set(before) | set(after)
+                       if k not in skip and _normal(before.get(k)) != _normal(after.get(k)))
+        if moved:
+            found.append({**entry, "changed_attributes": moved})
+    return found
+
+
+def filter_drift(doc: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    """A refresh-only plan document with only the real drift left: (drift?, document)."""
+    kept = real_drift(doc)
+    return bool(kept), {**doc, "resource_drift": kept}

@@ -158,3 +158,26 @@ def test_the_destroy_guard_runs_on_the_local_path(project, local):
     with pytest.raises(Refused):                                            # execute guards too
         infra.execute(settings, plan)
     assert "apply" not in commands(project)
+
+
+def _drift(address, before, after, type_=None):
+    return {"address": address, "type": type_ or address.split(".")[0],
+            "change": {"actions": ["update"], "before": before, "after": after}}
+
+
+def test_only_real_drift_counts_on_the_emulator():
+    """Measured: right after a create, a refresh-only plan against moto reports ~45 resources
+    (tags null in the state, {} read back; the distribution's origins moto does not echo)."""
+    noise = [_drift("aws_s3_bucket.ui", {"tags": None, "policy": ""}, {"tags": {}, "policy": None}),
+             _drift("aws_cloudfront_distribution.site", {"origin": [{"origin_access_control_id": "E1"}], "aliases": None},
+                    {"origin": [{"origin_access_control_id": ""}], "aliases": []})]
+    untagged = _drift("aws_dynamodb_table.incidents", {"tags_all": {"Environment": "local", "Project": "p"}},
+                      {"tags_all": {"Project": "p"}})
+    billing = _drift("aws_dynamodb_table.kb_chunks", {"billing_mode": "PAY_PER_REQUEST"}, {"billing_mode": "PROVISIONED"})
+    gone = {"address": "aws_ssm_parameter.github_token", "type": "aws_ssm_parameter",
+            "change": {"actions": ["delete"], "before": {"name": "x"}, "after": None}}
+    assert tf_target.filter_drift({"resource_drift": noise}) == (False, {"resource_drift": []})
+    found, doc = tf_target.filter_drift({"resource_drift": [*noise, untagged, billing, gone]})
+    assert found and [d["address"] for d in doc["resource_drift"]] == [
+        "aws_dynamodb_table.incidents", "aws_dynamodb_table.kb_chunks", "aws_ssm_parameter.github_token"]
+    assert doc["resource_drift"][0]["changed_attributes"] == ["tags_all"]

@@ -113,3 +113,14 @@ def test_a_state_made_on_another_instance_is_reset(tmp_path):
     (copy.directory / tf_fingerprint.BOUND).unlink()
     copy.state_path.write_text('{"serial": 1}')
     assert tf_fingerprint.bind_state(copy, "i-2") is True and not copy.state_path.exists()
+
+
+def test_changed_names_the_inputs_that_moved(tmp_path):
+    copy = tf_workcopy.WorkCopy(tmp_path, "http://127.0.0.1:1")
+    before = {"file:main.tf": "aa", "state": "bb", "instance": "cc"}
+    assert tf_fingerprint.changed(copy, before) == sorted(before)             # nothing recorded: all
+    tf_fingerprint.record(copy, tf_fingerprint.combine(before), before)
+    assert tf_fingerprint.unchanged(copy, tf_fingerprint.combine(before))
+    assert tf_fingerprint.changed(copy, before) == []
+    after = {"file:main.tf": "aa", "state": "dd", "instance": "cc", "file:new.tf": "ee"}
+    assert tf_fingerprint.changed(copy, after) == ["file:new.tf", "state"]
