@@ -107,9 +107,10 @@ def plan(settings, *, refresh_only: bool = False, tf=None) -> Any:
     tf.validate()
     plan_file = terraform.new_plan_file(settings.state_dir)
     try:
-        has_changes = tf.plan(plan_file, refresh_only=refresh_only)
+        # on the emulator drift is read from a normal plan (see tf_target.real_drift)
+        has_changes = tf.plan(plan_file, refresh_only=refresh_only and local is None)
         doc = tf.show_json(plan_file)
-        if local is not None and refresh_only:  # the emulator's echo quirks are not drift
+        if local is not None and refresh_only:
             from ..local import tf_target
 
             has_changes, doc = tf_target.filter_drift(doc)

@@ -153,16 +153,23 @@ def test_drift_made_behind_terraforms_back_is_found_and_put_back(local):
     tags = ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]
     assert any(t["Key"] == "Environment" for t in tags)
     ddb.untag_resource(ResourceArn=arn, TagKeys=["Environment"])
+    ddb.update_table(TableName="sre-poc-kb-chunks", BillingMode="PROVISIONED",
+                     ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
 
     drift = project.inv("infra-drift", "--local", "--json", "drift.json.report")
     assert drift.returncode == 2, drift.stderr[-3000:]
-    assert "aws_dynamodb_table.incidents" in drift.stdout
-    assert project.report("drift.json.report")["drift"] is True
+    report = project.report("drift.json.report")
+    assert report["drift"] is True
+    assert {d["address"] for d in report["plan"]["drift"]} == {"aws_dynamodb_table.incidents",
+                                                                "aws_dynamodb_table.kb_chunks"}
+    assert "aws_dynamodb_table.incidents" in drift.stdout and "aws_dynamodb_table.kb_chunks" in drift.stdout
 
     # the no-op check cannot see drift, so the drift found makes the next deploy plan: it puts it back
     fixed = project.inv("deploy-infrastructure", "--local", "--yes")
     assert fixed.returncode == 0, fixed.stderr[-3000:]
     assert {"Key": "Environment", "Value": "local"} in ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]
+    assert ddb.describe_table(TableName="sre-poc-kb-chunks")["Table"]["BillingModeSummary"]["BillingMode"] == \
+        "PAY_PER_REQUEST"
     assert project.inv("infra-drift", "--local").returncode == 0
 
 

@@ -12,7 +12,7 @@ from tars_tasks.errors import ConfigError
 from tars_tasks.local import services, tf_override, tf_target
 from tars_tasks.settings import Settings
 from tars_tasks.steps import infra
-from tests.infra_support import call, commands, fake_env, make_project
+from tests.infra_support import call, calls, commands, fake_env, make_project
 
 
 @pytest.fixture
@@ -87,8 +87,9 @@ def test_a_changed_tf_file_plans_again(project, local):
 def test_drift_found_makes_the_next_deploy_plan(project, local):
     settings = local("creates")
     infra.execute(settings, infra.plan(settings))
-    drift = infra.plan(local("drift"), refresh_only=True)
-    assert drift.has_changes
+    drift = infra.plan(local("drift_planned"), refresh_only=True)
+    assert drift.has_changes and [c.address for c in drift.drift] == ["aws_lambda_function.handler"]
+    assert drift.changes == () and "-refresh-only" not in [c for c in calls(project) if c["argv"][0] == "plan"][1]["argv"]
     assert infra.plan(local("noop")).no_plan_because is None               # a real plan ran
     assert commands(project).count("plan") == 3
 
@@ -160,24 +161,27 @@ def test_the_destroy_guard_runs_on_the_local_path(project, local):
     assert "apply" not in commands(project)
 
 
-def _drift(address, before, after, type_=None):
-    return {"address": address, "type": type_ or address.split(".")[0],
-            "change": {"actions": ["update"], "before": before, "after": after}}
+def _entry(address, actions, before=None, after=None):
+    return {"address": address, "type": address.split(".")[0],
+            "change": {"actions": actions, "before": before, "after": after}}
 
 
-def test_only_real_drift_counts_on_the_emulator():
+def test_drift_on_the_emulator_is_what_the_plan_would_put_back():
     """Measured: right after a create, a refresh-only plan against moto reports ~45 resources
-    (tags null in the state, {} read back; the distribution's origins moto does not echo)."""
-    noise = [_drift("aws_s3_bucket.ui", {"tags": None, "policy": ""}, {"tags": {}, "policy": None}),
-             _drift("aws_cloudfront_distribution.site", {"origin": [{"origin_access_control_id": "E1"}], "aliases": None},
-                    {"origin": [{"origin_access_control_id": ""}], "aliases": []})]
-    untagged = _drift("aws_dynamodb_table.incidents", {"tags_all": {"Environment": "local", "Project": "p"}},
-                      {"tags_all": {"Project": "p"}})
-    billing = _drift("aws_dynamodb_table.kb_chunks", {"billing_mode": "PAY_PER_REQUEST"}, {"billing_mode": "PROVISIONED"})
-    gone = {"address": "aws_ssm_parameter.github_token", "type": "aws_ssm_parameter",
-            "change": {"actions": ["delete"], "before": {"name": "x"}, "after": None}}
-    assert tf_target.filter_drift({"resource_drift": noise}) == (False, {"resource_drift": []})
-    found, doc = tf_target.filter_drift({"resource_drift": [*noise, untagged, billing, gone]})
-    assert found and [d["address"] for d in doc["resource_drift"]] == [
-        "aws_dynamodb_table.incidents", "aws_dynamodb_table.kb_chunks", "aws_ssm_parameter.github_token"]
-    assert doc["resource_drift"][0]["changed_attributes"] == ["tags_all"]
+    (null stored, {} read back; a bucket's lifecycle that a sibling resource manages ...) while a
+    normal plan of that state changes nothing. Drift = changed outside and planned back."""
+    noise = [_entry("aws_s3_bucket.ui", ["update"], {"tags": None}, {"tags": {}}),
+             _entry("aws_iam_role.lambda", ["update"], {"inline_policy": []}, {"inline_policy": [{"name": "x"}]})]
+    untagged = _entry("aws_dynamodb_table.incidents", ["update"], {"tags_all": {"Environment": "local"}}, {"tags_all": {}})
+    gone = _entry("aws_ssm_parameter.github_token", ["delete"], {"name": "x"}, None)
+    wanted = _entry("aws_lambda_function.handler", ["update"])          # a config change, not drift
+    doc = {"resource_drift": [*noise, untagged, gone],
+           "resource_changes": [_entry("aws_dynamodb_table.incidents", ["update"]),
+                                _entry("aws_ssm_parameter.github_token", ["create"]), wanted,
+                                _entry("aws_s3_bucket.ui", ["no-op"])]}
+    found, shown = tf_target.filter_drift(doc)
+    assert found and [d["address"] for d in shown["resource_drift"]] == [
+        "aws_dynamodb_table.incidents", "aws_ssm_parameter.github_token"]
+    assert shown["resource_changes"] == []
+    assert tf_target.filter_drift({"resource_drift": noise, "resource_changes": [wanted]}) == (
+        False, {"resource_drift": [], "resource_changes": []})
