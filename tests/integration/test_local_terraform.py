@@ -170,7 +170,8 @@ def test_drift_made_behind_terraforms_back_is_found_and_put_back(local):
     assert {"Key": "Environment", "Value": "local"} in ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]
     assert ddb.describe_table(TableName="sre-poc-kb-chunks")["Table"]["BillingModeSummary"]["BillingMode"] == \
         "PAY_PER_REQUEST"
-    assert project.inv("infra-drift", "--local").returncode == 0
+    clean = project.inv("infra-drift", "--local")
+    assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
 
 
 def test_replacing_a_table_is_refused_by_the_destroy_guard(local):
