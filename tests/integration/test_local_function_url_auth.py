@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-import types
 import urllib.error
 import urllib.request
 import zipfile
@@ -19,7 +18,7 @@ import zipfile
 import boto3
 import pytest
 
-from tars_tasks.local import code, processes, sigv4
+from tars_tasks.local import processes, sigv4
 from tests.conftest import ROOT
 
 FUNCTION, ALIAS = "sre-poc-incident-handler", "production"
@@ -40,7 +39,9 @@ def url_server(endpoint, tmp_path):
     role = iam.create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
     data = _zip()
-    code.keep(types.SimpleNamespace(root=tmp_path), data)     # where the runtime finds code by hash
+    kept = tmp_path / ".tars" / "local" / "code" / f"{hashlib.sha256(data).hexdigest()}.zip"
+    kept.parent.mkdir(parents=True)                           # where the runtime finds code by hash
+    kept.write_bytes(data)
     lam.create_function(FunctionName=FUNCTION, Runtime="python3.11", Role=role["Role"]["Arn"],
                         Handler="handler.lambda_handler", Code={"ZipFile": data}, Timeout=30)
     version = lam.publish_version(FunctionName=FUNCTION)["Version"]
