@@ -153,23 +153,25 @@ def test_drift_made_behind_terraforms_back_is_found_and_put_back(local):
     tags = ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]
     assert any(t["Key"] == "Environment" for t in tags)
     ddb.untag_resource(ResourceArn=arn, TagKeys=["Environment"])
-    ddb.update_table(TableName="sre-poc-kb-chunks", BillingMode="PROVISIONED",
-                     ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
+    # (a billing mode changed and put back would do too, but moto 5.2.5 keeps the provisioned
+    # throughput after the switch back to on-demand, which fails every later plan: see the report)
+    logs = project.client("logs")
+    logs.put_retention_policy(logGroupName="/aws/lambda/sre-poc-incident-handler", retentionInDays=1)
 
     drift = project.inv("infra-drift", "--local", "--json", "drift.json.report")
     assert drift.returncode == 2, drift.stderr[-3000:]
     report = project.report("drift.json.report")
     assert report["drift"] is True
     assert {d["address"] for d in report["plan"]["drift"]} == {"aws_dynamodb_table.incidents",
-                                                                "aws_dynamodb_table.kb_chunks"}
-    assert "aws_dynamodb_table.incidents" in drift.stdout and "aws_dynamodb_table.kb_chunks" in drift.stdout
+                                                                "aws_cloudwatch_log_group.lambda"}
+    assert "aws_dynamodb_table.incidents" in drift.stdout and "aws_cloudwatch_log_group.lambda" in drift.stdout
 
     # the no-op check cannot see drift, so the drift found makes the next deploy plan: it puts it back
     fixed = project.inv("deploy-infrastructure", "--local", "--yes")
     assert fixed.returncode == 0, fixed.stderr[-3000:]
     assert {"Key": "Environment", "Value": "local"} in ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]
-    assert ddb.describe_table(TableName="sre-poc-kb-chunks")["Table"]["BillingModeSummary"]["BillingMode"] == \
-        "PAY_PER_REQUEST"
+    group = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/sre-poc-incident-handler")["logGroups"][0]
+    assert group["retentionInDays"] == 365
     clean = project.inv("infra-drift", "--local")
     assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
 
