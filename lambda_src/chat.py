@@ -187,8 +187,8 @@ def summary(findings: dict, minutes: int, sources: list[dict], kb_search: dict |
     span = _describe(minutes)
     groups = findings["log_groups"]
     if not groups:
-        return f"No service log groups found to search for {span}."
-    if not findings["error_count"]:
+        answer = f"No service log groups found to search for {span}."
+    elif not findings["error_count"]:
         answer = f"No errors in {span} across {len(groups)} log group(s): {', '.join(groups)}."
     else:
         erroring = sorted(((n, g) for g, n in findings["by_log_group"].items() if n), reverse=True)

@@ -175,9 +175,9 @@ def lambda_handler(event: dict, context: Any) -> dict:
     caller, name, req = None, None, None
     try:
         if _is_s3_event(event):   # S3 -> Lambda (resource policy: the KB bucket only)
-            return kb.object_created(config.load(), event["Records"], on_reject=lambda ids, reason: audit.record(
+            return reply(200, kb.object_created(config.load(), event["Records"], on_reject=lambda ids, reason: audit.record(
                 event, auth.Caller("iam", None, principal="s3.amazonaws.com"), "kb_object_created", 413,
-                params=ids, reason=reason))
+                params=ids, reason=reason)))
         if ((event.get("requestContext") or {}).get("http") or {}).get("method") == "OPTIONS":
             return {"statusCode": 204, "headers": cors, "body": ""}
         parse_error = None
