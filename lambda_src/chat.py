@@ -153,10 +153,20 @@ def kb_sources(cfg: Config, question: str, service: str | None, top: int = 3,
             TableName=cfg.kb_chunks_table, IndexName="DocumentIndex",
             KeyConditionExpression="document_id = :d", ExpressionAttributeValues={":d": {"S": doc["document_id"]}},
             PaginationConfig={"MaxItems": KB_SEARCH_MAX_CHUNKS - scanned})
-        for item in (i for p in pages for i in p.get("Items", [])):
-            scanned += 1
-            score = embeddings.cosine(vectors[model], json.loads(item["embedding"]["S"]))
-            scored.append((score, doc, item["text"]["S"]))
+        read = 0
+        for page in pages:
+            for item in page.get("Items", []):
+                read += 1
+                score = embeddings.cosine(vectors[model], json.loads(item["embedding"]["S"]))
+                scored.append((score, doc, item["text"]["S"]))
+            if time.monotonic() > deadline:   # checked per page too: one big document cannot overrun it
+                stopped = f"the time limit ({budget_s:g} s)"
+                break
+        scanned += read
+        if stopped is None and read < int(doc.get("chunk_count") or 0) and scanned >= KB_SEARCH_MAX_CHUNKS:
+            stopped = f"the chunk limit ({KB_SEARCH_MAX_CHUNKS})"   # this document was cut short
+        if stopped:
+            break
     if stopped is None and len(active) > len(docs):
         stopped = f"the document limit ({KB_SEARCH_MAX_DOCS})"
     scored.sort(key=lambda s: -s[0])

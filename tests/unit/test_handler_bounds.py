@@ -272,3 +272,13 @@ def test_an_unbounded_search_would_read_everything(h):
     cfg = lambda_module("config").load()
     sources, search = lambda_module("chat").kb_sources(cfg, "consumer lag", None)
     assert search == {"documents": 3, "documents_searched": 3, "chunks_scanned": 30, "truncated": False}
+
+
+def test_a_last_document_cut_short_by_the_chunk_limit_is_reported(h, monkeypatch):
+    chat = lambda_module("chat")
+    monkeypatch.setattr(chat, "KB_SEARCH_MAX_CHUNKS", 50)
+    _docs_with_chunks(2, 30)
+    cfg = lambda_module("config").load()
+    _, search = chat.kb_sources(cfg, "consumer lag", None)
+    assert search == {"documents": 2, "documents_searched": 2, "chunks_scanned": 50, "truncated": True,
+                      "stopped_at": "the chunk limit (50)"}
