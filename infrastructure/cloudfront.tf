@@ -58,8 +58,9 @@ resource "aws_cloudfront_response_headers_policy" "security" {
       override   = true
     }
     content_security_policy {
-      # connect-src: the API is same-origin (/api/*); KB files go to the KB bucket (presigned PUT).
-      content_security_policy = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' https://${local.kb_bucket}.s3.amazonaws.com https://${local.kb_bucket}.s3.${var.region}.amazonaws.com; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+      # connect-src: the API is same-origin (/api/*); KB files go to the KB bucket (presigned PUT);
+      # the browser signs in with the user pool's API (SRP, token refresh).
+      content_security_policy = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' https://${local.kb_bucket}.s3.amazonaws.com https://${local.kb_bucket}.s3.${var.region}.amazonaws.com https://cognito-idp.${var.region}.amazonaws.com; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
       override                = true
     }
   }

@@ -162,7 +162,8 @@ def test_kb_bucket_accepts_the_uis_presigned_put(tf):
         "content_security_policy"][0]["content_security_policy"]
     connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()[1:]
     assert connect == ["'self'", "https://${local.kb_bucket}.s3.amazonaws.com",
-                       "https://${local.kb_bucket}.s3.${var.region}.amazonaws.com"]
+                       "https://${local.kb_bucket}.s3.${var.region}.amazonaws.com",
+                       "https://cognito-idp.${var.region}.amazonaws.com"]   # the UI's sign-in (SRP)
 
 
 def _statements(doc: dict):
