@@ -6,13 +6,14 @@ VENV ?= .venv
 INV := $(VENV)/bin/inv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-UI_STAMP := ui/node_modules/.installed
+# The install marker the deploy tasks read too (tars_tasks/build/ui_bundle.py): npm ci runs once.
+UI_STAMP := ui/node_modules/.package-lock.sha256
 ARGS ?=
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup demo test test-faults test-ui test-fast lint lint-infra deploy deploy-lambda deploy-ui deploy-mcp \
-        deploy-infrastructure verify status preflight build clean
+.PHONY: setup demo test test-deps test-faults test-ui test-fast lint lint-infra deploy deploy-lambda deploy-ui \
+        deploy-mcp deploy-infrastructure verify status preflight build clean
 
 setup: $(STAMP) $(UI_STAMP) $(CHECKOV_STAMP)
 
@@ -33,23 +34,44 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 lint-infra: setup
 	$(INV) lint-infra $(ARGS)
 
-# The UI's Node packages, exactly as locked (re-installed when the lock file changes).
-$(UI_STAMP): ui/package-lock.json ui/package.json
+# The UI's Node packages, exactly as locked (re-installed when the lock file changes). The marker
+# holds the lock's digest, so `inv deploy-ui` knows this install is current and does not repeat it.
+$(UI_STAMP): ui/package-lock.json ui/package.json | $(STAMP)
 	cd ui && npm ci --no-audit --no-fund
-	touch $(UI_STAMP)
+	$(PY) -m tars_tasks.build.ui_bundle --mark-installed ui
 
 # First command of the README: set up, then deploy everything to the embedded local target.
 demo: setup
 	$(INV) deploy --all --local --yes
 	$(INV) seed-logs --local
 	$(INV) local.status
+	@echo "inv is in .venv: run 'source .venv/bin/activate' once in your shell, then every inv command of the README works"
 
 # Second command of the README (and of CI): every test, including the full fault-injection and
 # kill suites (`-m faults`, 20 seeded runs per scenario; plain `pytest` runs their 3-run versions,
 # see pytest.ini). The UI's Vitest suite runs first so pytest's summary is the last line printed.
-test: setup
+test: setup test-deps
 	cd ui && npm test
 	$(PY) -m pytest -m "faults or not faults" $(ARGS)
+
+# What the tests need beyond Python and Node: Debian's Chromium (browser tests) and an OpenSSH
+# server (remote-builder tests). Installed with apt-get when missing and running as root;
+# otherwise the command to run is printed (exit 2). CHROMIUM, SSHD and APT_GET can be overridden.
+CHROMIUM ?= /usr/bin/chromium
+SSHD ?= /usr/sbin/sshd
+APT_GET ?= apt-get
+test-deps:
+	@need=""; \
+	[ -x "$(CHROMIUM)" ] || need="$$need chromium"; \
+	[ -x "$(SSHD)" ] || need="$$need openssh-server"; \
+	if [ -z "$$need" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v $(APT_GET) >/dev/null 2>&1; then \
+	  echo "error: the tests need$$need" >&2; \
+	  echo "hint: sudo apt-get install -y --no-install-recommends$$need, then make test again" >&2; exit 2; \
+	fi; \
+	echo "installing$$need with $(APT_GET) (the tests need them)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends $$need >/dev/null
 
 # Only the fault-injection and kill suites (20 seeded runs each).
 test-faults: setup

@@ -42,11 +42,8 @@ def make_copy(dest: Path) -> Path:
     if modules.is_dir():
         subprocess.run(["cp", "-al", str(modules), str(dest / "ui" / "node_modules")], check=True)
         from tars_tasks.build import ui_bundle
-        from tars_tasks.settings import Settings
 
-        marker = ui_bundle.lock_marker(Settings.load(None, root=dest, environ={}))
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(ui_bundle._lock_digest(dest / "ui" / "package-lock.json") + "\n")
+        ui_bundle.mark_installed(dest / "ui")
     return dest
 
 

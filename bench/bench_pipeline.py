@@ -73,7 +73,7 @@ def main() -> None:
                 ["lambda", "get-alias", "--function-name", fn, "--name", "production"],
                 ["lambda", "get-function-configuration", "--function-name", fn, "--qualifier", "production"],
                 ["ecs", "describe-services", "--cluster", names["ecs_cluster"], "--services", names["ecs_service"]],
-                ["s3api", "list-objects-v2", "--bucket", names["ui_bucket"], "--prefix", "_releases/"],
+                ["s3api", "list-objects-v2", "--bucket", names["artifact_bucket"], "--prefix", "releases/local/"],
                 ["dynamodb", "get-item", "--table-name", names["lock_table"], "--key", '{"lock_id":{"S":"sre-poc/local"}}'],
             ]
             cases = {

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.ui_site import make_site, touch_all, write_dist  # noqa: E402
+from tests.support.ui_site import RECORDS_BUCKET, make_site, touch_all, write_dist  # noqa: E402
 
 AWS = ROOT / ".venv-awscli" / "bin" / "aws"
 
@@ -79,7 +79,8 @@ class Bench:
 
     def tars(self, root: Path, bucket: str, dist_id: str) -> tuple[float, dict]:
         report = root / f"report-{time.monotonic_ns()}.json"
-        env = dict(self.env, TARS_ROOT=str(root), TARS_UI_BUCKET=bucket, TARS_DISTRIBUTION_ID=dist_id)
+        env = dict(self.env, TARS_ROOT=str(root), TARS_UI_BUCKET=bucket, TARS_DISTRIBUTION_ID=dist_id,
+                   TARS_ARTIFACT_BUCKET=RECORDS_BUCKET)
         elapsed, _ = timed([sys.executable, "-m", "invoke", "-r", str(ROOT), "deploy-ui", "--skip-build",
                             "--yes", "--json", str(report)], env)
         data = json.loads(report.read_text())

@@ -18,7 +18,7 @@ output "function_url" {
 }
 
 output "artifact_bucket" {
-  description = "S3 bucket for Lambda zips over 50 MB"
+  description = "S3 bucket for Lambda zips over 50 MB (lambda/) and release records (releases/)"
   value       = aws_s3_bucket.artifacts.id
 }
 

@@ -1,5 +1,6 @@
 # Buckets: the triage UI (served by CloudFront through origin access control), raw KB files,
-# Lambda artifacts over 50 MB, and the access logs of the other three. All private (public
+# artifacts (Lambda zips over 50 MB under lambda/, release records under releases/: never served),
+# and the access logs of the other three. All private (public
 # access blocked, ACLs disabled), versioned, encrypted, TLS-only.
 
 resource "aws_s3_bucket" "ui" {
@@ -105,12 +106,16 @@ resource "aws_s3_bucket_lifecycle_configuration" "all" {
     }
   }
 
+  # Artifacts: only the staged Lambda zips (lambda/) expire; release records (releases/, written by
+  # the deploy tasks) are the deploy history and are kept.
   dynamic "rule" {
     for_each = contains(["artifacts", "logs"], each.key) ? [each.key] : []
     content {
       id     = "expire-${rule.value}"
       status = "Enabled"
-      filter {}
+      filter {
+        prefix = rule.value == "artifacts" ? "lambda/" : null
+      }
       expiration {
         days = rule.value == "logs" ? var.log_retention_days : 30
       }

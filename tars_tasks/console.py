@@ -2,24 +2,29 @@
 
 rich is imported lazily (``inv --list`` stays fast). When stdout is not a terminal, output
 degrades to plain lines (no colours, no live bars). Every string that goes out, to the terminal
-or a report file, is scrubbed of the secrets registered with :func:`register_secret`.
+or a report file, is scrubbed of the secrets registered with :func:`register_secret`, and every
+`inv <task>` command in it names the run's target (:func:`set_target`: ``--local``, or the
+``--env`` chosen), so a hint or rollback command printed by a ``--local`` run targets local too.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import sys
 import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from .errors import Refused, TarsError
+from .errors import Refused, TarsError, UsageError
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
 _consoles: dict[str, Any] = {}
 REDACTED = "****"
+_target: dict[str, str] = {}          # flag -> its text, e.g. {"local": "--local"}
+_COMMAND = re.compile(r"\binv ((?:[a-z0-9_]+\.)?[a-z][a-z0-9-]*)(?![a-z0-9.-])")
 
 
 def register_secret(value: str | None) -> None:
@@ -35,9 +40,43 @@ def scrub(text: str) -> str:
     return text
 
 
+def set_target(flags: dict[str, str]) -> None:
+    """The flags that pick this run's target ({"local": "--local"} or {"env": "--env staging"})."""
+    _target.clear()
+    _target.update(flags)
+
+
+def _tasks_taking(flag: str) -> frozenset[str]:
+    from . import ns
+
+    return frozenset(name for name in ns.task_names if flag in {a.name for a in ns[name].get_arguments()})
+
+
+_takes: dict[str, frozenset[str]] = {}
+
+
+def for_target(text: str) -> str:
+    """Add the run's target flags to each `inv <task>` in ``text`` that takes them and lacks them."""
+    if not _target or "inv " not in text:
+        return text
+    out, last = [], 0
+    for match in _COMMAND.finditer(text):
+        rest = text[match.end():]
+        rest = rest[:rest.find("inv ")] if "inv " in rest else rest
+        add = [flags for name, flags in _target.items()
+               if match.group(1) in _takes.setdefault(name, _tasks_taking(name)) and f"--{name}" not in rest]
+        out.append(text[last:match.end()] + "".join(f" {f}" for f in add))
+        last = match.end()
+    return "".join(out) + text[last:]
+
+
+def _out(text: str) -> str:
+    return for_target(scrub(text))
+
+
 def _scrub_data(data: Any) -> Any:
     if isinstance(data, str):
-        return scrub(data)
+        return _out(data)
     if isinstance(data, dict):
         return {k: _scrub_data(v) for k, v in data.items()}
     if isinstance(data, (list, tuple)):
@@ -67,7 +106,7 @@ def _print(markup_prefix: str, text: str, *, stderr: bool = False, style: str | 
     from rich.markup import escape
 
     with _lock:
-        _console(stderr).print(markup_prefix + escape(scrub(str(text))), style=style)
+        _console(stderr).print(markup_prefix + escape(_out(str(text))), style=style)
 
 
 def info(text: str) -> None:
@@ -108,11 +147,11 @@ def error(err: TarsError) -> None:
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     from rich.table import Table
 
-    t = Table(title=scrub(title) if title else None, show_lines=False, header_style="bold")
+    t = Table(title=_out(title) if title else None, show_lines=False, header_style="bold")
     for col in columns:
         t.add_column(col)
     for row in rows:
-        t.add_row(*(scrub("" if v is None else str(v)) for v in row))
+        t.add_row(*(_out("" if v is None else str(v)) for v in row))
     with _lock:
         _console().print(t)
 
@@ -137,8 +176,8 @@ def status(text: str) -> Iterator[Any]:
     Yields an object with ``update(text)``.
     """
     if is_terminal():
-        with _console().status(scrub(text)) as live:
-            yield _StatusLine(lambda t: live.update(scrub(t)))
+        with _console().status(_out(text)) as live:
+            yield _StatusLine(lambda t: live.update(_out(t)))
     else:
         info(text)
         yield _StatusLine(info)
@@ -165,7 +204,7 @@ def progress(description: str, total_files: int, total_bytes: int) -> Iterator[A
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("files"), DownloadColumn(), TimeRemainingColumn(),
                       console=_console(), transient=False) as bar:
-            files = bar.add_task(scrub(description), total=total_files)
+            files = bar.add_task(_out(description), total=total_files)
             bar_bytes = {"done": 0}
 
             def advance(nbytes: int, label: str) -> None:
@@ -192,14 +231,46 @@ class _Progress:
         self.advance = advance
 
 
+_unwritten: list[tuple[str, str]] = []   # (path, why) of reports that could not be written
+
+
+def check_report_path(path: str | os.PathLike) -> None:
+    """Before a task changes anything: UsageError (exit 2) when --json cannot name a file to write."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--json {path} is a directory", "give it a file name, like --json report.json")
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"--json {path}: {parent} is not a directory", "give --json a path in a directory")
+    writable = os.access(target, os.W_OK) if target.exists() else os.access(parent, os.W_OK | os.X_OK)
+    if not writable:
+        raise UsageError(f"--json {path} cannot be written (permission denied)", "give --json a writable path")
+
+
 def write_report(path: str | os.PathLike | None, data: dict) -> None:
-    """Write the --json report (scrubbed of secrets). No-op when no path was given."""
+    """Write the --json report (scrubbed of secrets). No-op when no path was given.
+
+    A write that fails (disk full, directory gone) does not undo or hide the task's work: it is
+    noted, and the runner ends the task with ReportNotWritten (exit 4) once the task is done.
+    """
     if not path:
         return
     target = Path(path)
-    if target.parent and not target.parent.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(_scrub_data(data), indent=2, sort_keys=True, default=str) + "\n")
+    try:
+        if target.parent and not target.parent.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(_scrub_data(data), indent=2, sort_keys=True, default=str) + "\n")
+    except OSError as exc:
+        _unwritten.append((str(path), exc.strerror or str(exc)))
+
+
+def unwritten_reports() -> list[tuple[str, str]]:
+    """The reports that could not be written since the last call (and forget them)."""
+    out = list(_unwritten)
+    _unwritten.clear()
+    return out
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -1,7 +1,9 @@
 """What every task shares: the ``tars_task`` decorator, common flags, and loading Settings.
 
 ``tars_task`` is Invoke's ``@task`` plus the failure contract of DESIGN.md: a TarsError
-prints its two lines (what failed, what to do) and exits with its code; Ctrl-C exits 130;
+prints its two lines (what failed, what to do) and exits with its code; a ``--json`` path that
+cannot be written is refused before anything changes (exit 2), and one whose write fails after
+the task did its work ends with ReportNotWritten (exit 4, the work stands); Ctrl-C exits 130;
 a botocore error that slipped through is converted; a traceback shows only with ``--debug``
 (Invoke's core flag) or TARS_DEBUG=1.
 """
@@ -39,11 +41,17 @@ def tars_task(*args: Any, help: dict | None = None, **kwargs: Any) -> Callable: 
         @functools.wraps(body)
         def wrapper(c, *a, **kw):
             try:
-                return body(c, *a, **kw)
+                if kw.get("json"):
+                    console.check_report_path(kw["json"])   # before anything changes
+                result = body(c, *a, **kw)
+                _report_written(body.__name__)
+                return result
             except TarsError as err:
                 if _debugging():
                     raise
                 console.error(err)
+                for path, why in console.unwritten_reports():
+                    console.warn(f"the --json report was not written to {path} either ({why})")
                 raise Exit(code=err.exit_code) from None
             except KeyboardInterrupt:
                 console.error(TarsError("interrupted", "the step in progress was stopped; run the task again"))
@@ -71,12 +79,26 @@ def tars_task(*args: Any, help: dict | None = None, **kwargs: Any) -> Callable: 
     return decorate
 
 
+def _report_written(task_name: str) -> None:
+    """The task is done: ReportNotWritten (exit 4) when its --json report could not be written."""
+    from .errors import ReportNotWritten
+
+    unwritten = console.unwritten_reports()
+    if unwritten:
+        path, why = unwritten[-1]
+        raise ReportNotWritten(f"{task_name.replace('_', '-')} done (its changes stand), but the --json report "
+                               f"was not written to {path} ({why})",
+                               "do not run it again for the report: inv status shows what is live; "
+                               "give --json a writable file next time")
+
+
 def load_settings(c: Any, **flags: Any):
     """Settings for this run, validated, with the AWS session bound (and local mode started)."""
     from .aws import session
     from .settings import Settings
 
     settings = Settings.load(c, **flags)
+    console.set_target(settings.target_flags)   # printed commands and hints name this run's target
     settings.ensure_valid()
     if settings.is_local:
         from .local import emulator

@@ -161,7 +161,7 @@ FIELDS: tuple[Field, ...] = (
     Field("alias", "TARS_ALIAS", "Lambda alias users reach", _name, "production", "lambda_alias", required=True),
     Field("keep_versions", "TARS_KEEP_VERSIONS", "published Lambda versions to keep", _int_min(1), 3),
     Field("function_url", "TARS_FUNCTION_URL", "Lambda Function URL", _url, None, "function_url"),
-    Field("artifact_bucket", "TARS_ARTIFACT_BUCKET", "S3 bucket for Lambda zips over 50 MB", _name, None, "artifact_bucket"),
+    Field("artifact_bucket", "TARS_ARTIFACT_BUCKET", "S3 bucket for Lambda zips over 50 MB and release records", _name, None, "artifact_bucket"),
     Field("ui_bucket", "TARS_UI_BUCKET", "S3 bucket of the triage UI", _name, None, "ui_bucket", required=True),
     Field("distribution_id", "TARS_DISTRIBUTION_ID", "CloudFront distribution of the UI", _name, None, "cloudfront_distribution_id", required=True),
     Field("site_url", "TARS_SITE_URL", "public URL of the triage UI", _url, None, "site_url"),
@@ -198,7 +198,7 @@ FIELDS: tuple[Field, ...] = (
     Field("terraform_plugin_dir", "TARS_TERRAFORM_PLUGIN_DIR", "provider mirror for offline terraform init (-plugin-dir)"),
     Field("checkov_bin", "TARS_CHECKOV_BIN", "checkov program (default .venv-checkov/bin/checkov, else PATH)"),
     Field("test_command", "TARS_TEST_COMMAND", "the project's test command (preflight)", _str, "make test"),
-    Field("release_bucket", "TARS_RELEASE_BUCKET", "S3 bucket of release records (default: the UI bucket)", _name),
+    Field("release_bucket", "TARS_RELEASE_BUCKET", "private S3 bucket of release records (default: the artifact bucket)", _name),
     Field("github_api_url", "TARS_GITHUB_API_URL", "GitHub API base (preflight's approval check)", _url,
           "https://api.github.com"),
     # CI/CD (.github/workflows): the repository whose GitHub environments the deploy role trusts
@@ -234,6 +234,53 @@ def read_outputs(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid Terraform outputs JSON ({exc})",
                           "run inv deploy-infrastructure again to rewrite it, or delete the file")
     return {k: (v.get("value") if isinstance(v, dict) else v) for k, v in data.items()}
+
+
+def _envs(value: Any, where: str) -> tuple[str, ...]:
+    """tars.envs: a list of environment names."""
+    hint = "write it as a list, like envs: [dev, staging, prod, local]"
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ConfigError(f"{where}: tars.envs must be a list of environment names (got {value!r})", hint)
+    for item in value:
+        try:
+            if not isinstance(item, str):
+                raise TypeError(item)
+            _name(item)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: tars.envs holds {item!r}, which is no environment name", hint) from None
+    return tuple(value)
+
+
+def check_invoke_file(project_dir: Path) -> None:
+    """The project's invoke.yaml (the file Invoke loads next to tasks.py) parses and has the shape
+    Settings reads: a mapping whose ``tars:`` section is a mapping. ConfigError naming the line."""
+    from invoke.util import yaml
+
+    for name in ("invoke.yaml", "invoke.yml"):
+        path = Path(project_dir) / name
+        if not path.is_file():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}", "check the file's permissions") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            line = f":{mark.line + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"{name}{line}: not valid YAML ({problem})",
+                              f"fix {path}{line} (YAML: 'key: value', nested keys indented); "
+                              "inv config shows every setting once it parses") from None
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"{name}: must be a mapping of sections (like tars:, tasks:), not "
+                              f"{type(data).__name__}", "see the project's own invoke.yaml")
+        section = (data or {}).get("tars")
+        if section is not None and not isinstance(section, dict):
+            raise ConfigError(f"{name}: the tars: section must be a mapping of settings (got {section!r})",
+                              "indent each setting under tars:, like '  project: sre-poc'")
+        if section and "envs" in section:
+            _envs(section["envs"], name)
+        return
 
 
 class Settings:
@@ -277,7 +324,8 @@ class Settings:
             env, env_source = str(config["env"]), "invoke.yaml"
         else:
             env, env_source = default_env, "default"
-        envs = tuple(config.get("envs") or ("dev", "staging", "prod", "local"))
+        envs = _envs(config["envs"], "invoke.yaml") if config.get("envs") is not None else (
+            "dev", "staging", "prod", "local")
         if env not in envs:
             raise ConfigError(f"unknown environment '{env}'",
                               f"use one of: {', '.join(envs)} (list them under tars.envs in invoke.yaml)")
@@ -326,6 +374,15 @@ class Settings:
     @property
     def is_local(self) -> bool:
         return self.target == "local"
+
+    @property
+    def target_flags(self) -> dict[str, str]:
+        """The flags that name this run's target in a command printed for the user to run."""
+        flags = {"local": "--local"} if self.is_local else {}
+        explicit = self.source("env") not in ("invoke.yaml", "default", "--local")
+        if (self.is_local and self.env != "local") or (not self.is_local and explicit):
+            flags["env"] = f"--env {self.env}"
+        return flags
 
     @property
     def state_dir(self) -> Path:

@@ -60,3 +60,25 @@ def follow(group: str, start_ms: int, *, pattern: str | None = None, delay: floa
         if polls is not None and done >= polls:
             return
         sleep(delay)
+
+
+def existing_streams(streams: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Those of ``(group, stream)`` that exist (a missing group or stream is simply absent)."""
+    found = []
+    for group, stream in streams:
+        with translate(f"read the log streams of {group}"):
+            try:
+                page = client("logs").describe_log_streams(logGroupName=group, logStreamNamePrefix=stream)
+            except Exception as exc:  # noqa: BLE001 - a deleted group holds no stream
+                if error_code(exc) == "ResourceNotFoundException":
+                    continue
+                raise
+        if any(s["logStreamName"] == stream for s in page.get("logStreams", [])):
+            found.append((group, stream))
+    return found
+
+
+def delete_streams(streams: list[tuple[str, str]]) -> None:
+    for group, stream in streams:
+        with translate(f"delete log stream {stream} of {group}"):
+            client("logs").delete_log_stream(logGroupName=group, logStreamName=stream)

@@ -121,6 +121,29 @@ def get_json(bucket: str, key: str) -> dict:
         return json.loads(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
+def get_json_or_none(bucket: str, key: str) -> dict | None:
+    """The JSON object at ``key``; None when there is no such key."""
+    from botocore.exceptions import ClientError
+
+    try:
+        with translate(f"read s3://{bucket}/{key}"):
+            body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception as exc:  # noqa: BLE001 - only a missing key is an answer
+        cause = exc.__cause__ if isinstance(exc.__cause__, ClientError) else exc
+        if isinstance(cause, ClientError) and _not_found(cause) and error_code(cause) != "NoSuchBucket":
+            return None
+        raise
+    return json.loads(body)
+
+
+def copy(source_bucket: str, source_key: str, bucket: str, key: str) -> str | None:
+    """Server-side copy of one object (body, content type, metadata) to another bucket or key."""
+    with translate(f"copy s3://{source_bucket}/{source_key} to s3://{bucket}/{key}"):
+        r = client("s3").copy_object(Bucket=bucket, Key=key, MetadataDirective="COPY",
+                                     CopySource={"Bucket": source_bucket, "Key": source_key})
+    return r.get("VersionId")
+
+
 def get_bytes(bucket: str, key: str) -> bytes:
     with translate(f"read s3://{bucket}/{key}"):
         return client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()

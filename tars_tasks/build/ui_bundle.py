@@ -1,8 +1,9 @@
 """The UI bundle: build ui/ with npm, then describe ui/dist as files with hashes and headers.
 
 ``build(settings, ui_dir)`` runs ``npm ci`` only when ``package-lock.json`` changed since the
-last install (a marker under ``.tars/``), then ``npm run build`` with VITE_API_ENDPOINT from
-settings in the child's environment (no ``.env.production`` is ever written).
+last install (a marker in node_modules, the one `make setup` writes too), then ``npm run build``
+with VITE_API_ENDPOINT from settings in the child's environment (no ``.env.production`` is ever
+written), only when the sources or that variable changed since the build that dist holds.
 ``scan(dist_dir)`` returns a :class:`Bundle`: every file with its MD5 (S3's single-part ETag),
 SHA-256 (stored in object metadata), Content-Type and Cache-Control.
 """
@@ -19,7 +20,6 @@ from ..errors import StepFailed, UsageError
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=0, must-revalidate"
-RELEASES_PREFIX = "_releases/"
 
 # mimetypes alone gets these wrong or leaves them out on some systems.
 CONTENT_TYPES = {
@@ -98,11 +98,18 @@ class Bundle:
 
 
 def _hashes(path: Path) -> tuple[str, str]:
+    """(MD5, SHA-256) of a file; ConfigError (exit 2, nothing changed) when it cannot be read."""
+    from ..errors import ConfigError
+
     md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            md5.update(chunk)
-            sha.update(chunk)
+    try:
+        with path.open("rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                md5.update(chunk)
+                sha.update(chunk)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}",
+                          "make it readable (or rebuild the UI without --skip-build), then deploy again") from None
     return md5.hexdigest(), sha.hexdigest()
 
 
@@ -113,12 +120,15 @@ def scan(dist_dir: Path, *, sourcemaps: bool = False,
     if not (dist_dir / "index.html").is_file():
         raise StepFailed(f"no index.html in {dist_dir}: nothing to deploy",
                          "run the build (without --skip-build) and check that it writes dist/index.html")
+    from ..steps.release import LEGACY_PREFIXES
+
+    reserved = tuple(LEGACY_PREFIXES.values())
     files, excluded = [], []
     for path in sorted(p for p in dist_dir.rglob("*") if p.is_file()):
         key = path.relative_to(dist_dir).as_posix()
-        if key.startswith(RELEASES_PREFIX):
-            raise UsageError(f"dist holds {key}: the {RELEASES_PREFIX} prefix is reserved for release records",
-                             "rename that folder in the UI build")
+        if key.startswith(reserved):
+            raise UsageError(f"dist holds {key}: {', '.join(reserved)} are reserved (older versions of this "
+                             "tool kept release records there)", "rename that folder in the UI build")
         if key.endswith(".map") and not sourcemaps:
             excluded.append(key)
             continue
@@ -128,14 +138,36 @@ def scan(dist_dir: Path, *, sourcemaps: bool = False,
 
 
 # ---------------------------------------------------------------- building with npm
+# Both markers live in node_modules (npm ci replaces it, so they go with what they describe). The
+# Makefile's `make setup` writes the install marker through mark_installed() after its own npm ci.
+INSTALL_MARKER = ".package-lock.sha256"
+BUILD_MARKER = ".tars-ui-build.json"
+NOT_INPUTS = {"node_modules", "dist"}
 
-def lock_marker(settings) -> Path:
-    return settings.root / ".tars" / "npm" / "ui-package-lock.sha256"
+
+def lock_marker(ui_dir: Path) -> Path:
+    return Path(ui_dir) / "node_modules" / INSTALL_MARKER
 
 
-def needs_install(ui_dir: Path, marker: Path) -> bool:
+def _write(path: Path, text: str) -> None:
+    """Atomically, as a new file (a node_modules hard-linked from another checkout stays untouched)."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def mark_installed(ui_dir: Path | str) -> None:
+    """Record that node_modules matches package-lock.json (after an npm ci)."""
+    _write(lock_marker(Path(ui_dir)), _lock_digest(Path(ui_dir) / "package-lock.json") + "\n")
+
+
+def needs_install(ui_dir: Path, marker: Path | None = None) -> bool:
     """True when node_modules is missing or package-lock.json changed since the last npm ci."""
     lock = ui_dir / "package-lock.json"
+    marker = marker or lock_marker(ui_dir)
     if not marker.is_file() or marker.read_text().strip() != _lock_digest(lock):
         return True
     return _has_dependencies(lock) and not (ui_dir / "node_modules").is_dir()
@@ -155,9 +187,40 @@ def _lock_digest(lock: Path) -> str:
     return hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "no-lock"
 
 
+def _build_inputs(ui_dir: Path, env: dict[str, str]) -> str:
+    """Everything `npm run build` reads: the project's files (not node_modules or dist, whose
+    content package-lock.json pins) and the VITE_* / NODE_ENV variables."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in ui_dir.rglob("*") if p.is_file()
+                       and p.relative_to(ui_dir).parts[0] not in NOT_INPUTS):
+        digest.update(f"{path.relative_to(ui_dir).as_posix()}\0{_hashes(path)[1]}\n".encode())
+    for key in sorted(k for k in env if k.startswith("VITE_") or k == "NODE_ENV"):
+        digest.update(f"{key}={env[key]}\n".encode())
+    return digest.hexdigest()
+
+
+def _dist_state(dist: Path) -> list:
+    return sorted([p.relative_to(dist).as_posix(), p.stat().st_size, p.stat().st_mtime_ns]
+                  for p in dist.rglob("*") if p.is_file()) if dist.is_dir() else []
+
+
+def _built(ui_dir: Path, inputs: str) -> bool:
+    """True when dist is exactly what a build of these inputs wrote (untouched since)."""
+    import json
+
+    try:
+        stamp = json.loads((ui_dir / "node_modules" / BUILD_MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    dist = ui_dir / "dist"
+    return stamp == {"inputs": inputs, "dist": _dist_state(dist)} and (dist / "index.html").is_file()
+
+
 def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = None,
           on_step: Callable[[str], None] = lambda _text: None) -> Path:
-    """Install (when the lock changed) and build the UI. Returns the dist directory."""
+    """Install (when the lock changed) and build the UI (when its inputs changed). Returns dist."""
+    import json
+
     from ..tools import npm
 
     ui_dir = Path(ui_dir or settings.root / "ui")
@@ -167,20 +230,31 @@ def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = No
     endpoint = api_endpoint or settings.vite_api_endpoint
     if not endpoint:
         settings.require("vite_api_endpoint")
-    marker = lock_marker(settings)
     env = settings.process_environment()
     env["VITE_API_ENDPOINT"] = endpoint
-    if needs_install(ui_dir, marker):
+    if needs_install(ui_dir):
         on_step("npm ci (package-lock.json changed)")
         npm.ci(ui_dir, env)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(_lock_digest(ui_dir / "package-lock.json") + "\n")
+        mark_installed(ui_dir)
     else:
         on_step("npm ci skipped (package-lock.json unchanged)")
+    dist = ui_dir / "dist"
+    inputs = _build_inputs(ui_dir, env)
+    if _built(ui_dir, inputs):
+        on_step(f"npm run build skipped ({dist} is the build of these sources and VITE_API_ENDPOINT={endpoint})")
+        return dist
     on_step(f"npm run build (VITE_API_ENDPOINT={endpoint})")
     npm.run_build(ui_dir, env)
-    dist = ui_dir / "dist"
     if not (dist / "index.html").is_file():
         raise StepFailed(f"npm run build wrote no {dist / 'index.html'}: nothing uploaded",
                          "check the build's outDir (vite.config) and its output above")
+    _write(ui_dir / "node_modules" / BUILD_MARKER, json.dumps({"inputs": inputs, "dist": _dist_state(dist)}))
     return dist
+
+
+if __name__ == "__main__":   # `python -m tars_tasks.build.ui_bundle --mark-installed ui` (the Makefile)
+    import sys
+
+    if sys.argv[1:2] != ["--mark-installed"] or len(sys.argv) != 3:
+        sys.exit("usage: python -m tars_tasks.build.ui_bundle --mark-installed UI_DIR")
+    mark_installed(sys.argv[2])

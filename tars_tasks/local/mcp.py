@@ -1,14 +1,18 @@
 """deploy-mcp in local mode: ``mcp_server`` as a local process, the ECS records in the emulator.
 
-No container engine is needed: the server runs as ``python mcp_server/server.py --port N``
+No container engine is needed: the server runs as ``python <image>/server.py --port N``
 (``server_command``, the one place that says how) on the port kept for it, which is the
-MCP_ENDPOINT in outputs.json and on the function. The emulator then gets what a real deploy
-leaves: a task definition revision (a copy of the service's current one) whose image is
-``<ecr repository url>:<image tag>``, and the service pointed at it.
+MCP_ENDPOINT in outputs.json and on the function. The local stand-in for an image is a copy of
+``mcp_server/`` taken when a tag is first deployed (``.tars/local/mcp-images/<tag>/``, as ECR keeps
+the first push of a tag), so a rollback runs the old code again. The emulator then gets what a
+real deploy leaves: a task definition revision (a copy of the service's current one) whose image
+is ``<ecr repository url>:<image tag>``, and the service pointed at it; :func:`rollback` points the
+service back and runs that revision's image (moto never completes an ECS rollout to wait for).
 """
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -22,9 +26,26 @@ from . import processes, services
 CONTAINER = "mcp-server"
 
 
-def server_command(settings, port: int) -> list[str]:
-    """How the MCP server runs locally (mcp_server/server.py with a port option)."""
-    return [sys.executable, str(settings.root / "mcp_server" / "server.py"), "--port", str(port)]
+def server_command(settings, port: int, source=None) -> list[str]:
+    """How the MCP server runs locally (server.py of an image, else of mcp_server/, with a port option)."""
+    return [sys.executable, str((source or settings.root / "mcp_server") / "server.py"), "--port", str(port)]
+
+
+def image_dir(settings, tag: str):
+    return services.local_dir(settings) / "mcp-images" / tag
+
+
+def _build_image(settings, tag: str):
+    """The local image of ``tag``: a copy of mcp_server/ (kept once made, like a pushed tag)."""
+    source, image = settings.root / "mcp_server", image_dir(settings, tag)
+    if not (source / "server.py").is_file():
+        raise ConfigError(f"{source / 'server.py'} not found", "the MCP server lives in mcp_server/server.py")
+    if not image.is_dir():
+        tmp = image.with_name(image.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        tmp.rename(image)
+    return image
 
 
 @dataclass(frozen=True)
@@ -113,13 +134,14 @@ def plan(settings, image_tag: str) -> Plan:
 
 
 def _start_process(settings, tag: str) -> processes.Proc:
-    script = settings.root / "mcp_server" / "server.py"
-    if not script.is_file():
-        raise ConfigError(f"{script} not found", "the MCP server lives in mcp_server/server.py")
+    image = image_dir(settings, tag)
+    if not (image / "server.py").is_file():
+        raise ConfigError(f"no local image of MCP tag {tag} ({image})",
+                          "deploy that commit with inv deploy-mcp --local (it makes the image)")
     port = services.ports(settings)[services.MCP]
     env = services._server_env(settings)
     env.update({"PORT": str(port), "MCP_IMAGE_TAG": tag})
-    proc = services.start_server(settings, services.MCP, server_command(settings, port), env, "/health",
+    proc = services.start_server(settings, services.MCP, server_command(settings, port, image), env, "/health",
                                  cwd=settings.root)
     _tag_file(settings).write_text(json.dumps({"tag": tag, "pid": proc.pid}))
     return proc
@@ -164,6 +186,7 @@ def execute(settings, p: Plan, *, clock=time.monotonic) -> Outcome:
                        detail=p.summary()[0], elapsed=clock() - started)
     done = []
     if not p.process_running or p.process_tag != tag:
+        _build_image(settings, tag)
         proc = _start_process(settings, tag)
         done.append(f"local process pid {proc.pid} on {p.endpoint} (no container engine used)")
     after = p.current_task_definition
@@ -176,6 +199,26 @@ def execute(settings, p: Plan, *, clock=time.monotonic) -> Outcome:
     return Outcome("mcp", DEPLOYED, before=p.current_task_definition, after=after, detail="; ".join(done),
                    rollback_command="inv rollback-mcp --local", elapsed=clock() - started,
                    data={"image": p.image, "endpoint": p.endpoint, "mode": "local process"})
+
+
+def rollback(settings, current_arn: str, target_arn: str, *, clock=time.monotonic) -> Outcome:
+    """Point the service back at ``target_arn`` and run that revision's image."""
+    from ..aws import session
+
+    started = clock()
+    ecs = session.client("ecs")
+    with translate("read the MCP task definition"):
+        td = ecs.describe_task_definition(taskDefinition=target_arn)["taskDefinition"]
+    container = next((c for c in td["containerDefinitions"] if c["name"] == CONTAINER), td["containerDefinitions"][0])
+    tag = container["image"].rsplit(":", 1)[-1]
+    proc = _start_process(settings, tag)
+    with translate("update the ECS service"):
+        ecs.update_service(cluster=settings.ecs_cluster, service=settings.ecs_service, taskDefinition=target_arn)
+    before, after = (arn.rsplit("/", 1)[-1] for arn in (current_arn, target_arn))
+    return Outcome("mcp", DEPLOYED, before=before, after=after,
+                   detail=f"{settings.ecs_service} runs {after}: local process pid {proc.pid} (image {tag})",
+                   rollback_command=f"inv rollback-mcp --local --to {current_arn.rsplit(':', 1)[-1]}",
+                   elapsed=clock() - started, data={"task_definition": target_arn, "mode": "local process"})
 
 
 def deploy(settings, image_tag: str) -> Outcome:

@@ -253,6 +253,10 @@ def rollback(settings, target: Any = None, *, dry_run: bool = False, timeout: fl
         return Outcome(COMPONENT, UNCHANGED, before, after, f"{settings.ecs_service} already runs {after}")
     if dry_run:
         return Outcome(COMPONENT, PLANNED, before, after, f"would update {settings.ecs_service} to {after} and wait")
+    if settings.is_local:   # the local process is the service: no ECS rollout to wait for
+        from ..local import mcp as local_mcp
+
+        return local_mcp.rollback(settings, current_arn, target_arn, clock=clock)
     console.step(f"Rolling {settings.ecs_service} back from {before} to {after}")
     watch = roll_to(settings, target_arn, timeout=timeout, clock=clock, sleep=sleep, what="rollback")
     if watch.verdict.state != ecs.COMPLETED:

@@ -66,9 +66,10 @@ def select(all_: bool, **flags: bool) -> list[str]:
 
 def _ui_plan_args(settings) -> tuple[tuple, dict]:
     """steps.ui.plan takes the built bundle: build ui/ and scan it first (as deploy-ui does)."""
+    from .. import console
     from ..build import ui_bundle
 
-    return (ui_bundle.scan(ui_bundle.build(settings)),), {}
+    return (ui_bundle.scan(ui_bundle.build(settings, on_step=lambda text: console.detail(f"ui: {text}"))),), {}
 
 
 # Components whose plan() needs more than settings: name -> settings -> (args, kwargs).
@@ -114,8 +115,9 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
                 announce: Callable[[str], None] = lambda text: None, default_rollback: str | None = None,
                 reload: Callable[[], Any] | None = None,
                 plan_args: Mapping[str, Callable] | None = None) -> list[Outcome]:
-    """Execute in order; after the first failure the rest are 'not reached'. After infra,
-    ``reload()`` gives settings with the new Terraform outputs and the rest are planned again."""
+    """Execute in order; after the first failure the rest are 'not reached'. After infra deployed,
+    ``reload()`` gives settings with the new Terraform outputs and the rest are planned again
+    (unchanged infra changed no output: the plans stand)."""
     outcomes: list[Outcome] = []
     stopped = False
     replan = False
@@ -139,7 +141,7 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
                                   rollback_command=rollback_cmd if out.status == DEPLOYED else None)
         outcomes.append(out)
         stopped = out.status == FAILED
-        if item.name == "infra" and not stopped and reload is not None:
+        if item.name == "infra" and out.status == DEPLOYED and reload is not None:
             try:
                 settings = reload()
             except Exception as exc:  # noqa: BLE001 - bad new outputs, or another deploy took the new lock
@@ -157,6 +159,10 @@ def planned_outcomes(planned: list[Planned]) -> list[Outcome]:
 
 def interrupted(outcomes: list[Outcome]) -> bool:
     return any(o.data.get("interrupted") for o in outcomes)
+
+
+def deployed(outcomes: list[Outcome]) -> bool:
+    return any(o.status == DEPLOYED for o in outcomes)
 
 
 def failed(outcomes: list[Outcome]) -> bool:

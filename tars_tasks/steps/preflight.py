@@ -149,8 +149,7 @@ def rollback_plan(settings, *, registry: Mapping[str, Any] | None = None, dry_ru
                      data={"components": states})
     try:
         latest = release.latest(settings)
-        if latest and all(release.rollback_target(latest["components"].get(k)) == release.rollback_target(v)
-                          for k, v in live.items()):
+        if release.matches(latest, live, live):
             rid = latest["release_id"]
         else:
             record = release.build(settings, states, commit=git.commit(Path(root or settings.root)),

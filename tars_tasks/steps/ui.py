@@ -3,9 +3,10 @@
 Safety core: every asset is uploaded first (in parallel); HTML only after every asset succeeded,
 ``index.html`` the very last, so the live page never references a missing file. Stale objects are
 deleted only after the switch, and only those in no release among the newest ``keep_releases``
-(the release live before the switch is always kept). Each deploy writes a release record
-``_releases/<release-id>.json`` listing every file's key, hash and S3 version id; a rollback copies
-those versions back (assets first, HTML last) without rebuilding.
+(the release live before the switch is always kept). Each deploy writes a release record listing
+every file's key, hash and S3 version id, on the release shelf (steps/release.py: the private release
+bucket, never the UI bucket, so neither the site nor this sweep can reach it); a rollback copies those
+versions back (assets first, HTML last) without rebuilding.
 """
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import console
-from ..build.ui_bundle import IMMUTABLE, RELEASES_PREFIX, Bundle, is_hashed_asset, is_html
+from ..build.ui_bundle import IMMUTABLE, Bundle, is_hashed_asset, is_html
 from ..errors import Refused
 from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
+from . import release
 from . import ui_releases as releases
 from .ui_transfer import run_ordered
 
@@ -56,6 +58,7 @@ class UiPlan:
     kept_releases: tuple[str, ...]
     invalidation_paths: tuple[str, ...]
     excluded: tuple[str, ...] = ()
+    legacy_records: tuple[str, ...] = ()   # UI records an older version left in this bucket: moved first
 
     def _with(self, action: str) -> list[FilePlan]:
         return [f for f in self.files if f.action == action]
@@ -126,7 +129,7 @@ def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned:
     from ..tools import git
 
     bucket, dist, site_url, versioned, listing = _check_target(settings, allow_unversioned)
-    store = releases.Store(bucket, listing)
+    store = releases.Store(bucket, listing, release.shelf(settings, release.UI))
     live = store.live()
     known = {e["key"]: e for e in (live or {}).get("files", [])}
     need_head = [f.key for f in bundle.files if f.key in listing
@@ -155,13 +158,14 @@ def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned:
     deletes: tuple[str, ...] = ()
     if changed and live is not None:  # no recorded live release (old script's files): keep them all
         wanted = set(bundle.by_key()) | store.keys_of(kept)
-        deletes = tuple(sorted(k for k in listing if not k.startswith(RELEASES_PREFIX) and k not in wanted))
+        legacy = tuple(release.LEGACY_PREFIXES.values())   # moved by Shelf.migrate, never swept
+        deletes = tuple(sorted(k for k in listing if not k.startswith(legacy) and k not in wanted))
     mutable = [f.key for f in files if f.action != SAME and f.cache_control != IMMUTABLE]
     mutable += [k for k in deletes if not is_hashed_asset(k)]
     paths = cloudfront.paths_for(mutable, invalidate_all and changed)
     return UiPlan(bucket, dist, site_url, versioned, release_id, release_id.split("-", 1)[1],
                   (live or {}).get("release_id"), tuple(files), deletes, tuple(kept), tuple(paths),
-                  bundle.excluded)
+                  bundle.excluded, tuple(store.shelf.legacy_ids(listing)))
 
 
 def execute(settings, plan: UiPlan, *, workers: int = 8, wait: bool = False,
@@ -181,10 +185,11 @@ def execute(settings, plan: UiPlan, *, workers: int = 8, wait: bool = False,
         return s3.put_file(plan.bucket, f.key, Path(f.path), content_type=f.content_type,
                            cache_control=f.cache_control, sha256=f.sha256)
 
+    shelf = release.shelf(settings, release.UI)
+    shelf.migrate(plan.legacy_records)   # records an older version left in the UI bucket: out of reach first
     todo = [f for f in plan.files if f.action != SAME]
     versions = run_ordered(todo, transfer, workers=workers, live=plan.live_release, what="upload")
-    record = releases.record(plan, versions, clock())
-    s3.put_json(plan.bucket, releases.record_key(plan.release_id), record)
+    shelf.write(releases.record(plan, versions, clock()))
     deleted = s3.delete_keys(plan.bucket, plan.deletes) if plan.deletes else 0
     invalidation = releases.invalidate(settings, plan.distribution_id, list(plan.invalidation_paths),
                                        plan.release_id, wait=wait, sleep=sleep)
@@ -204,7 +209,7 @@ def current(settings) -> dict:
 
     bucket, _ = _settings_names(settings)
     s3.check_bucket(bucket)
-    return releases.Store(bucket, s3.list_objects(bucket)).live() or {}
+    return releases.Store(bucket, s3.list_objects(bucket), release.shelf(settings, release.UI)).live() or {}
 
 
 def list_releases(settings) -> list[dict]:
@@ -213,7 +218,7 @@ def list_releases(settings) -> list[dict]:
 
     bucket, _ = _settings_names(settings)
     s3.check_bucket(bucket)
-    store = releases.Store(bucket, s3.list_objects(bucket))
+    store = releases.Store(bucket, s3.list_objects(bucket), release.shelf(settings, release.UI))
     live = (store.live() or {}).get("release_id")
     return [dict(store.load(rid), live=(rid == live)) for rid in store.ids]
 
@@ -226,7 +231,7 @@ def rollback(settings, target: str | None = None, *, dry_run: bool = False, work
 
     started = clock()
     bucket, dist, site_url, _, listing = _check_target(settings, allow_unversioned=True)
-    store = releases.Store(bucket, listing)
+    store = releases.Store(bucket, listing, release.shelf(settings, release.UI))
     live = (store.live() or {}).get("release_id")
     record = store.target(target, live)
     if record["release_id"] == live:

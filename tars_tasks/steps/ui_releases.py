@@ -1,6 +1,7 @@
-"""UI release records: ``_releases/<release-id>.json`` in the UI bucket, which one is live, retention.
+"""UI release records (manifests), which one is live, retention.
 
-A record lists, for every file of a deploy, its key, SHA-256, MD5 (S3's single-part ETag), size,
+The records live on the release shelf (steps/release.py: ``releases/<env>/ui/<id>.json`` in the
+private release bucket, never in the UI bucket the site serves). A record lists, for every file of a deploy, its key, SHA-256, MD5 (S3's single-part ETag), size,
 headers and S3 version id. The live release is the newest record whose every file is the current
 object (compared by ETag; by the stored SHA-256 for multipart objects).
 """
@@ -11,12 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable
 
 from .. import console
-from ..build.ui_bundle import RELEASES_PREFIX
 from ..errors import Refused, UsageError
-
-
-def record_key(release_id: str) -> str:
-    return f"{RELEASES_PREFIX}{release_id}.json"
 
 
 def new_id(commit: str, now: float) -> str:
@@ -43,20 +39,23 @@ def record(plan, versions: dict[str, str | None], now: float) -> dict[str, Any]:
 
 
 class Store:
-    """The release records of one bucket, read lazily (newest first) from a listing."""
+    """The UI release records on ``shelf`` (newest first, read lazily) against the UI bucket's listing."""
 
-    def __init__(self, bucket: str, listing: dict[str, dict]):
-        self.bucket, self.listing = bucket, listing
-        self.ids = sorted((k[len(RELEASES_PREFIX):-len(".json")] for k in listing
-                           if k.startswith(RELEASES_PREFIX) and k.endswith(".json")), reverse=True)
+    def __init__(self, bucket: str, listing: dict[str, dict], shelf):
+        self.bucket, self.listing, self.shelf = bucket, listing, shelf
+        self.ids = shelf.ids(legacy_keys=listing if shelf.legacy_bucket == bucket else None)
         self._records: dict[str, dict] = {}
         self._live: dict | None | bool = False
 
     def load(self, release_id: str) -> dict:
-        from ..aws import s3
+        from ..errors import StepFailed
 
         if release_id not in self._records:
-            self._records[release_id] = s3.get_json(self.bucket, record_key(release_id))
+            record = self.shelf.read(release_id)
+            if record is None:   # listed a moment ago: another deploy moved or deleted it
+                raise StepFailed(f"UI release record {release_id} disappeared while reading it",
+                                 "run the task again")
+            self._records[release_id] = record
         return self._records[release_id]
 
     def _is_current(self, entry: dict) -> bool:

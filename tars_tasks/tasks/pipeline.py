@@ -74,8 +74,8 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
             console.write_report(json_path, report)
             return report
         console.confirm(f"Deploy {', '.join(names)} to {settings.env}?", yes)
-        previous = _latest_release_id(settings)
-        default_rb = release.rollback_command(settings, previous) if previous else None
+        previous = _latest_release(settings)
+        default_rb = release.rollback_command(settings, previous["release_id"]) if previous else None
         settings_box = [settings]
 
         def reloaded():
@@ -89,7 +89,10 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
                                         reload=reloaded if reload else None, plan_args=plan_args)
         settings = settings_box[0]
         report["interrupted"] = pipeline.interrupted(outcomes)
-        if not pipeline.failed(outcomes) and not skip_verify:
+        changed = pipeline.deployed(outcomes)
+        if not changed and not skip_verify:
+            console.info("nothing was deployed: verify skipped (inv verify runs the checks on their own)")
+        if changed and not pipeline.failed(outcomes) and not skip_verify:
             console.step("Verify")
             started = clock()
             try:
@@ -110,13 +113,17 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
         report["ok"] = not pipeline.failed(outcomes)
         if report["ok"]:
             states = pipeline.current_all(settings, registry)
-            record = release.build(settings, states, commit=git.commit(settings.root), who=git.user(),
-                                   preflight=report["preflight"], command=command)
-            try:
-                release.write(settings, record)
-                report["release_id"] = record["release_id"]
-            except Exception as exc:  # noqa: BLE001 - the deploy itself succeeded
-                console.warn(f"could not write the release record: {pipeline.describe_failure(exc)}")
+            if not changed and release.matches(previous, states, pipeline.ORDER):
+                report["release_id"] = previous["release_id"]   # the same release is still live
+                report["unchanged"] = True
+            else:
+                record = release.build(settings, states, commit=git.commit(settings.root), who=git.user(),
+                                       preflight=report["preflight"], command=command)
+                try:
+                    release.write(settings, record)
+                    report["release_id"] = record["release_id"]
+                except Exception as exc:  # noqa: BLE001 - the deploy itself succeeded
+                    console.warn(f"could not write the release record: {pipeline.describe_failure(exc)}")
         _summary(outcomes)
         report.update(site_url=getattr(settings, "site_url", None), elapsed=round(clock() - started_clock, 3))
         console.write_report(json_path, report)
@@ -126,20 +133,22 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
         broken = next(o for o in outcomes if o.status == FAILED)
         raise StepFailed(f"deploy failed at {broken.component}: {broken.detail}",
                          "see the summary above: each deployed component has its rollback command")
-    console.ok(f"deployed; release {report['release_id']}" if report["release_id"] else "deployed")
+    if report.get("unchanged"):
+        console.ok(f"no changes: release {report['release_id']} is still live (no new release record)")
+    else:
+        console.ok(f"deployed; release {report['release_id']}" if report["release_id"] else "deployed")
     if report.get("site_url"):
         console.info(f"TARS UI: {report['site_url']}")
     return report
 
 
-def _latest_release_id(settings) -> str | None:
+def _latest_release(settings) -> dict | None:
     from ..steps import release
 
     try:
-        ids = release.list_ids(settings)
+        return release.latest(settings)
     except Exception:  # noqa: BLE001 - no bucket yet: no previous release
         return None
-    return ids[0] if ids else None
 
 
 def _summary(outcomes) -> None:

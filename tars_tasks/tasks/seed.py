@@ -1,5 +1,12 @@
-"""`inv seed-logs`: sample service logs (payment, order, inventory, with an error burst)."""
+"""`inv seed-logs`: sample service logs (payment, order, inventory, with an error burst).
+
+Idempotent: one copy of the sample at a time. Each run notes the streams the generator wrote
+(``.tars/<env>/seed-logs.json``) and the next run deletes those before writing a fresh copy that
+ends now, so the chat's counts stay the same however often `make demo` runs.
+"""
 from __future__ import annotations
+
+import json
 
 from invoke import Collection
 
@@ -7,6 +14,38 @@ from .. import console
 from ..runner import load_settings, tars_task
 
 SAMPLE_DATA = "lambda_src/sample_data.py"
+RECORD = "seed-logs.json"
+
+
+class _Recording:
+    """The logs client the generator gets: every call passes through; the streams it writes are noted."""
+
+    def __init__(self, logs_client):
+        self._client = logs_client
+        self.streams: set[tuple[str, str]] = set()
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def create_log_stream(self, **kwargs):
+        self.streams.add((kwargs["logGroupName"], kwargs["logStreamName"]))
+        return self._client.create_log_stream(**kwargs)
+
+    def put_log_events(self, **kwargs):
+        self.streams.add((kwargs["logGroupName"], kwargs["logStreamName"]))
+        return self._client.put_log_events(**kwargs)
+
+
+def _remember(settings, streams) -> None:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    (settings.state_dir / RECORD).write_text(json.dumps({"streams": sorted(streams)}))
+
+
+def _recorded(settings) -> list[tuple[str, str]]:
+    try:
+        return [tuple(s) for s in json.loads((settings.state_dir / RECORD).read_text())["streams"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def _sample_data(root):
@@ -33,20 +72,28 @@ def seed_logs(c, env=None, local=False, dry_run=False, yes=False, json=None, now
     from ..aws import session
     from ..aws.errors import translate
 
+    from ..aws import logs
+
     settings = load_settings(c, env=env, local=local or None)
     module = _sample_data(settings.root)
     where = "the local emulator" if settings.is_local else f"CloudWatch Logs in {settings.region}"
+    previous = logs.existing_streams(_recorded(settings))
+    replacing = f", replacing the previous copy ({len(previous)} streams)" if previous else ""
     if dry_run:
-        console.info(f"would write the sample logs of {SAMPLE_DATA} into {where} (dry run: nothing written)")
-        console.write_report(json, {"dry_run": True, "target": where})
+        console.info(f"would write the sample logs of {SAMPLE_DATA} into {where}{replacing} "
+                     "(dry run: nothing written)")
+        console.write_report(json, {"dry_run": True, "target": where, "replaces": previous})
         return
     if not settings.is_local:
-        console.confirm(f"write sample logs into {where}?", yes)
+        console.confirm(f"write sample logs into {where}{replacing}?", yes)
+    logs.delete_streams(previous)
+    recording = _Recording(session.client("logs"))
     with translate("write the sample logs"):
-        counts = module.seed(session.client("logs"), now_ms=int(now_ms) if now_ms is not None else None)
-    console.table(f"sample logs written to {where}", ["log group", "events"],
+        counts = module.seed(recording, now_ms=int(now_ms) if now_ms is not None else None)
+    _remember(settings, recording.streams)
+    console.table(f"sample logs written to {where}{replacing}", ["log group", "events"],
                   [(group, count) for group, count in sorted(counts.items())])
-    console.write_report(json, {"target": where, "log_groups": counts})
+    console.write_report(json, {"target": where, "log_groups": counts, "replaced": previous})
 
 
 ns = Collection(seed_logs)

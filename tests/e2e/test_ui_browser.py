@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.bucket_server import serve_bucket
-from tests.support.ui_site import make_site, write_dist
+from tests.support.ui_site import RECORDS_BUCKET, make_site, write_dist
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -37,7 +37,7 @@ def load(url: str) -> tuple[str, list[str], list[str]]:
 def test_deployed_site_renders_in_chromium_without_errors_or_404s(endpoint, project, run_inv):
     bucket, dist_id = make_site()
     env = {"AWS_ENDPOINT_URL": endpoint, "TARS_ROOT": str(project), "TARS_UI_BUCKET": bucket,
-           "TARS_DISTRIBUTION_ID": dist_id}
+           "TARS_DISTRIBUTION_ID": dist_id, "TARS_ARTIFACT_BUCKET": RECORDS_BUCKET}
     write_dist(project / "ui" / "dist", "v1")
     assert run_inv("deploy-ui", "--skip-build", "--yes", env=env).returncode == 0
     write_dist(project / "ui" / "dist", "v2")
@@ -52,25 +52,26 @@ def test_deployed_site_renders_in_chromium_without_errors_or_404s(endpoint, proj
 
 
 def _install_ui_packages() -> None:
-    """ui/node_modules as `make setup` installs it (npm ci from the lock, the Makefile's stamp)."""
+    """ui/node_modules as `make setup` installs it (npm ci from the lock, then the install marker
+    the deploy tasks read: ui_bundle.mark_installed)."""
     import shutil
     import subprocess
 
+    from tars_tasks.build import ui_bundle
     from tests.conftest import ROOT
 
-    ui, stamp = ROOT / "ui", ROOT / "ui" / "node_modules" / ".installed"
-    if not stamp.exists() or stamp.stat().st_mtime < (ui / "package-lock.json").stat().st_mtime:
+    ui = ROOT / "ui"
+    if ui_bundle.needs_install(ui):
         npm = shutil.which("npm")
         assert npm, "npm is not on PATH (the UI needs Node 20.19+ and npm)"
         result = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=ui, capture_output=True, text=True,
                                 timeout=600)
         assert result.returncode == 0, result.stderr[-3000:]
-        stamp.touch()
+        ui_bundle.mark_installed(ui)
 
 
 def test_the_real_tars_ui_built_and_deployed_by_inv_renders(endpoint, project, run_inv):
     """`inv deploy-ui` runs Vite on the real ui/ (VITE_API_ENDPOINT passed in), then Chromium loads it."""
-    import hashlib
     import shutil
 
     import boto3
@@ -82,13 +83,11 @@ def test_the_real_tars_ui_built_and_deployed_by_inv_renders(endpoint, project, r
     ui = project / "ui"
     shutil.copytree(ROOT / "ui", ui, ignore=shutil.ignore_patterns("node_modules", "dist"))
     (ui / "node_modules").symlink_to(ROOT / "ui" / "node_modules")
-    # packages are installed already: the marker says so, so deploy-ui runs no npm ci here
-    marker = project / ".tars" / "npm" / "ui-package-lock.sha256"
-    marker.parent.mkdir(parents=True)
-    marker.write_text(hashlib.sha256((ui / "package-lock.json").read_bytes()).hexdigest())
+    # packages are installed already: the marker in node_modules (the checkout's, through the link)
+    # says so, so deploy-ui runs no npm ci here
     bucket, dist_id = make_site()
     env = {"AWS_ENDPOINT_URL": endpoint, "TARS_ROOT": str(project), "TARS_UI_BUCKET": bucket,
-           "TARS_DISTRIBUTION_ID": dist_id}
+           "TARS_DISTRIBUTION_ID": dist_id, "TARS_ARTIFACT_BUCKET": RECORDS_BUCKET}
     with serve_bucket(bucket) as url:
         api = f"{url}/api"
         deployed = run_inv("deploy-ui", "--yes", "--api-endpoint", api, env=env)

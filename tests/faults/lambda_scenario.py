@@ -109,7 +109,7 @@ class SmokeAnswers:
 
 @dataclass
 class LambdaRun:
-    seed: int
+    seed: int | str            # the fault seed, or the boundary's name
     returncode: int
     stdout: str
     stderr: str
@@ -120,6 +120,7 @@ class LambdaRun:
     smoke_passed: list[str]
     healthy: bool
     records: list[Record] = field(default_factory=list)
+    killed: bool = False
 
     @property
     def deployed(self) -> bool:
@@ -145,3 +146,46 @@ def run(endpoint: str, root: Path, seed: int, rate: float = 0.2, *, delay_second
     alias = alias_version(endpoint)
     return LambdaRun(seed, done.returncode, done.stdout, done.stderr, alias, published(endpoint), new_sha,
                      code_of(endpoint, alias), answers.passed, healthy, list(plan.records))
+
+
+SMOKE_POINTS = ("kill-on-invoke", "fault-invoke-once", "failing-reply")
+
+
+def boundary_run(endpoint: str, root: Path, point: str, **env: str) -> LambdaRun:
+    """One `inv deploy-lambda` through the proxy (no seeded faults), acted on at the smoke test:
+
+    - ``kill-on-invoke``: SIGKILL as the smoke Invoke arrives; it and every later request are cut;
+    - ``fault-invoke-once``: the first smoke Invoke is answered 500 ServiceException (a fault botocore's
+      standard mode would retry); a second Invoke would be answered healthy;
+    - ``failing-reply``: the Invoke answers an unhealthy health reply (statusCode 500).
+    """
+    import signal
+
+    assert point in SMOKE_POINTS, point
+    (root / "lambda_src" / "fault_seed.py").write_text(f"SEED = {point!r}\n")   # new code
+    answers = SmokeAnswers(healthy=point != "failing-reply")
+    seen = {"cut": False, "invokes": 0, "pid": None}
+
+    def observe(record: Record) -> str | None:
+        if seen["cut"]:
+            return "reset"
+        if record.operation != INVOKE:
+            return None
+        seen["invokes"] += 1
+        if point == "kill-on-invoke":
+            seen["cut"] = True
+            os.kill(seen["pid"], signal.SIGKILL)
+            return "reset"
+        return "500" if point == "fault-invoke-once" and seen["invokes"] == 1 else None
+
+    plan = FaultPlan(rate=0.0)
+    with FaultProxy(endpoint, plan, answers={INVOKE: answers}, observe=observe) as proxy:
+        proc = subprocess.Popen(inv_command("deploy-lambda", "--yes"), cwd=str(ROOT),
+                                env=inv_env(proxy.url, root, **env), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        seen["pid"] = proc.pid
+        out, err = proc.communicate(timeout=180)
+    alias = alias_version(endpoint)
+    return LambdaRun(point, proc.returncode, out, err, alias, published(endpoint), code_of(endpoint, "$LATEST"),
+                     code_of(endpoint, alias), answers.passed, answers.healthy, list(plan.records),
+                     killed=proc.returncode == -signal.SIGKILL)

@@ -113,7 +113,11 @@ class _Handler(BaseHTTPRequestHandler):
         plan.records.append(record)
         observe = self.server.observe  # type: ignore[attr-defined]
         if observe is not None:
-            observe(record)   # e.g. a kill test SIGKILLs the client at its N-th request, before it lands
+            # e.g. a kill test SIGKILLs the client at its N-th request, before it lands. It may block
+            # (hold the request) and may return a fault kind that replaces the plan's choice.
+            chosen = observe(record)
+            if chosen:
+                record.fault = fault = chosen
         if fault == "lost":
             self._forward(body, answer=False)
         if fault in ("reset", "lost"):
@@ -214,7 +218,8 @@ class FaultProxy:
     ``answers`` maps an operation substring to ``f(method, path, body) -> (status, headers, body)``:
     such requests (when not faulted) are answered by the proxy instead of the emulator (moto runs
     no Lambda code, so a test answers the smoke test's Invoke here, still behind the faults).
-    ``observe(record)`` is called for every request before it is answered or forwarded."""
+    ``observe(record)`` is called for every request before it is answered or forwarded; it may hold
+    the request (block) and may return a fault kind (``"reset"``, ``"500"``, ...) to apply to it."""
 
     def __init__(self, upstream: str, plan: FaultPlan, answers: dict | None = None, observe=None):
         self.plan = plan

@@ -3,7 +3,8 @@ the proxy, so the point is deterministic) leaves a live index.html whose every a
 rerun completes; `inv deploy-lambda` killed between PublishVersion and the alias move leaves the
 alias on the old version and its deploy lock behind: a new run is refused (exit 3 naming the
 holder) until the lease runs out (then taken over) or `inv unlock --force` releases it.
-20 UI trials under `-m faults`, 3 by default."""
+The 20 seeded UI trials run under `-m faults`; the plain run kills at the boundaries instead
+(test_boundaries.py)."""
 from __future__ import annotations
 
 import signal
@@ -46,11 +47,6 @@ def test_deploy_ui_killed_at_20_seeded_points(moto_server, endpoint, project):
     killed = [t for t in trials if t.killed_at]
     assert len(killed) >= 15, "most trials must really be killed mid-deploy"
     assert {t.state for t in killed} == {"old", "new"}, "kills both before and after the switch"
-
-
-def test_deploy_ui_killed_at_3_seeded_points(moto_server, endpoint, project):
-    trials = ui_kill_trials(moto_server, project, range(3))
-    assert any(t.killed_at for t in trials)
 
 
 def start_killed_at_publish(endpoint, project, **env):
@@ -117,10 +113,12 @@ def assert_converged(endpoint, done, smoke):
 
 
 def test_deploy_lambda_killed_after_publish_lock_taken_over_after_its_lease(endpoint, project):
-    killed_lambda(endpoint, project, lease=2)
-    expires = float(lock_item(endpoint)["expires_at"]["N"])
-    while time.time() <= expires:    # the lease is real wall-clock time in the emulator's table
-        time.sleep(0.1)
+    killed_lambda(endpoint, project, lease=1800)
+    # the lease runs out: its end moves into the past (no sleeping, and no race between the refused
+    # rerun above and a short real lease)
+    boto3.client("dynamodb", endpoint_url=endpoint).update_item(
+        TableName=lam.LOCK_TABLE, Key=KEY, UpdateExpression="SET expires_at = :t",
+        ExpressionAttributeValues={":t": {"N": str(int(time.time()) - 1)}})
     done, smoke = rerun(endpoint, project)
     assert "took over an expired deploy lock" in done.stderr and "deploy-lambda" in done.stderr
     assert_converged(endpoint, done, smoke)

@@ -16,7 +16,7 @@ import boto3
 
 from tests.faults.lambda_scenario import LOCK_TABLE, ROOT, inv_command, inv_env
 from tests.faults.proxy import FaultPlan, FaultProxy, Record
-from tests.support.ui_site import make_site, write_dist
+from tests.support.ui_site import RECORDS_BUCKET, make_site, write_dist
 
 BUCKET = "sre-poc-ui-123456789012"
 LOCK_OPS = ("PutItem", "GetItem", "UpdateItem", "DeleteItem")   # the deploy lock's DynamoDB calls
@@ -28,7 +28,8 @@ def site_files(dist: Path) -> dict[str, bytes]:
 
 
 def ui_env(endpoint_url: str, root: Path, dist_id: str) -> dict:
-    return inv_env(endpoint_url, root, TARS_UI_BUCKET=BUCKET, TARS_DISTRIBUTION_ID=dist_id)
+    return inv_env(endpoint_url, root, TARS_UI_BUCKET=BUCKET, TARS_DISTRIBUTION_ID=dist_id,
+                   TARS_ARTIFACT_BUCKET=RECORDS_BUCKET)
 
 
 def prepare(endpoint: str, root: Path) -> tuple[str, dict[str, bytes]]:
@@ -164,3 +165,119 @@ def kill_run(endpoint: str, root: Path, dist_id: str, old: dict[str, bytes], see
     return UiRun(seed, proc["p"].returncode, out, err, state, list(plan.records), new,
                  killed_at=target if proc["p"].returncode == -signal.SIGKILL else None, rerun=again,
                  rerun_state=state_of(live(endpoint), old, new))
+
+
+def put_key(record: Record) -> str | None:
+    """The key of an S3 PUT into the site bucket (an upload or a header copy), else None."""
+    prefix = f"s3:PUT /{BUCKET}/"
+    return record.operation[len(prefix):] if record.operation.startswith(prefix) else None
+
+
+class Boundary:
+    """Acts on a deploy-ui's requests, seen through the proxy, at one boundary of the upload order.
+
+    ``point`` is one of:
+
+    - ``first-html``: SIGKILL as the first HTML PUT arrives; that PUT still lands (it was sent), every
+      later request is cut. The last asset PUT is held until then (at most ``window`` seconds), so an
+      HTML PUT sent while an asset is still unanswered (HTML in the assets' pool, or sent first) is
+      caught whatever the thread timing: the held asset is then cut and never lands. (The client's
+      read timeout must be longer than ``window``, or the held PUT would be sent again.)
+    - ``last-asset``: SIGKILL as the last asset PUT arrives; it and every later request are cut.
+    - ``fail-last-asset``: the last asset PUT fails (500) on every attempt; no kill.
+
+    ``assets`` is how many asset PUTs the deploy makes (the last one is the ``assets``-th to arrive).
+    Release records (keys under ``_``) are neither assets nor HTML.
+    """
+
+    POINTS = ("first-html", "last-asset", "fail-last-asset")
+
+    def __init__(self, point: str, assets: int, window: float = 2.0):
+        import threading
+
+        assert point in self.POINTS, point
+        self.point, self.assets, self.window = point, assets, window
+        self.pid: int | None = None
+        self.cut = False                 # the client is dead: nothing it sent from now on lands
+        self.killed_at: str | None = None
+        self.failing: str | None = None
+        self.held: str | None = None      # the asset PUT held until the first HTML PUT (first-html)
+        self.held_cut = False            # an HTML PUT came while that asset was still unanswered
+        self.assets_before_html: int | None = None   # asset PUTs seen when the first HTML PUT came
+        self._seen = 0
+        self._lock = threading.Lock()
+        self._html = threading.Event()
+
+    def _kill(self, key: str) -> None:
+        import os
+        import signal
+
+        self.cut, self.killed_at = True, key
+        os.kill(self.pid, signal.SIGKILL)
+
+    def __call__(self, record: Record) -> str | None:
+        with self._lock:
+            if self.cut:
+                return "reset"
+            key = put_key(record)
+            if key is None or key.startswith("_"):
+                return None
+            if key == self.failing:
+                return "500"
+            if key.endswith(".html"):
+                if self.assets_before_html is None:
+                    self.assets_before_html = self._seen
+                if self.point == "first-html":
+                    self._kill(key)
+                    self._html.set()
+                return None
+            self._seen += 1
+            if self._seen != self.assets:
+                return None
+            if self.point == "last-asset":
+                self._kill(key)
+                return "reset"
+            if self.point == "fail-last-asset":
+                self.failing = key
+                return "500"
+            self.held = key
+        self._html.wait(self.window)     # outside the lock: the HTML PUT must be able to come in
+        with self._lock:
+            if self.cut:
+                self.held_cut = True
+                return "reset"
+        return None
+
+
+def asset_uploads(now: dict[str, bytes], new: dict[str, bytes]) -> int:
+    """How many asset PUTs deploying ``new`` over the live ``now`` makes (source maps are not uploaded)."""
+    return sum(1 for k, data in new.items() if not k.endswith((".html", ".map")) and now.get(k) != data)
+
+
+def boundary_run(endpoint: str, root: Path, dist_id: str, old: dict[str, bytes], point: str,
+                 **env: str) -> tuple[UiRun, Boundary]:
+    """One `inv deploy-ui` through the proxy, acted on at ``point`` (see Boundary); the live site is
+    checked right after. When the run was killed, `inv unlock --force` and a plain rerun follow."""
+    import signal
+
+    new = new_site(root, point)
+    boundary = Boundary(point, asset_uploads(live(endpoint), new))
+    plan = FaultPlan(rate=0.0)
+    env = {"TARS_READ_TIMEOUT": "30", **env}   # a held PUT must not time out and be sent again
+    with FaultProxy(endpoint, plan, observe=boundary) as proxy:
+        proc = subprocess.Popen(inv_command("deploy-ui", "--skip-build", "--yes"), cwd=str(ROOT),
+                                env=dict(ui_env(proxy.url, root, dist_id), **env), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        boundary.pid = proc.pid
+        out, err = proc.communicate(timeout=120)
+    trial = UiRun(0, proc.returncode, out, err, state_of(live(endpoint), old, new), list(plan.records), new)
+    if proc.returncode == -signal.SIGKILL:
+        trial.killed_at = len(plan.records)
+        direct = ui_env(endpoint, root, dist_id)
+        unlock = subprocess.run(inv_command("unlock", "--force"), cwd=str(ROOT), env=direct, capture_output=True,
+                                text=True, timeout=60)
+        assert unlock.returncode == 0, unlock.stderr
+        trial.rerun = subprocess.run(inv_command("deploy-ui", "--skip-build", "--yes"), cwd=str(ROOT), env=direct,
+                                     capture_output=True, text=True, timeout=120)
+        trial.rerun_state = state_of(live(endpoint), old, new)
+    return trial, boundary

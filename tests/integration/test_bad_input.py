@@ -33,6 +33,7 @@ class World:
     root: Path          # a project bootstrapped as env dev (outputs.json points at every resource)
     bare: Path          # a project with no outputs.json and no .env
     infra: Path         # a git project holding infrastructure/ (for the fake terraform)
+    tasks: Path         # a tasks.py of its own (Invoke reads the invoke.yaml next to it): TASKS="own"
     endpoint: str
     tmp: Path
 
@@ -75,7 +76,11 @@ def world(moto_server, tmp_path_factory):
         settings = Settings.load(None, root=root, environ=dict(os.environ), env="dev")
         bootstrap.apply(settings, bootstrap.plan(settings), start_services=False)
         session.reset()
-    w = World(root, bare, infra, moto_server, tmp)
+    tasks = tmp / "tasks"
+    tasks.mkdir()
+    shutil.copy(ROOT / "tasks.py", tasks / "tasks.py")
+    shutil.copy(ROOT / "invoke.yaml", tasks / "invoke.yaml")
+    w = World(root, bare, infra, tasks, moto_server, tmp)
     # a recorded UI release, so release-based cases have something to miss
     w.client("s3").put_object(Bucket=_ui_bucket(w), Key="index.html", Body=b"<html>v1</html>")
     return w
@@ -199,6 +204,34 @@ def ui_dist(w: World):
     return lambda: shutil.rmtree(w.root / "ui")
 
 
+def invoke_yaml(text: str):
+    """The invoke.yaml Invoke loads (next to the tasks.py of World.tasks), restored afterwards."""
+    def setup(w: World):
+        path = w.tasks / "invoke.yaml"
+        saved = path.read_text()
+        path.write_text(text)
+        return lambda: path.write_text(saved)
+    return setup
+
+
+def unreadable_ui_file(w: World):
+    """A built file the deploy cannot read. chmod 000 stops everyone but root; as root (CI), a link to
+    /proc/self/mem, which opens but fails every read at offset 0 (EIO) for root too."""
+    restore_dist = ui_dist(w)
+    path = w.root / "ui" / "dist" / "assets" / "unreadable-Abc12345.js"
+    if os.geteuid() == 0:
+        path.symlink_to("/proc/self/mem")
+    else:
+        path.write_text("x")
+        path.chmod(0)
+    return restore_dist
+
+
+def report_under_a_file(w: World):
+    (w.tmp / "a-file").write_text("not a directory\n")
+    return None
+
+
 def versioning_off(w: World):
     restore_dist = ui_dist(w)
     s3 = w.client("s3")
@@ -290,6 +323,21 @@ CASES = [
     Case("rollback-ui-unknown-release", ("rollback-ui", "--to", "nope", "--yes"), 2, "unknown UI release nope"),
     Case("rollback-unknown-release", ("rollback", "--to", "nope", "--yes"), 2, "no release nope"),
     Case("deploy-no-component", ("deploy", "--yes"), 2, ""),
+    Case("ui-unreadable-dist-file", ("deploy-ui", "--skip-build", "--yes"), 2, "cannot read",
+         setup=unreadable_ui_file),
+    # what Invoke itself parses: flags, task names, invoke.yaml
+    Case("unknown-flag", ("deploy-lambda", "--x"), 2, "unknown flag '--x' for inv deploy-lambda"),
+    Case("unknown-task", ("deploy-lambdaa", "--yes"), 2, "unknown task 'deploy-lambdaa'"),
+    Case("flag-without-value", ("rollback", "--to"), 2, "--to needs a value"),
+    Case("invoke-yaml-malformed", ("deploy-lambda", "--yes", "--no-smoke"), 2, "invoke.yaml:3: not valid YAML",
+         env={"TASKS": "own"}, setup=invoke_yaml("tars:\n  project: [sre-poc\n  env: dev\n")),
+    Case("invoke-yaml-envs-string", ("deploy-lambda", "--yes", "--no-smoke"), 2, "tars.envs must be a list",
+         env={"TASKS": "own"}, setup=invoke_yaml('tars:\n  envs: "dev"\n')),
+    Case("invoke-yaml-tars-not-a-mapping", ("status",), 2, "tars: section must be a mapping",
+         env={"TASKS": "own"}, setup=invoke_yaml("tars: 5\n")),
+    # --json: a path that cannot be a file is refused before anything changes
+    Case("json-under-a-file", ("deploy-lambda", "--yes", "--no-smoke", "--json", "TMP/a-file/report.json"), 2,
+         "--json", setup=report_under_a_file),
     # infrastructure (fake terraform)
     Case("missing-terraform", ("deploy-infrastructure", "--yes"), 2, "terraform",
          env={"ROOT": "infra", "TARS_TERRAFORM_BIN": "/nonexistent/terraform"}),
@@ -315,8 +363,12 @@ def test_bad_input(case: Case, world: World, run_inv, tmp_path):
     env = {"AWS_ENDPOINT_URL": world.endpoint, "TARS_ROOT": str(world.root)}
     empty = tmp_path / "empty"
     empty.write_text("")
+    args = tuple(str(world.tmp) + a[3:] if a.startswith("TMP/") else a for a in case.args)
+    tasks_dir = None
     for key, value in sorted(case.env.items(), key=lambda kv: kv[0] != "ROOT"):
-        if key == "ROOT":
+        if key == "TASKS":
+            tasks_dir = world.tasks
+        elif key == "ROOT":
             env["TARS_ROOT"] = str(getattr(world, value))
             if value == "infra":
                 env.update({"TARS_TERRAFORM_BIN": str(FAKE_TERRAFORM), "FAKE_TF_LOG": str(tmp_path / "tf.jsonl"),
@@ -333,9 +385,11 @@ def test_bad_input(case: Case, world: World, run_inv, tmp_path):
         if case.env.get("AWS_ENDPOINT_URL") == "EXPIRED":
             with ExpiredTokenStub() as stub:
                 env["AWS_ENDPOINT_URL"] = stub
-                result = _run(run_inv, case.args, env)
+                result = _run(run_inv, args, env)
+        elif tasks_dir is not None:
+            result = _run_tasks(tasks_dir, args, env)
         else:
-            result = _run(run_inv, case.args, env)
+            result = _run(run_inv, args, env)
         after = snapshot(world)
     finally:
         if teardown:
@@ -355,10 +409,10 @@ def test_bad_input(case: Case, world: World, run_inv, tmp_path):
 
 
 def _without_new_records(state, before):
-    """Drop release records added under _deploys/ (preflight's record of what is live: no deploy)."""
+    """Drop release records added under releases/ (preflight's record of what is live: no deploy)."""
     versions, markers, status = state
     old = set((before or ([], [], None))[0])
-    return (sorted(v for v in versions if v in old or not v[0].startswith("_deploys/")), markers, status)
+    return (sorted(v for v in versions if v in old or not v[0].startswith("releases/")), markers, status)
 
 
 def calls_in(log: Path) -> list[dict]:
@@ -379,9 +433,44 @@ def _run(run_inv, args, env):
         os.environ.update(saved)
 
 
+def _run_tasks(tasks_dir: Path, args, env):
+    """`inv -r TASKS_DIR ...`: Invoke loads that tasks.py and the invoke.yaml beside it."""
+    import subprocess
+    import sys
+
+    from tests.conftest import inv_env
+
+    return subprocess.run([sys.executable, "-m", "invoke", "-r", str(tasks_dir), *args], cwd=str(tasks_dir),
+                          env=inv_env(env), capture_output=True, text=True, timeout=120, input="")
+
+
 def test_catalogue_is_big_enough():
     assert len(CASES) >= 30
     assert len({c.id for c in CASES}) == len(CASES)
+
+
+def test_a_report_that_cannot_be_written_after_a_deploy_says_the_deploy_happened(world, run_inv):
+    """--json /dev/full: the path checks out (it exists, it is writable) but every write fails (ENOSPC).
+    The deploy happens; the run ends with exit 4, one line saying the deploy is done and the report
+    is not, and a hint; the alias stays on the new version. (Before the handler cases: their in-process
+    mock_aws resets moto's backends, which the session's moto server shares.)"""
+    lam = world.client("lambda")
+    before = lam.get_alias(FunctionName=FN, Name="production")["FunctionVersion"]
+    (world.root / "lambda_src" / "report_marker.py").write_text("REPORT = 'json'\n")   # a change to deploy
+    try:
+        result = run_inv("deploy-lambda", "--yes", "--no-smoke", "--json", "/dev/full",
+                         env={"AWS_ENDPOINT_URL": world.endpoint, "TARS_ROOT": str(world.root)}, timeout=300)
+        after = lam.get_alias(FunctionName=FN, Name="production")["FunctionVersion"]
+    finally:
+        (world.root / "lambda_src" / "report_marker.py").unlink()
+        lam.update_alias(FunctionName=FN, Name="production", FunctionVersion=before)
+    out = result.stdout + result.stderr
+    assert "Traceback" not in out, out[-3000:]
+    assert result.returncode == 4, out[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "deploy-lambda done" in errors[0] and "not written to /dev/full" in errors[0], errors
+    assert any(line.startswith("hint:") for line in result.stderr.splitlines())
+    assert int(after) > int(before)          # the deploy did happen
 
 
 # ---------------------------------------------------------------- the handler's bad requests
@@ -444,3 +533,4 @@ def test_secret_file_in_lambda_src_is_reported_and_never_packed(world, run_inv):
     names = zipfile.ZipFile(world.root / "dist" / "lambda.zip").namelist()
     assert ".env" not in names and "deploy.pem" not in names and "handler.py" in names
     assert after == before
+

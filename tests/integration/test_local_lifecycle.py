@@ -68,6 +68,28 @@ def test_seed_logs_local_writes_the_sample_groups(root, run_inv):
     assert len(events) == 3
 
 
+def test_seed_logs_again_keeps_one_copy_of_the_sample(root, run_inv):
+    """The real generator: the chat's error count (25 payment-service errors) must not grow per run."""
+    import shutil
+
+    import boto3
+
+    from tests.conftest import ROOT
+
+    shutil.copy(ROOT / "lambda_src" / "sample_data.py", root / "lambda_src" / "sample_data.py")
+    env = {"TARS_ROOT": str(root)}
+    counts = []
+    for _ in range(3):
+        r = run_inv("seed-logs", "--local", env=env)
+        assert r.returncode == 0, r.stderr
+        logs = boto3.client("logs", endpoint_url=processes.read(root / ".tars" / "local" / "proc", "emulator").url)
+        errors = logs.filter_log_events(logGroupName="/ecs/payment-service", filterPattern="ERROR")["events"]
+        streams = logs.describe_log_streams(logGroupName="/ecs/payment-service")["logStreams"]
+        counts.append((len(errors), len(streams)))
+    assert counts == [(25, 1)] * 3, counts
+    assert "replacing the previous copy" in r.stdout
+
+
 def test_seed_logs_without_the_generator_is_a_clear_config_error(root, run_inv):
     (root / "lambda_src" / "sample_data.py").unlink()
     r = run_inv("seed-logs", "--local", env={"TARS_ROOT": str(root)})

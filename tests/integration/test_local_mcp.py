@@ -74,3 +74,25 @@ def test_bad_tag_and_missing_infrastructure_are_clear(settings, endpoint):
     with pytest.raises(ConfigError, match="not found") as err:
         mcp.plan(settings, "abc1234")
     assert "deploy-infrastructure --local" in err.value.hint
+
+
+def test_rollback_points_the_service_back_and_runs_that_revisions_code(settings):
+    from tars_tasks.steps import mcp as mcp_steps
+
+    server = settings.root / "mcp_server" / "server.py"
+    first = mcp.deploy(settings, "abc1234").after
+    server.write_text(server.read_text().replace('"status": "ok"', '"status": "ok", "code": "v2"'))
+    second = mcp.deploy(settings, "def5678").after
+    assert health(settings).get("code") == "v2"
+
+    back = mcp_steps.rollback(settings, "2")          # whole-release rollback calls this with the revision
+    assert back.status == "deployed" and back.after == first.rsplit("/", 1)[-1]
+    assert service_image(settings)[0] == first != second
+    assert health(settings) == {"status": "ok", "tag": "abc1234", "endpoint": settings.endpoint_url}   # v1's code
+    argv = Path(f"/proc/{services.running(settings, services.MCP).pid}/cmdline").read_bytes().split(b"\0")
+    assert str(mcp.image_dir(settings, "abc1234") / "server.py").encode() in argv
+
+    shutil.rmtree(mcp.image_dir(settings, "def5678"))   # an image that is gone: clear, nothing moved
+    with pytest.raises(ConfigError, match="no local image of MCP tag def5678"):
+        mcp_steps.rollback(settings, "3")
+    assert service_image(settings)[0] == first

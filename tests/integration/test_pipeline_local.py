@@ -38,11 +38,8 @@ def root(tmp_path, run_inv):
     if modules.is_dir():
         subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)
         from tars_tasks.build import ui_bundle
-        from tars_tasks.settings import Settings
 
-        marker = ui_bundle.lock_marker(Settings.load(None, root=root, environ={}))
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(ui_bundle._lock_digest(root / "ui" / "package-lock.json") + "\n")
+        ui_bundle.mark_installed(root / "ui")
     yield root
     run_inv("local.down", env={"TARS_ROOT": str(root)})
     proc_dir = root / ".tars" / "local" / "proc"
@@ -67,8 +64,8 @@ def test_deploy_all_local_then_rollback_and_a_failing_component(root, run_inv, t
     assert {k: v["status"] for k, v in rows(tmp_path / "r1.json").items()} == {
         "infra": "deployed", "mcp": "deployed", "lambda": "deployed", "ui": "deployed", "verify": "passed"}
     aws = emulator(root)
-    record_key = f"_deploys/{r1['release_id']}.json"
-    bucket = next(b["Name"] for b in aws["s3"].list_buckets()["Buckets"] if "-ui-" in b["Name"])
+    record_key = f"releases/local/deploys/{r1['release_id']}.json"
+    bucket = next(b["Name"] for b in aws["s3"].list_buckets()["Buckets"] if "-artifacts-" in b["Name"])
     record = json.loads(aws["s3"].get_object(Bucket=bucket, Key=record_key)["Body"].read())
     v1 = aws["lambda"].get_alias(FunctionName="sre-poc-incident-handler", Name="production")["FunctionVersion"]
     assert record["components"]["lambda"]["version"] == v1

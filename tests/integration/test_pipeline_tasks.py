@@ -7,7 +7,8 @@ from tars_tasks.tables import create_all
 
 
 def env_for(endpoint, root, **extra):
-    return {"AWS_ENDPOINT_URL": endpoint, "TARS_ROOT": str(root), "TARS_UI_BUCKET": "tars-ui", **extra}
+    return {"AWS_ENDPOINT_URL": endpoint, "TARS_ROOT": str(root), "TARS_UI_BUCKET": "tars-ui",
+            "TARS_ARTIFACT_BUCKET": "tars-artifacts", **extra}
 
 
 def clients(endpoint):
@@ -15,6 +16,7 @@ def clients(endpoint):
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint)
     create_all(ddb, "sre-poc")
     s3.create_bucket(Bucket="tars-ui")
+    s3.create_bucket(Bucket="tars-artifacts")
     return ddb, s3
 
 

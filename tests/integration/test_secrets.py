@@ -1,7 +1,7 @@
 """Secrets never leave the process: a full local deploy (`inv deploy --all --local --yes`) run with a
 known fake GitHub token and AWS secret key in its environment, then every place a secret could leak
 is scanned: the output, the --json report, every log group of the emulator, every S3 object (release
-records under _deploys/ and _releases/ included), the argv of every process local mode started
+records under releases/ included), the argv of every process local mode started
 (/proc/<pid>/cmdline), the argv the container engine received (the fake docker records it: local mode
 runs no engine, so deploy-mcp is also run against the same emulator as a non-local deploy), and the
 Lambda zip (every member).
@@ -42,11 +42,8 @@ def root(tmp_path, run_inv):
     if modules.is_dir():
         subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)
         from tars_tasks.build import ui_bundle
-        from tars_tasks.settings import Settings
 
-        marker = ui_bundle.lock_marker(Settings.load(None, root=root, environ={}))
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(ui_bundle._lock_digest(root / "ui" / "package-lock.json") + "\n")
+        ui_bundle.mark_installed(root / "ui")
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=T", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=T", "commit", "-qm", "x"],
@@ -120,11 +117,11 @@ def test_no_secret_reaches_output_reports_logs_records_argv_or_zip(root, run_inv
     for bucket in (b["Name"] for b in clients["s3"].list_buckets()["Buckets"]):
         for page in clients["s3"].get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for obj in page.get("Contents", []):
-                if obj["Key"].startswith(("_deploys/", "_releases/")):
+                if obj["Key"].startswith("releases/"):
                     records.append(obj["Key"])
                 body = clients["s3"].get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
                 found += leaks(body, f"s3://{bucket}/{obj['Key']}")
-    assert any(k.startswith("_deploys/") for k in records), records
+    assert any(k.startswith("releases/local/deploys/") for k in records), records
 
     # the Lambda zip: the built one and the one the function runs
     with zipfile.ZipFile(root / "dist" / "lambda.zip") as zf:

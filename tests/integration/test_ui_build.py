@@ -2,8 +2,8 @@
 them, the API endpoint baked in at build time, no source maps, and the same bytes twice.
 
 Builds go to tmp dirs (`vite build --outDir`), so ui/dist is left alone. ui/node_modules is
-installed with `npm ci` from the committed lock file when the Makefile's stamp is missing or
-older than the lock (what `make setup` does).
+installed with `npm ci` from the committed lock file when the install marker (the one `make setup`
+and the deploy tasks share) does not match the lock.
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import pytest
 from tests.conftest import ROOT
 
 UI = ROOT / "ui"
-STAMP = UI / "node_modules" / ".installed"
 ASSET_REF = re.compile(r'(?:src|href)="/(assets/[^"]+)"')
 HASHED_NAME = re.compile(r"^assets/[A-Za-z0-9_.-]+-[A-Za-z0-9_-]{8}\.(js|css)$")
 
@@ -33,13 +32,14 @@ def _npm() -> str:
 @pytest.fixture(scope="module")
 def ui_installed():
     npm = _npm()
-    lock = UI / "package-lock.json"
-    if not STAMP.exists() or STAMP.stat().st_mtime < lock.stat().st_mtime:
+    from tars_tasks.build import ui_bundle
+
+    if ui_bundle.needs_install(UI):
         result = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"], cwd=UI, capture_output=True, text=True, timeout=600
         )
         assert result.returncode == 0, f"npm ci failed:\n{result.stderr[-3000:]}"
-        STAMP.touch()
+        ui_bundle.mark_installed(UI)
     return npm
 
 

@@ -7,14 +7,14 @@ import boto3
 import pytest
 
 from tests.support.npm_project import write_project
-from tests.support.ui_site import make_site, write_dist
+from tests.support.ui_site import RECORDS_BUCKET, make_site, write_dist
 
 
 @pytest.fixture
 def ui(endpoint, project):
     bucket, dist_id = make_site()
     env = {"AWS_ENDPOINT_URL": endpoint, "TARS_ROOT": str(project), "TARS_UI_BUCKET": bucket,
-           "TARS_DISTRIBUTION_ID": dist_id}
+           "TARS_DISTRIBUTION_ID": dist_id, "TARS_ARTIFACT_BUCKET": RECORDS_BUCKET}
     return type("UI", (), {"bucket": bucket, "dist_id": dist_id, "env": env, "root": project,
                            "dist": project / "ui" / "dist", "s3": boto3.client("s3")})
 
@@ -41,7 +41,9 @@ def test_deploy_then_no_changes_then_rollback(ui, run_inv, tmp_path):
     data = json.loads(report.read_text())
     assert data["outcome"]["status"] == "deployed" and data["plan"]["counts"]["upload"] == 12
     keys = _keys(ui)
-    assert "index.html" in keys and v1["js"] in keys and f"_releases/{data['outcome']['after']}.json" in keys
+    assert "index.html" in keys and v1["js"] in keys and not any("releases/" in k for k in keys)
+    record = f"releases/dev/ui/{data['outcome']['after']}.json"   # in the private bucket, not the site's
+    assert ui.s3.head_object(Bucket=RECORDS_BUCKET, Key=record)["ContentType"] == "application/json"
     for kind, ctype in {"js": "text/javascript", "css": "text/css", "wasm": "application/wasm",
                         "webmanifest": "application/manifest+json", "woff2": "font/woff2",
                         "svg": "image/svg+xml", "json": "application/json", "html": "text/html"}.items():

@@ -91,12 +91,18 @@ def touch_all(dist: Path) -> None:
             os.utime(p)
 
 
+RECORDS_BUCKET = "sre-poc-artifacts-123456789012"   # the private bucket of release records (TARS_ARTIFACT_BUCKET)
+
+
 def make_site(bucket: str = "sre-poc-ui-123456789012", versioned: bool = True) -> tuple[str, str]:
-    """Create the UI bucket and a CloudFront distribution in front of it. Returns (bucket, id)."""
+    """Create the UI bucket, a CloudFront distribution in front of it, and the private bucket that
+    holds release records (RECORDS_BUCKET: pass it as TARS_ARTIFACT_BUCKET). Returns (bucket, id)."""
     import boto3
 
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=bucket)
+    if RECORDS_BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=RECORDS_BUCKET)
     if versioned:
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     cf = boto3.client("cloudfront", region_name="us-east-1")

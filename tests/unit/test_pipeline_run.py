@@ -38,8 +38,9 @@ def fresh_console(monkeypatch):
 @pytest.fixture
 def settings(aws, tmp_path):
     create_all(boto3.client("dynamodb", region_name="us-east-1"), "sre-poc")
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="tars-ui")
-    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui"})
+    for bucket in ("tars-ui", "tars-artifacts"):
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui", "TARS_ARTIFACT_BUCKET": "tars-artifacts"})
     from tars_tasks.aws import session
     session.configure(s)
     return s
@@ -74,6 +75,30 @@ def test_all_components_deploy_in_order_and_record_the_release(settings, tmp_pat
     assert record["components"]["infra"]["serial"] == "serial-5"
     out = capsys.readouterr().out
     assert "11 → 12" in out and "inv rollback-lambda --to 11" in out
+
+
+def test_a_deploy_that_changes_nothing_skips_verify_replanning_and_the_record(settings, tmp_path):
+    reg = registry()
+    verified = []
+
+    def verify(s):
+        verified.append(1)
+        return ok_verify(s)
+
+    first = task.run(settings, ALL, registry=reg, yes=True, verify=verify, reload=lambda: settings)
+    assert len(verified) == 1 and release.list_ids(settings) == [first["release_id"]]
+    for comp in reg.values():
+        comp.changes = False
+        comp.calls.clear()
+    again = task.run(settings, ALL, registry=reg, yes=True, verify=verify, reload=lambda: settings)
+    assert len(verified) == 1                                          # nothing deployed: nothing to verify
+    assert again["release_id"] == first["release_id"] and release.list_ids(settings) == [first["release_id"]]
+    assert all(c.calls.count("plan") == 1 for c in reg.values())        # unchanged infra: no second plan
+    # something deployed outside the pipeline (inv deploy-lambda): the next deploy records it
+    reg["lambda"].live = "13"
+    third = task.run(settings, ALL, registry=reg, yes=True, verify=verify, reload=lambda: settings)
+    assert third["release_id"] != first["release_id"]
+    assert release.read(settings, third["release_id"])["components"]["lambda"]["version"] == "13"
 
 
 @pytest.mark.parametrize("broken", ALL)
@@ -243,8 +268,9 @@ def test_plan_failure_without_infra_changes_stops_before_any_change(settings):
 
 
 def test_first_setup_takes_the_lock_once_infra_created_its_table(aws, tmp_path):
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="tars-ui")
-    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui"})
+    for bucket in ("tars-ui", "tars-artifacts"):
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui", "TARS_ARTIFACT_BUCKET": "tars-artifacts"})
     from tars_tasks.aws import session
     session.configure(s)
     reg = registry()
@@ -257,8 +283,9 @@ def test_first_setup_takes_the_lock_once_infra_created_its_table(aws, tmp_path):
 
 
 def test_lock_taken_by_another_deploy_after_infra_stops_the_pipeline(aws, tmp_path):
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="tars-ui")
-    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui"})
+    for bucket in ("tars-ui", "tars-artifacts"):
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+    s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui", "TARS_ARTIFACT_BUCKET": "tars-artifacts"})
     from tars_tasks.aws import session
     session.configure(s)
     reg = registry()

@@ -126,8 +126,9 @@ def test_missing_incidents_table_is_a_skip(aws, tmp_path):
 
 def test_rollback_plan_records_live_state_once(ddb, tmp_path):
     from tars_tasks.steps import release
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="tars-ui")
-    s = settings_for(tmp_path, tars_ui_bucket="tars-ui")
+    for bucket in ("tars-ui", "tars-artifacts"):
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+    s = settings_for(tmp_path, tars_ui_bucket="tars-ui", tars_artifact_bucket="tars-artifacts")
     reg = registry()
     first = pf.rollback_plan(s, registry=reg, clock=lambda: 1000.0)
     assert first.status == "pass"
@@ -141,8 +142,9 @@ def test_rollback_plan_records_live_state_once(ddb, tmp_path):
 
 def test_rollback_plan_dry_run_writes_nothing_and_nothing_live_skips(ddb, tmp_path):
     from tars_tasks.steps import release
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="tars-ui")
-    s = settings_for(tmp_path, tars_ui_bucket="tars-ui")
+    for bucket in ("tars-ui", "tars-artifacts"):
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+    s = settings_for(tmp_path, tars_ui_bucket="tars-ui", tars_artifact_bucket="tars-artifacts")
     assert pf.rollback_plan(s, registry=registry(), dry_run=True).status == "pass"
     assert release.list_ids(s) == []
     assert pf.rollback_plan(s, registry={}).status == "skip"

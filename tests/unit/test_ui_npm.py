@@ -42,6 +42,45 @@ def test_npm_ci_runs_only_when_package_lock_changed(tmp_path):
     assert [s.split(" (")[0] for s in steps if s.startswith("npm ci")] == ["npm ci", "npm ci skipped", "npm ci"]
 
 
+def test_npm_run_build_runs_only_when_its_inputs_or_dist_changed(tmp_path):
+    ui = write_project(tmp_path / "ui")
+    steps = []
+
+    def builds():
+        ui_bundle.build(_settings(tmp_path), on_step=steps.append)
+        return [s.split(" (")[0] for s in steps if s.startswith("npm run build")][-1]
+
+    assert builds() == "npm run build"
+    assert builds() == "npm run build skipped"                       # nothing changed: dist stands
+    (ui / "src.js").write_text("export const x = 1\n")
+    assert builds() == "npm run build"                               # a source file changed
+    assert builds() == "npm run build skipped"
+    steps.append(ui_bundle.build(_settings(tmp_path, VITE_API_ENDPOINT="https://other.test"),
+                                 on_step=steps.append).name)
+    assert "api=https://other.test" in (ui / "dist" / "index.html").read_text()   # the endpoint is an input
+    (ui / "dist" / "index.html").write_text("edited by hand")
+    assert builds() == "npm run build"                               # dist no longer what was built
+    assert "api=https://api.example.test" in (ui / "dist" / "index.html").read_text()
+
+
+def test_the_makefile_marker_is_the_one_the_build_reads(tmp_path):
+    """`make setup` runs npm ci then `python -m tars_tasks.build.ui_bundle --mark-installed ui`."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    ui = write_project(tmp_path / "ui")
+    assert ui_bundle.needs_install(ui)
+    makefile = (ROOT / "Makefile").read_text()
+    assert "-m tars_tasks.build.ui_bundle --mark-installed ui" in makefile
+    subprocess.run([sys.executable, "-m", "tars_tasks.build.ui_bundle", "--mark-installed", str(ui)],
+                   cwd=ROOT, check=True)
+    steps = []
+    ui_bundle.build(_settings(tmp_path), on_step=steps.append)
+    assert steps[0].startswith("npm ci skipped")
+
+
 def test_a_failing_build_is_a_step_failure_with_its_output(tmp_path):
     write_project(tmp_path / "ui", build="node -e \"console.error('vite: syntax error in App.tsx');process.exit(3)\"")
     with pytest.raises(StepFailed, match="npm run build failed \\(exit 3\\)") as err:

@@ -15,14 +15,14 @@ from tars_tasks.settings import Settings
 from tars_tasks.steps import ui as steps
 from tests.support import fresh_console  # noqa: F401
 from tests.support.recorder import Calls, aws_error, key_of
-from tests.support.ui_site import make_site, write_dist
+from tests.support.ui_site import RECORDS_BUCKET, make_site, write_dist
 
 HTML = ("index.html", "help/index.html")
 pytestmark = pytest.mark.usefixtures("fresh_console")
 
 
 def _settings(root, bucket, dist_id, **extra):
-    environ = {"TARS_UI_BUCKET": bucket, "TARS_DISTRIBUTION_ID": dist_id, "TARS_WAITER_DELAY": "0.01",
+    environ = {"TARS_UI_BUCKET": bucket, "TARS_DISTRIBUTION_ID": dist_id, "TARS_ARTIFACT_BUCKET": RECORDS_BUCKET, "TARS_WAITER_DELAY": "0.01",
                "AWS_REGION": "us-east-1", **extra}
     settings = Settings.load(None, root=root, environ=environ)
     session.configure(settings)
@@ -60,7 +60,7 @@ def exists(site, key):
 
 def site_keys(site):
     pages = site.s3.get_paginator("list_objects_v2").paginate(Bucket=site.bucket)
-    return {o["Key"] for p in pages for o in p.get("Contents", []) if not o["Key"].startswith("_releases/")}
+    return {o["Key"] for p in pages for o in p.get("Contents", []) if not o["Key"].startswith("releases/")}
 
 
 def referenced_assets(html: str, site) -> set[str]:
@@ -79,7 +79,7 @@ def test_first_deploy_uploads_every_file_and_records_the_release(site):
     plan, outcome, _ = deploy(site)
     files = {f.key for f in plan.files}
     assert outcome.status == "deployed"
-    assert set(calls.of("PutObject")) == files | {f"_releases/{plan.release_id}.json"}
+    assert set(calls.of("PutObject")) == files | {f"releases/dev/ui/{plan.release_id}.json"}
     assert site_keys(site) == files
     assert not any(k.endswith(".map") for k in files)  # source maps left out by default
     record = steps.current(site.settings)
@@ -104,7 +104,7 @@ def test_one_changed_source_uploads_its_new_asset_and_index_html_only(site):
     calls = Calls(site.bucket)
     plan, outcome, v2 = deploy(site, "v2")
     assert v2["js"] != v1["js"] and v2["css"] == v1["css"]
-    assert calls.of("PutObject") == [v2["js"], "index.html", f"_releases/{plan.release_id}.json"]
+    assert calls.of("PutObject") == [v2["js"], "index.html", f"releases/dev/ui/{plan.release_id}.json"]
     assert calls.of("CopyObject") == []
     assert outcome.data["invalidation"]["paths"] == ["/", "/index.html"]
     assert exists(site, v1["js"])  # the previous release's asset stays for cached pages
@@ -117,7 +117,7 @@ def test_cache_control_rule_change_copies_in_place_without_reuploading(site):
     deploy(site, cache_rule=old_rule)
     calls = Calls(site.bucket)
     plan, outcome, keys = deploy(site)
-    assert calls.of("PutObject") == [f"_releases/{plan.release_id}.json"]
+    assert calls.of("PutObject") == [f"releases/dev/ui/{plan.release_id}.json"]
     assert set(calls.of("CopyObject")) == {f.key for f in plan.files}
     for f in plan.files:
         head = site.s3.head_object(Bucket=site.bucket, Key=f.key)
@@ -156,12 +156,12 @@ def test_headers_for_every_file_kind_read_back(site):
 def test_every_asset_is_put_before_the_first_html_and_index_html_last(site):
     calls = Calls(site.bucket)
     plan, _, _ = deploy(site, workers=4)
-    puts = [k for k in calls.of("PutObject") if not k.startswith("_releases/")]
+    puts = [k for k in calls.of("PutObject") if not k.startswith("releases/")]
     first_html = min(i for i, k in enumerate(puts) if k.endswith(".html"))
     assert all(not k.endswith(".html") for k in puts[:first_html])
     assert set(puts[first_html:]) == set(HTML)
     assert puts[-1] == "index.html"
-    assert calls.of("PutObject")[-1] == f"_releases/{plan.release_id}.json"  # recorded after the switch
+    assert calls.of("PutObject")[-1] == f"releases/dev/ui/{plan.release_id}.json"  # recorded after the switch
     assert calls.of("CreateInvalidation")  # and invalidated last
 
 
