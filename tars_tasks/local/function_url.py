@@ -107,11 +107,13 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
             if length > MAX_PAYLOAD:
                 return self._error(413, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
             body = self.rfile.read(length) if length else b""
-            refused = self._refused(body)
+            refused, signer = self._refused(body)
             if refused:
                 return self._error(*refused)
             event = build_event(self.command, self.path, dict(self.headers.items()), body, port,
                                 self.client_address[0])
+            if signer:  # as Lambda does for AWS_IAM URLs: who signed (the handler's IAM path reads it)
+                event["requestContext"]["authorizer"] = {"iam": signer}
             try:
                 reply = runtime.invoke(settings, function_name, qualifier, event, timeout=900)
             except TarsError as err:
@@ -119,8 +121,10 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
             status, headers, cookies, data = read_reply(reply)
             self._send(status, headers, data, cookies)
 
-        def _refused(self, body: bytes) -> tuple[int, str, str | None] | None:
-            """(status, message, hint) when Lambda would refuse this request before the function runs."""
+        def _refused(self, body: bytes) -> tuple[tuple[int, str, str | None] | None, dict | None]:
+            """((status, message, hint) when Lambda would refuse this request before the function
+            runs, else None; the signer's identity for ``requestContext.authorizer.iam`` when the
+            URL is AWS_IAM and the signature is valid)."""
             import os
 
             from botocore.exceptions import BotoCoreError, ClientError
@@ -134,18 +138,25 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
                     FunctionName=function_name, Qualifier=qualifier)["AuthType"]
             except ClientError as exc:
                 if error_code(exc) == "ResourceNotFoundException":
-                    return 404, f"no Function URL for {function_name}:{qualifier}", "inv deploy-infrastructure --local"
-                return 502, f"the local emulator did not answer: {exc}", None
+                    return (404, f"no Function URL for {function_name}:{qualifier}",
+                            "inv deploy-infrastructure --local"), None
+                return (502, f"the local emulator did not answer: {exc}", None), None
             except BotoCoreError as exc:
-                return 502, f"the local emulator did not answer: {exc}", None
+                return (502, f"the local emulator did not answer: {exc}", None), None
             if auth != "AWS_IAM":
-                return None
+                return None, None
             why = sigv4.check(self.command, self.path, dict(self.headers.items()), body, settings.region,
                               os.environ.get("AWS_ACCESS_KEY_ID", ""), os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
             if why:
                 print(f"403 for {self.command} {self.path.split('?')[0]}: {why}", flush=True)
-                return 403, "Forbidden", None
-            return None
+                return (403, "Forbidden", None), None
+            try:
+                who = session.client("sts").get_caller_identity()
+            except (ClientError, BotoCoreError) as exc:
+                return (502, f"the local emulator did not answer: {exc}", None), None
+            return None, {"accessKey": os.environ.get("AWS_ACCESS_KEY_ID", ""), "accountId": who["Account"],
+                          "callerId": who["UserId"], "userArn": who["Arn"], "userId": who["UserId"],
+                          "principalOrgId": None}
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = handle_any
 

@@ -38,6 +38,11 @@ KNOWN_TYPES: dict[str, str | None] = {
     "aws_iam_policy_document": None,
     "aws_cloudfront_distribution": "cloudfront", "aws_cloudfront_origin_access_control": "cloudfront",
     "aws_cloudwatch_log_group": "logs",
+    # Cognito and WAF (issue 14): a full apply of the auth branch's configuration then a plan with
+    # no changes on moto 5.2.5 (2026-11-30), once the override covers the aliased us_east_1 provider
+    "aws_cognito_user_group": "cognitoidp", "aws_cognito_user_pool": "cognitoidp",
+    "aws_cognito_user_pool_client": "cognitoidp",
+    "aws_wafv2_web_acl": "wafv2", "aws_wafv2_web_acl_logging_configuration": "wafv2",
     "aws_dynamodb_table": "dynamodb",
     "aws_default_security_group": "ec2", "aws_flow_log": "ec2", "aws_route_table": "ec2",
     "aws_route_table_association": "ec2", "aws_security_group": "ec2", "aws_subnet": "ec2", "aws_vpc": "ec2",
@@ -51,7 +56,7 @@ KNOWN_TYPES: dict[str, str | None] = {
     "aws_lambda_alias": "lambda", "aws_lambda_function": "lambda", "aws_lambda_function_url": "lambda",
     "aws_lambda_permission": "lambda",
     "aws_s3_bucket": "s3", "aws_s3_bucket_cors_configuration": "s3", "aws_s3_bucket_lifecycle_configuration": "s3",
-    "aws_s3_bucket_ownership_controls": "s3", "aws_s3_bucket_policy": "s3",
+    "aws_s3_bucket_notification": "s3", "aws_s3_bucket_ownership_controls": "s3", "aws_s3_bucket_policy": "s3",
     "aws_s3_bucket_public_access_block": "s3", "aws_s3_bucket_server_side_encryption_configuration": "s3",
     "aws_s3_bucket_versioning": "s3",
     "aws_service_discovery_private_dns_namespace": "servicediscovery", "aws_service_discovery_service": "servicediscovery",

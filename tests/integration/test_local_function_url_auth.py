@@ -22,7 +22,9 @@ from tars_tasks.local import processes, sigv4
 from tests.conftest import ROOT
 
 FUNCTION, ALIAS = "sre-poc-incident-handler", "production"
-HANDLER = b"def lambda_handler(event, context):\n    return {'statusCode': 200, 'body': 'reached ' + event['rawPath']}\n"
+HANDLER = (b"def lambda_handler(event, context):\n"
+           b"    iam = (event['requestContext'].get('authorizer') or {}).get('iam') or {}\n"
+           b"    return {'statusCode': 200, 'body': 'reached ' + event['rawPath'] + ' as ' + iam.get('userArn', '-')}\n")
 
 
 def _zip() -> bytes:
@@ -98,13 +100,18 @@ def test_aws_iam_refuses_unsigned_and_wrongly_signed_requests(url_server):
 
 def test_a_signed_request_reaches_the_function(url_server):
     url, _ = url_server
-    assert _send("GET", url + "/api", headers=_signed("GET", url + "/api", b"", None)) == (200, b"reached /api")
+    # and the event names the signer as Lambda does for AWS_IAM (requestContext.authorizer.iam)
+    signer = boto3.client("sts", endpoint_url=url_server[1].meta.endpoint_url, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing").get_caller_identity()["Arn"]
+    assert _send("GET", url + "/api", headers=_signed("GET", url + "/api", b"", None)) == (
+        200, f"reached /api as {signer}".encode())
     body = b'{"action": "x"}'
     signed = _signed("POST", url + "/api", body, hashlib.sha256(body).hexdigest())
-    assert _send("POST", url + "/api", body, {"Content-Type": "application/json", **signed}) == (200, b"reached /api")
+    assert _send("POST", url + "/api", body, {"Content-Type": "application/json", **signed}) == (
+        200, f"reached /api as {signer}".encode())
 
 
 def test_auth_none_lets_anything_through(url_server):
     url, lam = url_server
     lam.update_function_url_config(FunctionName=FUNCTION, Qualifier=ALIAS, AuthType="NONE")
-    assert _send("GET", url + "/api") == (200, b"reached /api")
+    assert _send("GET", url + "/api") == (200, b"reached /api as -")              # nobody signed

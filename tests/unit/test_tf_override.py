@@ -58,15 +58,15 @@ def test_every_type_of_infrastructure_is_known_good_or_switched_off():
 
 
 def test_a_new_resource_type_is_refused_until_checked(infra):
-    (infra / "auth.tf").write_text('resource "aws_cognito_user_pool" "sre" {\n  name = "sre"\n}\n')
+    (infra / "api.tf").write_text('resource "aws_appsync_graphql_api" "tars" {\n  name = "tars"\n}\n')
     with pytest.raises(ValueError) as error:
         _render(infra)
-    assert "aws_cognito_user_pool.sre (auth.tf:1)" in str(error.value) and "KNOWN_TYPES" in str(error.value)
+    assert "aws_appsync_graphql_api.tars (api.tf:1)" in str(error.value) and "KNOWN_TYPES" in str(error.value)
     # adding it is one line in one table, and its endpoint follows
-    known = dict(KNOWN_TYPES, aws_cognito_user_pool="cognitoidp")
+    known = dict(KNOWN_TYPES, aws_appsync_graphql_api="appsync")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(tf_override, "KNOWN_TYPES", known)
-        assert 'cognitoidp       = "http://127.0.0.1:4566"' in _render(infra)
+        assert re.search(r'appsync\s+= "http://127.0.0.1:4566"', _render(infra))
 
 
 def test_the_override_parses_and_points_every_known_service_at_the_emulator():

@@ -93,10 +93,10 @@ def test_prepare_follows_edits_and_removals_and_rewrites_nothing_unchanged(infra
 
 
 def test_a_configuration_the_override_cannot_handle_is_a_config_error(infra, tmp_path):
-    (infra / "waf.tf").write_text('resource "aws_wafv2_web_acl" "site" {\n  name = "x"\n}\n')
+    (infra / "api.tf").write_text('resource "aws_appsync_graphql_api" "tars" {\n  name = "x"\n}\n')
     with pytest.raises(ConfigError) as error:
         tf_workcopy.prepare(infra, tmp_path / "wc", "http://127.0.0.1:1")
-    assert "aws_wafv2_web_acl" in error.value.message and "tf_override.py" in error.value.hint
+    assert "aws_appsync_graphql_api" in error.value.message and "tf_override.py" in error.value.hint
     with pytest.raises(ConfigError, match="does not exist"):
         tf_workcopy.prepare(tmp_path / "nowhere", tmp_path / "wc", "http://127.0.0.1:1")
 
