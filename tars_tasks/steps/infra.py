@@ -230,7 +230,31 @@ def rollback(settings, target: str | None = None, *, dry_run: bool = False, allo
     """``git revert --no-edit`` the newest commit touching infrastructure/ (or ``target``), then
     the same guarded plan and apply. ``show(plan)`` sees the plan, ``confirm(plan)`` is asked
     after the guard passed and before the apply."""
+    from ..tools import git
     from . import infra_rollback
 
-    return infra_rollback.run(settings, target, dry_run=dry_run, allow_destroy=allow_destroy,
-                              allow_data_loss=allow_data_loss, show=show, confirm=confirm)
+    if dry_run:
+        sha, title = infra_rollback.describe(settings, target)
+        return Outcome(COMPONENT, PLANNED, before=git.commit(settings.root),
+                       detail=f"would git revert --no-edit {title}, then plan and apply with the destroy guard",
+                       data={"revert": sha})
+    sha, title, reverted_as = infra_rollback.revert(settings, target)
+    kept = infra_rollback.kept_hint(reverted_as)
+    plan_ = None
+    try:
+        plan_ = plan(settings)
+        if show:
+            show(plan_)
+        guard(plan_, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
+        if plan_.has_changes and confirm:
+            confirm(plan_)
+        outcome = execute(settings, plan_, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
+    except TarsError as exc:
+        if plan_ is not None:
+            discard(plan_)
+        exc.hint = f"{exc.hint}. {kept}" if exc.hint else kept
+        raise
+    return Outcome(COMPONENT, outcome.status, before=outcome.before, after=outcome.after,
+                   detail=f"reverted {title} as {reverted_as}; {outcome.detail}",
+                   rollback_command=f"git revert {reverted_as} && inv deploy-infrastructure",
+                   elapsed=outcome.elapsed, data={"reverted": sha, "revert_commit": reverted_as, **outcome.data})
