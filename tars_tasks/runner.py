@@ -93,16 +93,11 @@ def _report_written(task_name: str) -> None:
 
 
 def load_settings(c: Any, **flags: Any):
-    """Settings for this run, validated, with the AWS session bound (and local mode started)."""
-    from .aws import session
+    """Settings for this run, validated, its target started (the emulator, for --local)."""
     from .settings import Settings
 
     settings = Settings.load(c, **flags)
     console.set_target(settings.target_flags)   # printed commands and hints name this run's target
     settings.ensure_valid()
-    if settings.is_local:
-        from .local import emulator
-
-        emulator.activate(settings)
-    session.configure(settings)
+    settings.target.start(settings)
     return settings

@@ -230,8 +230,7 @@ def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = No
     endpoint = api_endpoint or settings.vite_api_endpoint
     if not endpoint:
         settings.require("vite_api_endpoint")
-    env = settings.process_environment()
-    env["VITE_API_ENDPOINT"] = endpoint
+    env = settings.child_env(VITE_API_ENDPOINT=endpoint)   # no AWS variable, no secret
     if needs_install(ui_dir):
         on_step("npm ci (package-lock.json changed)")
         npm.ci(ui_dir, env)

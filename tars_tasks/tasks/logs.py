@@ -49,14 +49,14 @@ def format_event(event: dict) -> str:
     return f"{stamp}Z {short} {event['message'].rstrip()}"
 
 
-def show_logs(group: str, since_ms: int, *, follow: bool = False, text: str | None = None,
+def show_logs(clients, group: str, since_ms: int, *, follow: bool = False, text: str | None = None,
               delay: float = 2.0, sleep: Callable[[float], None] = time.sleep, polls: int | None = None) -> dict:
     """Print the events (ERROR lines highlighted); returns counts and the error lines."""
     from ..aws import logs
 
     pattern = logs.quoted(text) if text else None
-    stream = (logs.follow(group, since_ms, pattern=pattern, delay=delay, sleep=sleep, polls=polls) if follow
-              else logs.events(group, since_ms, pattern=pattern))
+    stream = (logs.follow(clients, group, since_ms, pattern=pattern, delay=delay, sleep=sleep, polls=polls) if follow
+              else logs.events(clients, group, since_ms, pattern=pattern))
     count, errors = 0, []
     for event in stream:
         count += 1
@@ -82,7 +82,7 @@ def logs(c, env=None, local=False, json=None, since=None, follow=False, filter=N
     settings = load_settings(c, env=env, local=local or None)
     group = f"/aws/lambda/{settings.function_name}"
     console.step(f"{group} since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(since_ms / 1000))}")
-    result = show_logs(group, since_ms, follow=follow, text=filter, delay=float(settings.waiter_delay))
+    result = show_logs(settings.clients, group, since_ms, follow=follow, text=filter, delay=float(settings.waiter_delay))
     console.write_report(json, {"task": "logs", **result})
     found = len(result["error_lines"])
     summary = f"{result['events']} line(s), {found} ERROR line(s)"

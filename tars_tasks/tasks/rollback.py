@@ -119,7 +119,7 @@ def unlock(c, force=False, env=None, local=False, json=None):
     settings = load_settings(c, env=env, local=local or None)
     lid = lock.lock_id(settings)
     try:
-        holder = dynamodb.read_lock(settings.lock_table, lid)
+        holder = dynamodb.read_lock(settings.clients, settings.lock_table, lid)
     except dynamodb.LockTableMissing:
         holder = None
     if holder is None:
@@ -131,7 +131,7 @@ def unlock(c, force=False, env=None, local=False, json=None):
     if not force:
         raise UsageError(f"the deploy lock for {lid} is held by {who}",
                          "make sure that deploy is dead, then run inv unlock --force")
-    dynamodb.release_lock(settings.lock_table, lid)
+    dynamodb.release_lock(settings.clients, settings.lock_table, lid)
     console.warn(f"released the deploy lock of {who}")
     console.write_report(json, {"lock_id": lid, "released": {k: v for k, v in holder.items() if k != "token"}})
 

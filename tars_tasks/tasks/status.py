@@ -45,7 +45,7 @@ def collect(settings, registry: Mapping[str, Any] | None = None) -> dict[str, An
     if settings.site_url and ui and not ui.get("error") and ui.get("state") != "not deployed":
         ui.setdefault("url", settings.site_url)
     try:
-        holder = dynamodb.read_lock(settings.lock_table, lock.lock_id(settings))
+        holder = dynamodb.read_lock(settings.clients, settings.lock_table, lock.lock_id(settings))
         data["lock"] = {k: v for k, v in holder.items() if k != "token"} if holder else None
     except dynamodb.LockTableMissing:
         data["lock"] = {"state": "not deployed", "detail": f"no lock table {settings.lock_table}"}

@@ -33,8 +33,6 @@ def test_status_shows_components_lock_and_latest_release(settings):  # noqa: F81
 
 def test_status_with_nothing_deployed(aws, tmp_path):
     s = Settings.load(None, root=tmp_path, environ={})
-    from tars_tasks.aws import session
-    session.configure(s)
     table = {r[0]: r[1:] for r in status.rows(status.collect(s, {"lambda": None}))}
     assert table["lambda"][0] == "unknown"
     assert table["deploy lock"][0] == "not deployed"

@@ -102,8 +102,6 @@ def deployed(endpoint, monkeypatch, tmp_path):
     fn = FunctionUrl(handler)
     settings = Settings.load(None, root=tmp_path, environ={
         "TARS_FUNCTION_URL": fn.url, "KB_S3_BUCKET": KB_BUCKET, "AWS_ENDPOINT_URL": endpoint})
-    from tars_tasks.aws import session
-    session.configure(settings)
     yield settings, fn, ddb
     fn.server.shutdown()
     kb_faults.FAULTS.clear()
