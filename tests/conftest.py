@@ -45,7 +45,7 @@ def _isolated_aws_env(monkeypatch):
 def clients():
     """The boto3 clients of a run against whatever the test set up (moto in-process, or the
     emulator AWS_ENDPOINT_URL names): for tests that call aws/ functions directly."""
-    from tars_tasks.target import Clients
+    from tars_tasks.aws.clients import Clients
 
     return Clients(region=REGION, max_attempts=3)
 

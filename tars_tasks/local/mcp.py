@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .. import plan as plan_base
 from ..errors import ConfigError
 from ..outcome import DEPLOYED, UNCHANGED, Outcome
 from . import processes, services
@@ -48,7 +49,8 @@ def _build_image(settings, tag: str):
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(plan_base.Plan):
+    component = "mcp"
     image: str
     current_image: str | None
     current_task_definition: str | None
@@ -56,6 +58,14 @@ class Plan:
     process_tag: str | None
     endpoint: str
     function_endpoint: str | None
+
+    @property
+    def before(self) -> str | None:
+        return self.current_task_definition.rsplit("/", 1)[-1] if self.current_task_definition else None
+
+    @property
+    def after(self) -> str | None:
+        return self.image if self.has_changes else self.before
 
     @property
     def image_changed(self) -> bool:

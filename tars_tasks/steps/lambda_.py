@@ -11,15 +11,17 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from .. import plan as plan_base
 from ..errors import ConfigError, StepFailed, UsageError
-from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
+from ..outcome import DEPLOYED, UNCHANGED, Outcome
 
 COMPONENT = "lambda"
 HEALTH_EVENT = {"action": "health"}
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(plan_base.Plan):
+    component = COMPONENT
     function: str
     alias: str
     sha256_b64: str
@@ -40,6 +42,14 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return self.live_sha256 != self.sha256_b64
+
+    @property
+    def before(self) -> str | None:
+        return self.live_version
+
+    @property
+    def after(self) -> str | None:
+        return None if self.has_changes else self.live_version   # a new version: numbered when published
 
     def summary(self) -> list[str]:
         target = f"{self.function}:{self.alias}"
@@ -69,7 +79,7 @@ class Plan:
 def plan(settings, artifact=None, *, smoke: bool = True, description: str | None = None) -> Plan:
     """Compare the artifact with the alias's version (1 read), then with $LATEST (1 more read)."""
     from ..aws import lambda_
-    from ..build import lambda_zip
+    from ..artifacts import lambda_zip
 
     artifact = artifact or lambda_zip.build(settings)
     s3_location = None
@@ -277,12 +287,48 @@ def rollback_target(settings, target: str | None = None, known: tuple | None = N
     return live, target
 
 
-def rollback(settings, target: str | None = None, *, dry_run: bool = False, known: tuple | None = None) -> Outcome:
+@dataclass(frozen=True)
+class RollbackPlan(plan_base.Plan):
+    """rollback-lambda: point the alias from ``current`` back at the published version ``target``."""
+
+    component = COMPONENT
+    function: str
+    alias: str
+    current: str
+    target: str
+
+    has_changes = True   # rollback_target refuses the version the alias already points at
+
+    @property
+    def before(self) -> str:
+        return self.current
+
+    @property
+    def after(self) -> str:
+        return self.target
+
+    def summary(self) -> list[str]:
+        return [f"UpdateAlias {self.function}:{self.alias} -> version {self.target} (now {self.current})"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "summary": self.summary()}
+
+
+def plan_rollback(settings, target: str | None = None, known: tuple | None = None) -> RollbackPlan:
+    """The version to go back to (``target``, default the newest one older than the live one). Reads only."""
+    before, after = rollback_target(settings, target, known)
+    return RollbackPlan(settings.function_name, settings.alias, before, after)
+
+
+def execute_rollback(settings, p: RollbackPlan) -> Outcome:
     from ..aws import lambda_
 
-    before, after = rollback_target(settings, target, known)
-    if dry_run:
-        return Outcome(COMPONENT, PLANNED, before, after, f"would point {settings.alias} at version {after}")
-    lambda_.point_alias(settings.clients, settings.function_name, settings.alias, after)
-    return Outcome(COMPONENT, DEPLOYED, before, after, f"alias {settings.alias}: {before} -> {after}",
-                   rollback_command=f"inv rollback-lambda --to {before}")
+    lambda_.point_alias(settings.clients, p.function, p.alias, p.target)
+    return Outcome(COMPONENT, DEPLOYED, p.current, p.target, f"alias {p.alias}: {p.current} -> {p.target}",
+                   rollback_command=f"inv rollback-lambda --to {p.current}")
+
+
+def rollback(settings, target: str | None = None, *, dry_run: bool = False, known: tuple | None = None) -> Outcome:
+    """The component contract's rollback: plan, then execute it, or show it (``dry_run``)."""
+    p = plan_rollback(settings, target, known)
+    return p.preview() if dry_run else execute_rollback(settings, p)

@@ -9,11 +9,13 @@ through ECS for both.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .. import console
+from .. import plan as plan_base
 from ..errors import ConfigError, StepFailed, UsageError
-from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
+from ..outcome import DEPLOYED, Outcome
 from .mcp_rollout import reasons, reporter
 
 COMPONENT = "mcp"
@@ -85,42 +87,129 @@ def resolve_revision(settings, current_arn: str, target: Any) -> str:
     return ecs.describe_task_definition(settings.clients, text)[0]["taskDefinitionArn"]
 
 
+@dataclass(frozen=True)
+class RollbackPlan(plan_base.Plan):
+    """rollback-mcp: point the service from ``current`` back at ``target`` (task definition ARNs)."""
+
+    component = COMPONENT
+    service: str
+    current: str
+    target: str
+
+    @property
+    def has_changes(self) -> bool:
+        return self.target != self.current
+
+    @property
+    def before(self) -> str:
+        from ..aws.ecs import short_name
+
+        return short_name(self.current)
+
+    @property
+    def after(self) -> str:
+        from ..aws.ecs import short_name
+
+        return short_name(self.target)
+
+    def summary(self) -> list[str]:
+        if not self.has_changes:
+            return [f"{self.service} already runs {self.after}"]
+        return [f"update {self.service} from {self.before} to {self.after} and wait for the rollout"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"service": self.service, "current": self.current, "target": self.target,
+                "has_changes": self.has_changes, "summary": self.summary()}
+
+
+@dataclass(frozen=True)
+class ScalePlan(plan_base.Plan):
+    """mcp-stop / mcp-start: the service's desired count from ``current`` to ``desired``."""
+
+    component = COMPONENT
+    service: str
+    current: int | None
+    desired: int
+
+    @property
+    def has_changes(self) -> bool:
+        return self.current != self.desired
+
+    @property
+    def before(self) -> str:
+        return str(self.current)
+
+    @property
+    def after(self) -> str:
+        return str(self.desired)
+
+    def summary(self) -> list[str]:
+        if not self.has_changes:
+            return [f"{self.service} desired count is already {self.desired}"]
+        return [f"set the desired count of {self.service} from {self.current} to {self.desired} and wait "
+                f"until {self.desired} task(s) run"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"service": self.service, "current": self.current, "desired": self.desired,
+                "has_changes": self.has_changes, "summary": self.summary()}
+
+
+def plan_rollback(settings, target: Any = None) -> RollbackPlan:
+    """The revision --to names (default: the previous ACTIVE one) against the live one. Reads only."""
+    from ..aws import ecs
+
+    service = ecs.describe_service(settings.clients, settings.ecs_cluster, settings.ecs_service)
+    current = service["taskDefinition"]
+    return RollbackPlan(settings.ecs_service, current, resolve_revision(settings, current, target))
+
+
+def execute_rollback(settings, p: RollbackPlan, *, timeout: float = DEFAULT_TIMEOUT,
+                     clock: Callable[[], float] = time.monotonic,
+                     sleep: Callable[[float], None] = time.sleep) -> Outcome:
+    """Point the service back with the target's publisher (ECS rollout, or the local process)."""
+    if not p.has_changes:
+        return p.preview()
+    return settings.target.mcp().rollback(settings, p.current, p.target, timeout=timeout, clock=clock, sleep=sleep)
+
+
 def rollback(settings, target: Any = None, *, dry_run: bool = False, timeout: float = DEFAULT_TIMEOUT,
              clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> Outcome:
+    """The component contract's rollback (whole-release rollback calls it): plan, then execute it,
+    or show it (``dry_run``)."""
+    p = plan_rollback(settings, target)
+    if dry_run:
+        return p.preview()
+    return execute_rollback(settings, p, timeout=timeout, clock=clock, sleep=sleep)
+
+
+def plan_scale(settings, desired: int) -> ScalePlan:
     from ..aws import ecs
 
-    started = clock()
     service = ecs.describe_service(settings.clients, settings.ecs_cluster, settings.ecs_service)
-    current_arn = service["taskDefinition"]
-    target_arn = resolve_revision(settings, current_arn, target)
-    before, after = ecs.short_name(current_arn), ecs.short_name(target_arn)
-    if target_arn == current_arn:
-        return Outcome(COMPONENT, UNCHANGED, before, after, f"{settings.ecs_service} already runs {after}")
-    if dry_run:
-        return Outcome(COMPONENT, PLANNED, before, after, f"would update {settings.ecs_service} to {after} and wait")
-    return settings.target.mcp().rollback(settings, current_arn, target_arn, timeout=timeout, clock=clock,
-                                          sleep=sleep)
+    return ScalePlan(settings.ecs_service, service.get("desiredCount"), int(desired))
 
 
-def scale(settings, desired: int, *, dry_run: bool = False, timeout: float = DEFAULT_TIMEOUT,
-          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> Outcome:
-    """mcp-stop / mcp-start: set the desired count and wait until running == desired."""
+def execute_scale(settings, p: ScalePlan, *, timeout: float = DEFAULT_TIMEOUT,
+                  clock: Callable[[], float] = time.monotonic,
+                  sleep: Callable[[float], None] = time.sleep) -> Outcome:
+    """Set the desired count and wait until running == desired."""
     from ..aws import ecs
 
+    if not p.has_changes:
+        return p.preview()
     started = clock()
-    service = ecs.describe_service(settings.clients, settings.ecs_cluster, settings.ecs_service)
-    before = str(service.get("desiredCount"))
-    if service.get("desiredCount") == desired:
-        return Outcome(COMPONENT, UNCHANGED, before, before, f"{settings.ecs_service} desired count is already {desired}")
-    if dry_run:
-        return Outcome(COMPONENT, PLANNED, before, str(desired), f"would set the desired count to {desired}")
-    ecs.update_service(settings.clients, settings.ecs_cluster, settings.ecs_service, desired_count=desired)
-    with console.status(f"scaling {settings.ecs_service} to {desired}") as status:
-        watch = ecs.watch(settings.clients, settings.ecs_cluster, settings.ecs_service, lambda s: ecs.scaled(s, desired),
-                          timeout=timeout, delay=float(settings.waiter_delay), clock=clock, sleep=sleep,
-                          on_poll=reporter(settings, None, None, status, clock))
+    ecs.update_service(settings.clients, settings.ecs_cluster, settings.ecs_service, desired_count=p.desired)
+    with console.status(f"scaling {settings.ecs_service} to {p.desired}") as status:
+        watch = ecs.watch(settings.clients, settings.ecs_cluster, settings.ecs_service,
+                          lambda s: ecs.scaled(s, p.desired), timeout=timeout, delay=float(settings.waiter_delay),
+                          clock=clock, sleep=sleep, on_poll=reporter(settings, None, None, status, clock))
     if watch.verdict.state != ecs.COMPLETED:
-        raise StepFailed(f"{settings.ecs_service} did not reach {desired} running task(s): {watch.verdict.reason}",
+        raise StepFailed(f"{settings.ecs_service} did not reach {p.desired} running task(s): {watch.verdict.reason}",
                          "see the events above; inv status shows the service", details=reasons(settings, watch, None))
-    return Outcome(COMPONENT, DEPLOYED, before, str(desired), f"{settings.ecs_service} running {desired}",
+    return Outcome(COMPONENT, DEPLOYED, p.before, p.after, f"{settings.ecs_service} running {p.desired}",
                    elapsed=clock() - started)
+
+
+def scale(settings, desired: int, **kwargs: Any) -> Outcome:
+    """mcp-stop / mcp-start as one call: plan, then execute."""
+    return execute_scale(settings, plan_scale(settings, desired), **kwargs)

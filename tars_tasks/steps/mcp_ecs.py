@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 from .. import console
+from .. import plan as plan_base
 from ..errors import ConfigError, StepFailed
 from ..outcome import DEPLOYED, UNCHANGED, Outcome
 from .mcp_rollout import OUTCOME_WORDS, reasons, roll_to
@@ -25,7 +26,8 @@ DEFAULT_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(plan_base.Plan):
+    component = COMPONENT
     cluster: str
     service: str
     repository_url: str | None
@@ -40,6 +42,16 @@ class Plan:
     @property
     def needs_build(self) -> bool:
         return not self.image_in_ecr
+
+    @property
+    def before(self) -> str | None:
+        from ..aws.ecs import short_name
+
+        return short_name(self.task_definition) if self.task_definition else None
+
+    @property
+    def after(self) -> str | None:
+        return self.image if self.has_changes else self.before
 
     @property
     def needs_task_definition(self) -> bool:

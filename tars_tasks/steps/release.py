@@ -123,8 +123,9 @@ def new_id(commit: str, now: float) -> str:
     """Sortable by time, unique even for two records in the same millisecond."""
     import uuid
 
-    millis = int(round((now % 1) * 1000)) % 1000
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{millis:03d}Z-{commit}-{uuid.uuid4().hex[:4]}"
+    from ..times import stamp
+
+    return f"{stamp(now)}-{commit}-{uuid.uuid4().hex[:4]}"
 
 
 def build(settings, components: dict[str, dict], *, commit: str, who: str, preflight: dict | None,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import console
-from ..build.ui_bundle import IMMUTABLE, Bundle, is_hashed_asset, is_html
+from ..artifacts.ui_bundle import IMMUTABLE, Bundle, is_hashed_asset, is_html
 from ..errors import Refused
 from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
 from . import release

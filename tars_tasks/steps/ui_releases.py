@@ -17,8 +17,9 @@ from ..errors import Refused, UsageError
 
 def new_id(commit: str, now: float) -> str:
     """Sortable by time: 20261128T010500123Z-<commit>."""
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
-    return f"{stamp}{int(now * 1000) % 1000:03d}Z-{commit}"
+    from ..times import stamp
+
+    return f"{stamp(now)}-{commit}"
 
 
 def parallel(fn: Callable[[Any], Any], items: Iterable[Any], workers: int) -> dict[Any, Any]:

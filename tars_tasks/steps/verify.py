@@ -196,15 +196,3 @@ def run_all(settings, *, since: float | None = None, clock: Callable[[], float] 
             result = Result(name, FAIL, describe_failure(exc))
         results.append(Result(**{**result.as_dict(), "elapsed": round(timer() - started, 3)}))
     return results
-
-
-def parse_since(text: str, now: float) -> float:
-    """'10m', '2h', '90s', '1d' before ``now`` -> epoch seconds."""
-    import re
-
-    from ..errors import UsageError
-
-    match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text or "")
-    if not match:
-        raise UsageError(f"--since '{text}' is not a duration", "use a number and s/m/h/d, like 10m or 2h")
-    return now - int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]

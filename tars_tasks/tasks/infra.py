@@ -10,7 +10,7 @@ from invoke.exceptions import Exit
 
 from .. import console
 from ..errors import TarsError
-from ..runner import load_settings, tars_task
+from ..skeleton import load_settings, tars_task
 
 GUARD_HELP = {
     "allow_destroy": "let the plan delete, replace or forget resources (the destroy guard refuses otherwise)",
@@ -52,7 +52,7 @@ def deploy_infrastructure(c, env=None, local=False, dry_run=False, yes=False, js
     from .. import lock
     from ..steps import infra
 
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     with lock.hold(settings, "deploy-infrastructure", dry_run=dry_run):
         console.step(f"Planning infrastructure ({settings.env})")
         plan = infra.plan(settings)
@@ -150,7 +150,7 @@ def infra_outputs(c, env=None, local=False, json=None):
     from ..settings import Settings
     from ..steps import infra
 
-    settings = Settings.load(c, env=env, local=local or None)
+    settings = Settings.load(c, env=env, local=local)
     settings.ensure_valid()
     path, outputs = infra.fetch_outputs(settings)
     console.write_report(json, {"env": settings.env, "path": str(path) if path else None, "outputs": sorted(outputs)})

@@ -11,7 +11,7 @@ import json
 from invoke import Collection
 
 from .. import console
-from ..runner import load_settings, tars_task
+from ..skeleton import load_settings, tars_task
 
 SAMPLE_DATA = "lambda_src/sample_data.py"
 RECORD = "seed-logs.json"
@@ -52,7 +52,7 @@ def seed_logs(c, env=None, local=False, dry_run=False, yes=False, json=None, now
     """Write sample service logs into CloudWatch Logs (payment-service, order-service, inventory-service)."""
     from ..aws import logs
 
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     module = _sample_data(settings.root)
     where = settings.target.describe()
     previous = logs.existing_streams(settings.clients, _recorded(settings))

@@ -51,7 +51,7 @@ class Calls:
 def every_client(monkeypatch, hook) -> None:
     """Call ``hook(service, client)`` for every boto3 client any run makes from now on (a task run
     in-process loads its own Settings, hence its own Clients: this reaches those too)."""
-    from tars_tasks.target import Clients
+    from tars_tasks.aws.clients import Clients
 
     real_init = Clients.__init__
 

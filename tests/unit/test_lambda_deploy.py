@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from tars_tasks.aws import lambda_ as aws_lambda
-from tars_tasks.build import lambda_zip
+from tars_tasks.artifacts import lambda_zip
 from tars_tasks.errors import ConfigError, StepFailed
 from tars_tasks.settings import Settings
 from tars_tasks.steps import lambda_ as step

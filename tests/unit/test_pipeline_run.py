@@ -12,7 +12,7 @@ from tars_tasks.errors import Refused, StepFailed
 from tars_tasks.settings import Settings
 from tars_tasks.steps import pipeline, release
 from tars_tasks.tables import create_all
-from tars_tasks.tasks import pipeline as task
+from tars_tasks.steps import deploy as task
 from tests.fakes.components import registry
 
 ALL = ["infra", "mcp", "lambda", "ui"]

@@ -4,7 +4,7 @@ import pytest
 
 from tars_tasks import lock
 from tars_tasks.settings import Settings
-from tars_tasks.tasks import pipeline as deploy_task
+from tars_tasks.steps import deploy as deploy_task
 from tars_tasks.tasks import status
 from tests.fakes.components import registry
 from tests.unit.test_pipeline_run import fresh_console, settings  # noqa: F401

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import boto3
 import pytest
 
-from tars_tasks.build import ui_bundle
+from tars_tasks.artifacts import ui_bundle
 from tars_tasks.errors import ConfigError, Refused, StepFailed, UsageError
 from tars_tasks.settings import Settings
 from tars_tasks.steps import ui as steps
