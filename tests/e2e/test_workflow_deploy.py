@@ -132,8 +132,8 @@ def test_the_workflow_deploys_rolls_back_and_summarises(project, tmp_path):
     emulator = processes.read(project / ".tars" / "local" / "proc", "emulator").url
     v1 = alias_version(emulator)
     s3 = boto3.client("s3", endpoint_url=emulator, region_name="us-east-1")
-    record = json.loads(s3.get_object(Bucket=local_outputs["ui_bucket"]["value"],
-                                      Key=f"_deploys/{r1['release_id']}.json")["Body"].read())
+    record = json.loads(s3.get_object(Bucket=local_outputs["artifact_bucket"]["value"],
+                                      Key=f"releases/local/deploys/{r1['release_id']}.json")["Body"].read())
     assert record["components"]["lambda"]["version"] == v1
 
     with (project / "lambda_src" / "handler.py").open("a") as fh:
