@@ -122,11 +122,14 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def _is_client_call(node: ast.AST) -> bool:
-    """``client("x")``, ``session.client("x")``, ``anything.client("x")``, ``boto3.client(...)``."""
+    """``client("x")``, ``session.client("x")``, ``anything.client("x")``, ``boto3.client(...)``, and
+    the run's clients: ``clients("x")``, ``settings.clients("x")``."""
     if not isinstance(node, ast.Call):
         return False
     func = node.func
     name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    if name == "clients":
+        return bool(node.args) and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
     return name == "client"
 
 
