@@ -101,7 +101,7 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
         def handle_any(self) -> None:
             if self.path.split("?")[0] == HEALTH:
                 return self._send(200, {"Content-Type": "application/json"}, json.dumps(
-                    {"ok": True, "endpoint": settings.endpoint_url, "function": function_name,
+                    {"ok": True, "endpoint": settings.clients.endpoint_url, "function": function_name,
                      "qualifier": qualifier}).encode())
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_PAYLOAD:
@@ -125,36 +125,30 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
             """((status, message, hint) when Lambda would refuse this request before the function
             runs, else None; the signer's identity for ``requestContext.authorizer.iam`` when the
             URL is AWS_IAM and the signature is valid)."""
-            import os
-
-            from botocore.exceptions import BotoCoreError, ClientError
-
-            from ..aws import session
-            from ..aws.errors import error_code
+            from ..aws import lambda_, sts
+            from ..aws.clients import EMULATOR_CREDENTIALS
+            from ..errors import TarsError
             from . import sigv4
 
             try:
-                auth = session.client("lambda").get_function_url_config(
-                    FunctionName=function_name, Qualifier=qualifier)["AuthType"]
-            except ClientError as exc:
-                if error_code(exc) == "ResourceNotFoundException":
-                    return (404, f"no Function URL for {function_name}:{qualifier}",
-                            "inv deploy-infrastructure --local"), None
-                return (502, f"the local emulator did not answer: {exc}", None), None
-            except BotoCoreError as exc:
-                return (502, f"the local emulator did not answer: {exc}", None), None
+                auth = lambda_.url_auth_type(settings.clients, function_name, qualifier)
+            except TarsError as err:
+                return (502, f"the local emulator did not answer: {err.message}", None), None
+            if auth is None:
+                return (404, f"no Function URL for {function_name}:{qualifier}",
+                        "inv deploy-infrastructure --local"), None
             if auth != "AWS_IAM":
                 return None, None
             why = sigv4.check(self.command, self.path, dict(self.headers.items()), body, settings.region,
-                              os.environ.get("AWS_ACCESS_KEY_ID", ""), os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
+                              EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"], EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
             if why:
                 print(f"403 for {self.command} {self.path.split('?')[0]}: {why}", flush=True)
                 return (403, "Forbidden", None), None
             try:
-                who = session.client("sts").get_caller_identity()
-            except (ClientError, BotoCoreError) as exc:
-                return (502, f"the local emulator did not answer: {exc}", None), None
-            return None, {"accessKey": os.environ.get("AWS_ACCESS_KEY_ID", ""), "accountId": who["Account"],
+                who = sts.caller_identity(settings.clients)
+            except TarsError as err:
+                return (502, f"the local emulator did not answer: {err.message}", None), None
+            return None, {"accessKey": EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"], "accountId": who["Account"],
                           "callerId": who["UserId"], "userArn": who["Arn"], "userId": who["UserId"],
                           "principalOrgId": None}
 
@@ -164,15 +158,13 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
 
 
 def serve(port: int, function_name: str, qualifier: str) -> None:
-    from ..aws import session
     from ..settings import Settings
 
-    settings = Settings.load(None, local=True)
-    session.configure(settings)
+    settings = Settings.load(None, local=True)   # the emulator's endpoint comes in AWS_ENDPOINT_URL
     server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(settings, function_name, qualifier, port))
     server.daemon_threads = True
     print(f"local Function URL for {function_name}:{qualifier} on http://127.0.0.1:{port}/ "
-          f"(emulator {settings.endpoint_url})", flush=True)
+          f"(emulator {settings.clients.endpoint_url})", flush=True)
     server.serve_forever()
 
 

@@ -33,28 +33,25 @@ BOUND = "state-instance"      # the instance the state file was made on
 APPLIED = "applied.json"      # the fingerprint after the last successful apply (or no-op plan)
 
 
-def _ssm(endpoint: str, region: str):
-    import boto3
+def _clients(endpoint: str, region: str):
+    from ..aws.clients import EMULATOR_CREDENTIALS, Clients
 
-    return boto3.client("ssm", endpoint_url=endpoint, region_name=region, aws_access_key_id="testing",
-                        aws_secret_access_key="testing")
+    return Clients(region=region, endpoint_url=lambda: endpoint, credentials=dict(EMULATOR_CREDENTIALS),
+                   max_attempts=3)
 
 
 def emulator_instance(endpoint: str, *, claim: bool = False, region: str = "us-east-1") -> str | None:
     """The id of the emulator instance at ``endpoint``; None when it carries none yet, unless
     ``claim``: then one is written (the first writer wins a race; everyone reads the same id)."""
-    ssm = _ssm(endpoint, region)
-    try:
-        return ssm.get_parameter(Name=MARKER)["Parameter"]["Value"]
-    except ssm.exceptions.ParameterNotFound:
-        if not claim:
-            return None
-    try:
-        ssm.put_parameter(Name=MARKER, Value=uuid.uuid4().hex, Type="String", Overwrite=False,
-                          Description="identifies this emulator instance (tars_tasks.local.tf_fingerprint)")
-    except ssm.exceptions.ParameterAlreadyExists:
-        pass
-    return ssm.get_parameter(Name=MARKER)["Parameter"]["Value"]
+    from ..aws import ssm
+
+    clients = _clients(endpoint, region)
+    found = ssm.parameter_value(clients, MARKER)
+    if found is not None or not claim:
+        return found
+    ssm.create_parameter(clients, MARKER, uuid.uuid4().hex,
+                         "identifies this emulator instance (tars_tasks.local.tf_fingerprint)")
+    return ssm.parameter_value(clients, MARKER)
 
 
 def bind_state(copy: WorkCopy, instance: str) -> bool:

@@ -1,20 +1,22 @@
 """The local target's infrastructure by the real terraform: ``infrastructure/`` applied to the emulator.
 
 Opt-in for now (``TARS_LOCAL_INFRA=terraform``; the Python bootstrap stays the default until the
-local runtime, site and e2e suites run on what Terraform makes). When on, ``steps/infra`` runs
-the very path it runs for AWS (init, validate, plan -out, show -json, destroy guard, apply of the
-saved plan, output -json, the apply record) with the Terraform this module prepares: the
-emulator's work copy (:mod:`.tf_workcopy`: the unmodified .tf files plus the generated override,
-a local backend under ``.tars/<env>/emulator-terraform/``), its state bound to the emulator
-instance (:mod:`.tf_fingerprint`: a restarted emulator resets the state), and what only the
-local target needs:
+local runtime, site and e2e suites run on what Terraform makes). When on, the local target's
+runner (``LocalTarget.infrastructure``) is :class:`LocalTerraformRunner`, behind the same seam of
+``steps/infra`` as AWS's Terraform: init, validate, plan -out, show -json, the destroy guard,
+apply of the saved plan, output -json, the apply record. It runs the emulator's work copy
+(:mod:`.tf_workcopy`: the unmodified .tf files plus the generated override, a local backend under
+``.tars/<env>/emulator-terraform/``), its state bound to the emulator instance
+(:mod:`.tf_fingerprint`: a restarted emulator resets the state), and adds what only the local
+target needs:
 
-- ``unchanged``: nothing that feeds a plan changed since the last successful apply: no plan
-  (``infra-drift`` never asks: drift is made behind Terraform's back, only a plan sees it);
-- ``local_outputs``: the outputs that are URLs point at the local servers (function runtime,
-  site, MCP), as the bootstrap's did; everything else is Terraform's own value;
-- ``after_apply``: remember the fingerprint, keep Terraform's placeholder zip where the runtime
-  finds code by hash, start the runtime and site servers on what Terraform made.
+- no plan when nothing that feeds one changed since the last successful apply (the fingerprint;
+  ``plan-because.json`` says which input moved otherwise); ``infra-drift`` always plans;
+- drift read from a normal plan (:func:`real_drift`: a refresh-only plan reports moto's echo noise);
+- the outputs that are URLs point at the local servers (function runtime, site, MCP), and the
+  override restates the MCP endpoint local (:func:`local_values`);
+- after an apply: the fingerprint, Terraform's placeholder zip kept where the runtime finds code
+  by hash, the runtime and site servers started on what Terraform made.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ URL_OUTPUTS = {"function_url": ("runtime", "/"), "site_url": ("site", ""), "api_
 
 
 def enabled(settings) -> bool:
-    return bool(settings.is_local and getattr(settings, "local_infra", "bootstrap") == "terraform")
+    return settings.target.name == "local" and settings.local_infra == "terraform"
 
 
 def directory(settings) -> Path:
@@ -89,7 +91,7 @@ class Local:
         want = _init_key(self.copy)
         if stamp.is_file() and stamp.read_text().strip() == want:
             return False
-        self.tf.init(None)
+        self.tf.init()
         stamp.write_text(want + "\n")
         return True
 
@@ -107,10 +109,9 @@ def _init_key(copy: tf_workcopy.WorkCopy) -> str:
 def prepare(settings) -> Local:
     """The work copy brought in line with infrastructure/ for the running emulator, the state
     reset when it was made on another emulator instance. Reads and compares; writes only what changed."""
-    from ..settings import Settings
     from ..tools.terraform import find_program
 
-    endpoint = settings.endpoint_url
+    endpoint = settings.target.endpoint
     if not endpoint:
         raise StepFailed("the local emulator is not running (no endpoint)", "inv local.up")
     mirror = tf_workcopy.find_mirror(settings.terraform_plugin_dir)
@@ -123,8 +124,7 @@ def prepare(settings) -> Local:
     tf_fingerprint.bind_state(copy, instance)
     program = find_program(settings)
     values = variables(settings)
-    return Local(copy, copy.terraform(program, values, base_env=Settings.process_environment()), instance,
-                 values, program)
+    return Local(copy, copy.terraform(program, values, base_env=settings.child_env()), instance, values, program)
 
 
 def local_values(settings) -> dict[str, str]:
@@ -145,27 +145,97 @@ def local_outputs(settings, outputs: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def settings_values(outputs: dict[str, Any]) -> dict[str, Any]:
-    """Settings field -> value for every field a Terraform output supplies."""
-    from ..settings import FIELDS
-
-    return {f.name: outputs[f.output]["value"] for f in FIELDS
-            if f.output and isinstance(outputs.get(f.output), dict) and outputs[f.output].get("value") not in (None, "")}
+def _value(outputs: dict[str, Any], name: str) -> Any:
+    entry = outputs.get(name)
+    return entry.get("value") if isinstance(entry, dict) else None
 
 
 def after_apply(settings, local: Local, outputs: dict[str, Any], *, start_services: bool = True) -> None:
     """After a successful apply (or a plan with no changes): the fingerprint, the placeholder's
-    bytes for the runtime, the runtime and site servers."""
+    bytes for the runtime, the runtime and site servers (which read outputs.json: saved first)."""
+    from ..tools import terraform
     from . import code
 
     local.remember()
+    terraform.save_outputs(settings.state_dir, outputs)
     placeholder = settings.root / "infrastructure" / "bootstrap" / "placeholder.zip"
     if placeholder.is_file():
         code.keep(settings, placeholder.read_bytes())
     if start_services:
         from . import services
 
-        services.ensure(settings.replace(**settings_values(outputs)))
+        # the runtime serves the function and alias Terraform made (the servers read the rest from outputs.json)
+        services.ensure(settings.replace(function_name=_value(outputs, "function_name") or settings.function_name,
+                                         alias=_value(outputs, "lambda_alias") or settings.alias))
+
+
+class LocalTerraformRunner:
+    """The emulator's Terraform behind the runner seam of steps/infra.py (see the module docstring)."""
+
+    NO_PLAN = "nothing that feeds the plan changed since the last apply"
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.local = prepare(settings)
+
+    def plan(self, *, refresh_only: bool = False) -> tuple[bool, dict[str, Any], str | None]:
+        from ..tools import terraform
+
+        if not refresh_only and self.local.unchanged():
+            return False, {"format_version": "1.2", "resource_changes": [], "no_plan_because": self.NO_PLAN}, None
+        tf = self.local.tf
+        self.local.init()
+        tf.validate()
+        plan_file = terraform.new_plan_file(self.settings.state_dir)
+        try:
+            has_changes = tf.plan(plan_file)     # never -refresh-only here: see real_drift
+            doc = tf.show_json(plan_file)
+        except BaseException:
+            terraform.remove_plan_file(plan_file)
+            raise
+        if refresh_only:
+            has_changes, doc = filter_drift(doc)
+            if has_changes:
+                self.local.failed()   # drift found: the next deploy must plan and put it back
+        return has_changes, doc, str(plan_file)
+
+    def apply(self, saved: str | None) -> None:
+        if not saved:
+            raise StepFailed("the plan has no saved plan file to apply", "run the plan again")
+        self.local.failed()   # forgotten until the apply succeeded: an interrupted apply plans again
+        self.local.tf.apply(saved)
+
+    def discard(self, saved: Any) -> None:
+        from ..tools import terraform
+
+        terraform.remove_plan_file(saved)
+
+    def outputs(self) -> dict[str, Any]:
+        """Terraform's outputs with the local servers' URLs; then the fingerprint and the servers."""
+        outputs = local_outputs(self.settings, self.local.tf.outputs())
+        after_apply(self.settings, self.local, outputs)
+        return outputs
+
+    def read_outputs(self) -> dict[str, Any] | None:
+        """What the last apply saved (None before the local infrastructure exists)."""
+        try:
+            return json.loads((self.settings.state_dir / "outputs.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def state(self) -> dict[str, Any]:
+        """The local state's serial, lineage, version and resource count (the file itself: no terraform)."""
+        try:
+            state = json.loads(self.local.copy.state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {"serial": state.get("serial"), "lineage": state.get("lineage"),
+                "terraform_version": state.get("terraform_version"), "resources": len(state.get("resources") or [])}
+
+    def applied(self) -> dict[str, Any]:
+        found = self.state()
+        found.pop("resources", None)
+        return found
 
 
 MINIMUM = (1, 6)   # the wrapper needs show -json of this format (tools/terraform.INSTALL_HINT)

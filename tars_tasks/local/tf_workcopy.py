@@ -110,11 +110,12 @@ class WorkCopy:
 
     def terraform(self, program: str, variables: Mapping[str, str] | None = None,
                   base_env: Mapping[str, str] | None = None):
-        """The project's Terraform wrapper driving this work copy (init: ``tf.init(None)``)."""
+        """The project's Terraform wrapper driving this work copy: ``init`` uses the backend the
+        override declares (a local file beside the work copy), in the environment above."""
         from ..tools.terraform import Terraform
 
-        return Terraform(program, self.config_dir, self.data_dir, variables=dict(variables or {}),
-                         base_env=self.environment(base_env))
+        return Terraform(program, self.config_dir, self.data_dir, env=self.environment(base_env),
+                         backend=("-reconfigure",), variables=dict(variables or {}))
 
     def reset_state(self) -> None:
         """Forget every resource: the emulator that held them is gone (restarted or reset)."""

@@ -85,7 +85,7 @@ def local(tmp_path_factory):
     modules = ROOT / "ui" / "node_modules"
     if modules.is_dir():  # as test_pipeline_local: the UI's dependencies hard-linked, not installed again
         subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)
-        from tars_tasks.build import ui_bundle
+        from tars_tasks.artifacts import ui_bundle
 
         ui_bundle.mark_installed(root / "ui")
     project = Local(run_inv, root)

@@ -106,7 +106,7 @@ def apply_template(directory: Path) -> AppliedTemplate:
         for step in ("init", "validate", "plan", "apply"):
             started = time.monotonic()
             if step == "init":
-                tf.init(None)
+                tf.init()
             elif step == "validate":
                 tf.validate()
             elif step == "plan":

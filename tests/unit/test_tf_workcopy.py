@@ -66,12 +66,11 @@ def test_the_override_never_reaches_an_aws_deploy(tmp_path):
     assert not (tmp_path / "wc" / "config" / "backend").exists()
 
     from tars_tasks.settings import Settings
-    from tars_tasks.tools.terraform import Terraform
 
     settings = Settings.load(None, root=ROOT, environ={"TARS_TERRAFORM_BIN": sys.executable,
                                                         "GITHUB_REPOSITORY": "acme/tars"})
-    aws = Terraform.for_settings(settings)
-    assert aws.workdir == INFRA and aws.base_env is None
+    aws = settings.target.terraform(settings)   # the AWS target's Terraform: infrastructure/ itself, its S3 backend
+    assert aws.workdir == INFRA and aws.backend[0] == "-backend-config=backend/dev.hcl"
 
 
 def test_prepare_follows_edits_and_removals_and_rewrites_nothing_unchanged(infra, tmp_path):
@@ -121,7 +120,7 @@ def test_terraform_gets_dummy_credentials_and_none_of_the_callers_aws_settings(t
                      "'argv': sys.argv, 'cwd': os.getcwd()}))\n")
     probe.chmod(probe.stat().st_mode | stat.S_IEXEC)
     tf = copy.terraform(str(probe), {"project": "sre-poc"}, base_env=caller)
-    tf.init(None)
+    tf.init()
     seen = json.loads((tmp_path / "seen.json").read_text())
     assert seen["cwd"] == str(copy.config_dir)
     assert seen["argv"][1:] == ["init", "-input=false", "-no-color", "-reconfigure"]
