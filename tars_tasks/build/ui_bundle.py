@@ -216,6 +216,21 @@ def _built(ui_dir: Path, inputs: str) -> bool:
     return stamp == {"inputs": inputs, "dist": _dist_state(dist)} and (dist / "index.html").is_file()
 
 
+def sign_in_environment(settings) -> dict[str, str]:
+    """The UI's sign-in configuration (ui/src/auth.js): the user pool and app client from the
+    cognito_* outputs; locally also the emulator that plays Cognito. None without a pool."""
+    if not (settings.cognito_user_pool_id and settings.cognito_client_id):
+        return {}
+    env = {"VITE_COGNITO_USER_POOL_ID": settings.cognito_user_pool_id,
+           "VITE_COGNITO_CLIENT_ID": settings.cognito_client_id, "VITE_COGNITO_REGION": settings.region}
+    if settings.is_local and settings.endpoint_url:
+        env["VITE_COGNITO_ENDPOINT"] = settings.endpoint_url
+        # moto cannot complete SRP (it looks the user up by USER_ID_FOR_SRP and never checks the
+        # proof); its USER_PASSWORD_AUTH does check the password (ui/src/auth.js)
+        env["VITE_COGNITO_AUTH_FLOW"] = "USER_PASSWORD_AUTH"
+    return env
+
+
 def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = None,
           on_step: Callable[[str], None] = lambda _text: None) -> Path:
     """Install (when the lock changed) and build the UI (when its inputs changed). Returns dist."""
@@ -232,6 +247,7 @@ def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = No
         settings.require("vite_api_endpoint")
     env = settings.process_environment()
     env["VITE_API_ENDPOINT"] = endpoint
+    env.update(sign_in_environment(settings))
     if needs_install(ui_dir):
         on_step("npm ci (package-lock.json changed)")
         npm.ci(ui_dir, env)
