@@ -185,6 +185,8 @@ FIELDS: tuple[Field, ...] = (
           "cognito_user_pool_id"),
     Field("cognito_client_id", "TARS_COGNITO_CLIENT_ID", "Cognito app client of the triage UI", _name, None,
           "cognito_client_id"),
+    Field("production_envs", "TARS_PRODUCTION_ENVS", "production envs: the API is never deployed there without "
+          "a user pool", _str, "prod"),
     Field("user_password", "TARS_USER_PASSWORD", "inv users.add: the new user's temporary password "
           "(default: Cognito generates and e-mails one; locally: generated into .tars/local/users/)", secret=True),
     Field("github_token", "GITHUB_TOKEN", "GitHub token (PR approval check)", secret=True),

@@ -57,8 +57,9 @@ def _clients(settings):
     return session.client
 
 
-@tars_task(help={"email": EMAIL_HELP, "role": ROLE_HELP})
-def add(c, email, role=None, env=None, local=False, dry_run=False, json=None):
+@tars_task(help={"email": EMAIL_HELP, "role": ROLE_HELP,
+                 "exist_ok": "a user that exists already is no error (make demo's demo editor): nothing changes"})
+def add(c, email, role=None, env=None, local=False, dry_run=False, json=None, exist_ok=False):
     """Add a person to the user pool with a role (viewer or editor)."""
     from ..aws import cognito
 
@@ -73,9 +74,18 @@ def add(c, email, role=None, env=None, local=False, dry_run=False, json=None):
 
     password = settings.user_password or None
     generated = local_users.new_password() if settings.is_local and not password else None
-    user = cognito.add(_clients(settings), pool_id, email, role,
-                       temporary_password=None if settings.is_local else password,
-                       permanent_password=(password or generated) if settings.is_local else None)
+    try:
+        user = cognito.add(_clients(settings), pool_id, email, role,
+                           temporary_password=None if settings.is_local else password,
+                           permanent_password=(password or generated) if settings.is_local else None)
+    except cognito.UserExists:
+        if not exist_ok:
+            raise
+        kept = local_users.password_file(settings, email) if settings.is_local else None
+        where = f"; its password is in {kept}" if kept and kept.is_file() else ""
+        console.ok(f"{email} exists already: no changes{where}")
+        console.write_report(json, {"task": "users.add", "email": email, "changed": False, "pool": pool_id})
+        return
     console.ok(f"added {email} as {role} ({cognito.GROUPS[role]}) to pool {pool_id}")
     report = {"task": "users.add", "email": email, "role": role, "status": user.status, "pool": pool_id}
     if generated:
