@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from ..aws.errors import translate
 from ..tables import TABLES, create_table_args
-from . import code, user_pool
+from . import bootstrap_user_pool as user_pool, code
 from .bootstrap_resources import (HANDLER, LOG_RETENTION_DAYS, MCP_PORT, MEMORY, RUNTIME, TIMEOUT, Change,
                                   Context, repository_url)
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from ..aws.errors import error_code, translate
-from ..settings import resource_names
+from ..names import resource_names
 from ..tables import TABLES
-from . import services, user_pool
+from . import bootstrap_user_pool as user_pool, services
 
 RUNTIME = "python3.11"
 HANDLER = "handler.lambda_handler"
@@ -33,9 +33,7 @@ class Context:
         return cls(settings, account, resource_names(settings.project, account))
 
     def client(self, service: str):
-        from ..aws import session
-
-        return session.client(service)
+        return self.settings.clients(service)
 
     @property
     def project(self) -> str:
@@ -213,10 +211,12 @@ def check_distribution(ctx: Context) -> Iterator:
 def check_user_pool(ctx: Context) -> Iterator:
     """The pool first (the function's environment names it); a function that exists gets the new
     environment once the pool is made."""
-    changes = list(user_pool.check(ctx))
-    yield from changes
+    found = user_pool.missing(ctx)
+    if found is None:
+        return
+    yield _change("cognito user pool", user_pool.pool_name(ctx), *found)
     fn = ctx.names["function_name"]
-    if any(c.action == "create" for c in changes):
+    if found[0] == "create":
         with translate("read the Lambda function"):
             if not _missing(lambda: ctx.client("lambda").get_function(FunctionName=fn), "ResourceNotFoundException"):
                 yield _change("lambda function", fn, "update", "environment: the user pool")

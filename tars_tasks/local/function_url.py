@@ -84,28 +84,25 @@ class IamAuth:
         self._identity: dict | None = None
 
     def required(self) -> bool:
-        from ..aws import session
-
         with self._lock:
             if self._auth_type is None or self.clock() - self._auth_type[0] > self.RECHECK_S:
+                from ..aws import lambda_
+
                 try:
-                    found = session.client("lambda").get_function_url_config(
-                        FunctionName=self.function_name, Qualifier=self.qualifier).get("AuthType", "NONE")
-                except Exception:  # noqa: BLE001 - no URL config (yet): like AWS_IAM, refuse unsigned calls
+                    found = lambda_.url_auth_type(self.settings.clients, self.function_name, self.qualifier) or "AWS_IAM"
+                except Exception:  # noqa: BLE001 - cannot read it: like AWS_IAM, refuse unsigned calls
                     found = "AWS_IAM"
                 self._auth_type = (self.clock(), found)
             return self._auth_type[1] == "AWS_IAM"
 
     def _credentials(self):
-        from ..aws import session
-
-        return session.session().get_credentials().get_frozen_credentials()
+        return self.settings.clients.credentials()
 
     def _who(self, _key_id: str) -> dict:
-        from ..aws import session
+        from ..aws import sts
 
         if self._identity is None:
-            self._identity = session.client("sts").get_caller_identity()
+            self._identity = sts.caller(self.settings.clients)
         return self._identity
 
     def signer(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict | None:
@@ -148,7 +145,7 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
         def handle_any(self) -> None:
             if self.path.split("?")[0] == HEALTH:
                 return self._send(200, {"Content-Type": "application/json"}, json.dumps(
-                    {"ok": True, "endpoint": settings.endpoint_url, "function": function_name,
+                    {"ok": True, "endpoint": settings.clients.endpoint_url, "function": function_name,
                      "qualifier": qualifier}).encode())
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_PAYLOAD:
@@ -176,15 +173,13 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
 
 
 def serve(port: int, function_name: str, qualifier: str) -> None:
-    from ..aws import session
     from ..settings import Settings
 
-    settings = Settings.load(None, local=True)
-    session.configure(settings)
+    settings = Settings.load(None, local=True)   # the emulator's endpoint comes in AWS_ENDPOINT_URL
     server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(settings, function_name, qualifier, port))
     server.daemon_threads = True
     print(f"local Function URL for {function_name}:{qualifier} on http://127.0.0.1:{port}/ "
-          f"(emulator {settings.endpoint_url})", flush=True)
+          f"(emulator {settings.clients.endpoint_url})", flush=True)
     server.serve_forever()
 
 

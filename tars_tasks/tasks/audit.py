@@ -12,8 +12,8 @@ import time
 from invoke import Collection
 
 from .. import console
-from ..runner import load_settings, tars_task
-from .logs import parse_since
+from ..skeleton import load_settings, tars_task
+from ..times import parse_since
 
 COLUMNS = ["time", "result", "status", "action", "who", "ids", "source ip", "reason"]
 
@@ -46,7 +46,7 @@ def records(clients, group: str, since_ms: int, *, person: str | None = None, ac
     from ..aws import logs
 
     found = []
-    for event in logs.events(group, since_ms, pattern="audit"):
+    for event in logs.events(clients, group, since_ms, pattern="audit"):
         record = parse_line(event["message"])
         if record is None:
             continue
@@ -63,10 +63,10 @@ def records(clients, group: str, since_ms: int, *, person: str | None = None, ac
                  "action": "only this action (kb_upload, kb_delete, create_incident ...)"})
 def audit(c, env=None, local=False, json=None, since=None, who=None, action=None):  # noqa: A002
     """Who wrote, deleted or was refused what: the API's audit log as a table."""
-    since_ms = parse_since(since or "1h", time.time())
-    settings = load_settings(c, env=env, local=local or None)
-    group = f"/aws/lambda/{settings.function_name}"
-    found = records(None, group, since_ms, person=who, action=action)
+    since_ms = int(parse_since(since or "1h", time.time()) * 1000)
+    settings = load_settings(c, env=env, local=local)
+    group = settings.log_group
+    found = records(settings.clients, group, since_ms, person=who, action=action)
     console.table(f"audit of {settings.function_name} since "
                   f"{time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime(since_ms / 1000))}", COLUMNS,
                   [row(r) for r in found])

@@ -19,7 +19,7 @@ from invoke import Collection
 
 from .. import console
 from ..errors import ConfigError, UsageError
-from ..runner import load_settings, tars_task
+from ..skeleton import load_settings, tars_task
 
 SUBCOLLECTION = "users"
 ROLES = ("viewer", "editor")
@@ -51,12 +51,6 @@ def pool(settings) -> str:
     return settings.cognito_user_pool_id
 
 
-def _clients(settings):
-    from ..aws import session
-
-    return session.client
-
-
 @tars_task(help={"email": EMAIL_HELP, "role": ROLE_HELP,
                  "exist_ok": "a user that exists already is no error (make demo's demo editor): nothing changes"})
 def add(c, email, role=None, env=None, local=False, dry_run=False, json=None, exist_ok=False):
@@ -64,7 +58,7 @@ def add(c, email, role=None, env=None, local=False, dry_run=False, json=None, ex
     from ..aws import cognito
 
     email, role = check_email(email), check_role(role)
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     pool_id = pool(settings)
     if dry_run:
         console.info(f"would call AdminCreateUser {email} and AdminAddUserToGroup {cognito.GROUPS[role]} "
@@ -73,15 +67,16 @@ def add(c, email, role=None, env=None, local=False, dry_run=False, json=None, ex
     from ..local import users as local_users
 
     password = settings.user_password or None
-    generated = local_users.new_password() if settings.is_local and not password else None
+    keeps = not settings.target.emails_passwords   # the emulator: a password kept in a local file
+    generated = local_users.new_password() if keeps and not password else None
     try:
-        user = cognito.add(_clients(settings), pool_id, email, role,
-                           temporary_password=None if settings.is_local else password,
-                           permanent_password=(password or generated) if settings.is_local else None)
+        user = cognito.add(settings.clients, pool_id, email, role,
+                           temporary_password=None if keeps else password,
+                           permanent_password=(password or generated) if keeps else None)
     except cognito.UserExists:
         if not exist_ok:
             raise
-        kept = local_users.password_file(settings, email) if settings.is_local else None
+        kept = local_users.password_file(settings, email) if keeps else None
         where = f"; its password is in {kept}" if kept and kept.is_file() else ""
         console.ok(f"{email} exists already: no changes{where}")
         console.write_report(json, {"task": "users.add", "email": email, "changed": False, "pool": pool_id})
@@ -92,7 +87,7 @@ def add(c, email, role=None, env=None, local=False, dry_run=False, json=None, ex
         path = local_users.keep_password(settings, email, generated)
         console.info(f"local sign-in: {email} with the password in {path} (a local demo secret)")
         report["password_file"] = str(path)
-    elif settings.is_local:
+    elif keeps:
         console.info(f"local sign-in: {email} with the password from TARS_USER_PASSWORD")
     else:
         console.info(f"Cognito e-mails {email} a temporary password; they choose their own at first sign-in")
@@ -104,9 +99,9 @@ def list(c, env=None, local=False, json=None):  # noqa: A001 - the task is users
     """List the user pool's people with their role and status."""
     from ..aws import cognito
 
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     pool_id = pool(settings)
-    users = cognito.list_users(_clients(settings), pool_id)
+    users = cognito.list_users(settings.clients, pool_id)
     console.table(f"users of pool {pool_id}", ["e-mail", "role", "status", "enabled", "created"],
                   [(u.email, u.role or "none (no TARS group)", u.status, "yes" if u.enabled else "no", u.created)
                    for u in users])
@@ -123,14 +118,14 @@ def remove(c, email, env=None, local=False, dry_run=False, json=None):
     from ..aws import cognito
 
     email = check_email(email)
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     pool_id = pool(settings)
     if dry_run:
-        cognito.get(_clients(settings), pool_id, email)
+        cognito.get(settings.clients, pool_id, email)
         console.info(f"would call AdminUserGlobalSignOut and AdminDeleteUser for {email} in pool {pool_id}")
         return
-    cognito.remove(_clients(settings), pool_id, email)
-    if settings.is_local:
+    cognito.remove(settings.clients, pool_id, email)
+    if not settings.target.emails_passwords:
         from ..local import users as local_users
 
         local_users.forget_password(settings, email)
@@ -144,13 +139,13 @@ def role(c, email, role=None, env=None, local=False, dry_run=False, json=None): 
     from ..aws import cognito
 
     email, wanted = check_email(email), check_role(role)
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     pool_id = pool(settings)
     if dry_run:
-        cognito.get(_clients(settings), pool_id, email)
+        cognito.get(settings.clients, pool_id, email)
         console.info(f"would put {email} in {cognito.GROUPS[wanted]} only, in pool {pool_id}")
         return
-    before, changed = cognito.set_role(_clients(settings), pool_id, email, wanted)
+    before, changed = cognito.set_role(settings.clients, pool_id, email, wanted)
     if changed:
         console.ok(f"{email}: {before or 'no role'} -> {wanted}")
         if before == "editor":

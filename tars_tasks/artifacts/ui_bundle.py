@@ -221,14 +221,9 @@ def sign_in_environment(settings) -> dict[str, str]:
     cognito_* outputs; locally also the emulator that plays Cognito. None without a pool."""
     if not (settings.cognito_user_pool_id and settings.cognito_client_id):
         return {}
-    env = {"VITE_COGNITO_USER_POOL_ID": settings.cognito_user_pool_id,
-           "VITE_COGNITO_CLIENT_ID": settings.cognito_client_id, "VITE_COGNITO_REGION": settings.region}
-    if settings.is_local and settings.endpoint_url:
-        env["VITE_COGNITO_ENDPOINT"] = settings.endpoint_url
-        # moto cannot complete SRP (it looks the user up by USER_ID_FOR_SRP and never checks the
-        # proof); its USER_PASSWORD_AUTH does check the password (ui/src/auth.js)
-        env["VITE_COGNITO_AUTH_FLOW"] = "USER_PASSWORD_AUTH"
-    return env
+    return {"VITE_COGNITO_USER_POOL_ID": settings.cognito_user_pool_id,
+            "VITE_COGNITO_CLIENT_ID": settings.cognito_client_id, "VITE_COGNITO_REGION": settings.region,
+            **settings.target.sign_in_build_env()}
 
 
 def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = None,
@@ -245,9 +240,7 @@ def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = No
     endpoint = api_endpoint or settings.vite_api_endpoint
     if not endpoint:
         settings.require("vite_api_endpoint")
-    env = settings.process_environment()
-    env["VITE_API_ENDPOINT"] = endpoint
-    env.update(sign_in_environment(settings))
+    env = settings.child_env(VITE_API_ENDPOINT=endpoint, **sign_in_environment(settings))   # no AWS variable, no secret
     if needs_install(ui_dir):
         on_step("npm ci (package-lock.json changed)")
         npm.ci(ui_dir, env)
@@ -268,9 +261,9 @@ def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = No
     return dist
 
 
-if __name__ == "__main__":   # `python -m tars_tasks.build.ui_bundle --mark-installed ui` (the Makefile)
+if __name__ == "__main__":   # `python -m tars_tasks.artifacts.ui_bundle --mark-installed ui` (the Makefile)
     import sys
 
     if sys.argv[1:2] != ["--mark-installed"] or len(sys.argv) != 3:
-        sys.exit("usage: python -m tars_tasks.build.ui_bundle --mark-installed UI_DIR")
+        sys.exit("usage: python -m tars_tasks.artifacts.ui_bundle --mark-installed UI_DIR")
     mark_installed(sys.argv[2])

@@ -11,7 +11,7 @@ serves it there; lambda_src/auth.py), the UI signs in against the emulator (VITE
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
 
 from ..aws.errors import translate
 
@@ -47,17 +47,16 @@ def client_id(ctx, pool: str | None) -> str | None:
     return None
 
 
-def check(ctx) -> Iterator:
-    from .bootstrap_resources import Change
-
+def missing(ctx) -> tuple[str, str] | None:
+    """("create" | "update", why) when the pool, its app client or a group is missing; else None."""
     pool = pool_id(ctx)
     if pool is None:
-        yield Change("cognito user pool", pool_name(ctx), "create", "app client and groups with it")
-        return
+        return "create", "app client and groups with it"
     with translate("list the user pool's groups"):
         have = {g["GroupName"] for g in ctx.client(SERVICE).list_groups(UserPoolId=pool).get("Groups", [])}
     if client_id(ctx, pool) is None or set(GROUPS) - have:
-        yield Change("cognito user pool", pool_name(ctx), "update", "app client or groups missing")
+        return "update", "app client or groups missing"
+    return None
 
 
 def apply(ctx, change) -> None:
