@@ -121,6 +121,7 @@ def scan(dist_dir: Path, *, sourcemaps: bool = False,
         raise StepFailed(f"no index.html in {dist_dir}: nothing to deploy",
                          "run the build (without --skip-build) and check that it writes dist/index.html")
     from ..steps.release import LEGACY_PREFIXES
+    from . import secrets
 
     reserved = tuple(LEGACY_PREFIXES.values())
     files, excluded = [], []
@@ -129,10 +130,12 @@ def scan(dist_dir: Path, *, sourcemaps: bool = False,
         if key.startswith(reserved):
             raise UsageError(f"dist holds {key}: {', '.join(reserved)} are reserved (older versions of this "
                              "tool kept release records there)", "rename that folder in the UI build")
-        if key.endswith(".map") and not sourcemaps:
+        secrets.refuse_link_out(dist_dir, path, f"dist/{key}")
+        if (key.endswith(".map") and not sourcemaps) or secrets.is_secret_name(path.name):
             excluded.append(key)
             continue
-        md5, sha = _hashes(path)
+        md5, sha = _hashes(path)             # an unreadable file is a ConfigError here, before the scan
+        secrets.refuse_secret_content(path, f"dist/{key}")
         files.append(BundleFile(key, path, path.stat().st_size, md5, sha, content_type(key), cache_rule(key)))
     return Bundle(dist_dir, tuple(files), tuple(excluded))
 
