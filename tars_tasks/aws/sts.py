@@ -9,8 +9,7 @@ def account_id(clients) -> str:
         return clients("sts").get_caller_identity()["Account"]
 
 
-def caller_identity(clients) -> dict[str, str]:
-    """Account, Arn and UserId of the run's credentials."""
-    with translate("read the caller identity"):
-        found = clients("sts").get_caller_identity()
-    return {"Account": found["Account"], "Arn": found["Arn"], "UserId": found["UserId"]}
+def caller(clients) -> dict:
+    """GetCallerIdentity: {"Account", "UserId", "Arn"} of the run's credentials."""
+    with translate("read who the AWS credentials are"):
+        return clients("sts").get_caller_identity()

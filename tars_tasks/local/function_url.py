@@ -4,9 +4,7 @@ Requests become payload-format-2.0 events (what a Lambda Function URL sends), re
 read back the way Function URLs read them: a dict with ``statusCode`` gives status, headers,
 cookies and body (base64 when ``isBase64Encoded``); anything else is a 200 JSON reply; a
 function error is a 502. The alias is resolved on every request, so moving it takes effect at
-once. Auth as Lambda does it: the URL's AuthType is read from the emulator per request; with
-``AWS_IAM`` (what infrastructure/ sets) a request without a valid SigV4 signature for service
-``lambda`` (the local site signs as CloudFront's OAC does, see ``local.sigv4``) is refused with 403. Run as ``python -m tars_tasks.local.function_url --port N --function F --qualifier Q``.
+once. Run as ``python -m tars_tasks.local.function_url --port N --function F --qualifier Q``.
 """
 from __future__ import annotations
 
@@ -71,9 +69,55 @@ def read_reply(reply: dict[str, Any]) -> tuple[int, dict[str, str], list[str], b
     return 200, {"Content-Type": "application/json"}, [], json.dumps(result).encode()
 
 
+class IamAuth:
+    """The Function URL's AuthType (re-read every few seconds: the bootstrap may change it) and
+    the SigV4 check of AWS_IAM against the one key the emulator knows (this server's own)."""
+
+    RECHECK_S = 5.0
+
+    def __init__(self, settings, function_name: str, qualifier: str, clock=time.monotonic):
+        import threading
+
+        self.settings, self.function_name, self.qualifier, self.clock = settings, function_name, qualifier, clock
+        self._lock = threading.Lock()
+        self._auth_type: tuple[float, str] | None = None
+        self._identity: dict | None = None
+
+    def required(self) -> bool:
+        with self._lock:
+            if self._auth_type is None or self.clock() - self._auth_type[0] > self.RECHECK_S:
+                from ..aws import lambda_
+
+                try:
+                    found = lambda_.url_auth_type(self.settings.clients, self.function_name, self.qualifier) or "AWS_IAM"
+                except Exception:  # noqa: BLE001 - cannot read it: like AWS_IAM, refuse unsigned calls
+                    found = "AWS_IAM"
+                self._auth_type = (self.clock(), found)
+            return self._auth_type[1] == "AWS_IAM"
+
+    def _credentials(self):
+        return self.settings.clients.credentials()
+
+    def _who(self, _key_id: str) -> dict:
+        from ..aws import sts
+
+        if self._identity is None:
+            self._identity = sts.caller(self.settings.clients)
+        return self._identity
+
+    def signer(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict | None:
+        from . import sigv4
+
+        own = self._credentials()
+        return sigv4.check(method, url, headers, body, identity=self._who,
+                           secret_for=lambda key: own.secret_key if key == own.access_key else None)
+
+
 def make_handler(settings, function_name: str, qualifier: str, port: int):
     from ..errors import TarsError
     from . import runtime
+
+    iam = IamAuth(settings, function_name, qualifier)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -107,12 +151,14 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
             if length > MAX_PAYLOAD:
                 return self._error(413, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
             body = self.rfile.read(length) if length else b""
-            refused, signer = self._refused(body)
-            if refused:
-                return self._error(*refused)
             event = build_event(self.command, self.path, dict(self.headers.items()), body, port,
                                 self.client_address[0])
-            if signer:  # as Lambda does for AWS_IAM URLs: who signed (the handler's IAM path reads it)
+            if iam.required():
+                signer = iam.signer(self.command, f"http://{self.headers.get('Host', '')}{self.path}",
+                                    dict(self.headers.items()), body)
+                if signer is None:   # what an AWS_IAM Function URL answers an unsigned or badly signed call
+                    return self._send(403, {"Content-Type": "application/json"}, b'{"Message":"Forbidden"}')
+                event["requestContext"]["accountId"] = signer["accountId"]
                 event["requestContext"]["authorizer"] = {"iam": signer}
             try:
                 reply = runtime.invoke(settings, function_name, qualifier, event, timeout=900)
@@ -120,37 +166,6 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
                 return self._error(502, err.message, err.hint)
             status, headers, cookies, data = read_reply(reply)
             self._send(status, headers, data, cookies)
-
-        def _refused(self, body: bytes) -> tuple[tuple[int, str, str | None] | None, dict | None]:
-            """((status, message, hint) when Lambda would refuse this request before the function
-            runs, else None; the signer's identity for ``requestContext.authorizer.iam`` when the
-            URL is AWS_IAM and the signature is valid)."""
-            from ..aws import lambda_, sts
-            from ..aws.clients import EMULATOR_CREDENTIALS
-            from ..errors import TarsError
-            from . import sigv4
-
-            try:
-                auth = lambda_.url_auth_type(settings.clients, function_name, qualifier)
-            except TarsError as err:
-                return (502, f"the local emulator did not answer: {err.message}", None), None
-            if auth is None:
-                return (404, f"no Function URL for {function_name}:{qualifier}",
-                        "inv deploy-infrastructure --local"), None
-            if auth != "AWS_IAM":
-                return None, None
-            why = sigv4.check(self.command, self.path, dict(self.headers.items()), body, settings.region,
-                              EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"], EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-            if why:
-                print(f"403 for {self.command} {self.path.split('?')[0]}: {why}", flush=True)
-                return (403, "Forbidden", None), None
-            try:
-                who = sts.caller_identity(settings.clients)
-            except TarsError as err:
-                return (502, f"the local emulator did not answer: {err.message}", None), None
-            return None, {"accessKey": EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"], "accountId": who["Account"],
-                          "callerId": who["UserId"], "userArn": who["Arn"], "userId": who["UserId"],
-                          "principalOrgId": None}
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = handle_any
 

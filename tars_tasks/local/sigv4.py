@@ -1,93 +1,75 @@
-"""SigV4 between the local site and the local Function URL, as CloudFront's OAC and Lambda do it.
+"""The local stand-ins for two AWS_IAM behaviours: the Function URL checking a SigV4 signature,
+and CloudFront's origin access control signing the request it forwards.
 
-In AWS the Function URL uses ``AWS_IAM`` auth (infrastructure/lambda.tf) and CloudFront's origin
-access control signs each ``/api`` request for service ``lambda``. For POST and PUT Lambda does
-not accept an unsigned payload: the viewer sends the body's sha256 in ``x-amz-content-sha256``
-and OAC signs that value; a missing or wrong hash fails the signature (403).
-
-``sign`` is the site's half (botocore's SigV4Auth), ``check`` the Function URL's: the signature
-recomputed over the headers the request says it signed, with the emulator's credentials (the
-local target's dummy ones), the payload hash checked against the body. botocore computes the
-canonical request both ways, so both halves follow the documented algorithm, not each other.
+``check`` recomputes a request's signature with botocore's own SigV4 code (the headers the client
+listed as signed, its X-Amz-Date, the body's hash) for the one key the emulator knows (the local
+servers' dummy credentials) and says who signed: the ``requestContext.authorizer.iam`` block a
+Function URL puts in the event. A missing, malformed, stale (over 15 minutes, as AWS) or wrong
+signature gets None: the server answers 403 as AWS does. ``sign`` is what OAC does: it replaces
+any ``Authorization`` the viewer sent with its own SigV4 for service ``lambda``.
 """
 from __future__ import annotations
 
-import datetime
+import datetime as dt
 import hashlib
 import hmac
 import re
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
-SERVICE = "lambda"
-UNSIGNED = "UNSIGNED-PAYLOAD"
-MAX_SKEW = datetime.timedelta(minutes=15)   # AWS refuses requests signed further from its clock
-_AUTH = re.compile(r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
-                   r"(?P<service>[^/]+)/aws4_request, ?SignedHeaders=(?P<signed>[a-z0-9;\-]+), ?"
-                   r"Signature=(?P<signature>[0-9a-f]{64})$")
+ALGORITHM = "AWS4-HMAC-SHA256"
+MAX_SKEW = dt.timedelta(minutes=15)
+_AUTH = re.compile(r"^AWS4-HMAC-SHA256\s+Credential=([^/\s]+)/(\d{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request,\s*"
+                   r"SignedHeaders=([a-z0-9;._-]+),\s*Signature=([0-9a-f]{64})$")
 
 
-def _credentials(access_key: str, secret_key: str, token: str | None = None):
+def _request(method: str, url: str, headers: Mapping[str, str], body: bytes):
+    from botocore.awsrequest import AWSRequest
+
+    return AWSRequest(method=method, url=url, data=body or b"", headers=dict(headers))
+
+
+def sign(method: str, url: str, headers: Mapping[str, str], body: bytes, credentials, region: str) -> dict[str, str]:
+    """``headers`` with OAC's SigV4 for service lambda (any viewer Authorization replaced)."""
+    from botocore.auth import SigV4Auth
+
+    kept = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "x-amz-date", "x-amz-security-token")}
+    request = _request(method, url, kept, body)
+    SigV4Auth(credentials, "lambda", region).add_auth(request)
+    return dict(request.headers.items())
+
+
+def check(method: str, url: str, headers: Mapping[str, str], body: bytes, *,
+          secret_for: Callable[[str], str | None], identity: Callable[[str], dict[str, Any]],
+          now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> dict[str, Any] | None:
+    """The IAM authorizer block for a correctly signed request, else None."""
+    from botocore.auth import SigV4Auth
     from botocore.credentials import Credentials
 
-    return Credentials(access_key, secret_key, token)
-
-
-def sign(method: str, url: str, body: bytes, payload_sha256: str | None, region: str,
-         access_key: str, secret_key: str) -> dict[str, str]:
-    """The headers OAC adds to an origin request: Authorization, X-Amz-Date, X-Amz-Content-SHA256.
-
-    ``payload_sha256``: what the viewer sent in x-amz-content-sha256 (signed as given, as OAC does);
-    None: a GET/HEAD/DELETE hashes the (empty) body, a POST/PUT goes with UNSIGNED-PAYLOAD."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-
-    if payload_sha256 is None:
-        payload_sha256 = UNSIGNED if method.upper() in ("POST", "PUT") else hashlib.sha256(body).hexdigest()
-    request = AWSRequest(method=method, url=url, data=body, headers={"X-Amz-Content-SHA256": payload_sha256})
-    SigV4Auth(_credentials(access_key, secret_key), SERVICE, region).add_auth(request)
-    return {k: v for k, v in request.headers.items() if k.lower() in
-            ("authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token")}
-
-
-def check(method: str, target: str, headers: Mapping[str, str], body: bytes, region: str, access_key: str,
-          secret_key: str, now: datetime.datetime | None = None) -> str | None:
-    """None when ``headers`` carry a valid SigV4 signature of this request, else why not."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-
     lowered = {k.lower(): v for k, v in headers.items()}
-    found = _AUTH.match(lowered.get("authorization", "").strip())
-    if not found:
-        return "missing or malformed SigV4 Authorization header"
-    if found["key"] != access_key:
-        return "unknown access key"
-    if found["service"] != SERVICE or found["region"] != region:
-        return f"credential scope {found['region']}/{found['service']} is not {region}/{SERVICE}"
-    stamp = lowered.get("x-amz-date", "")
-    try:
-        when = datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
-    except ValueError:
-        return "missing or malformed X-Amz-Date"
-    if stamp[:8] != found["date"]:
-        return "X-Amz-Date does not match the credential scope's date"
-    if abs((now or datetime.datetime.now(datetime.timezone.utc)) - when) > MAX_SKEW:
-        return "the signature has expired (X-Amz-Date too far from now)"
-    signed = found["signed"].split(";")
-    if "host" not in signed:
-        return "the Host header is not signed"
-    missing = [h for h in signed if h not in lowered]
-    if missing:
-        return f"signed header(s) not in the request: {', '.join(missing)}"
-    payload = lowered.get("x-amz-content-sha256")
-    if payload == UNSIGNED:
-        return "Lambda does not accept an unsigned payload (send x-amz-content-sha256 on POST and PUT)"
-    if payload is not None and payload != hashlib.sha256(body).hexdigest():
-        return "x-amz-content-sha256 is not the sha256 of the body"
-    request = AWSRequest(method=method, url=f"http://{lowered['host']}{target}", data=body,
-                         headers={h: lowered[h] for h in signed})
-    request.context["timestamp"] = stamp
-    auth = SigV4Auth(_credentials(access_key, secret_key), SERVICE, region)
-    expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
-    if not hmac.compare_digest(expected, found["signature"]):
-        return "the request signature does not match"
-    return None
+    match = _AUTH.match(lowered.get("authorization", "").strip())
+    amz_date = lowered.get("x-amz-date", "")
+    if not match or not re.fullmatch(r"\d{8}T\d{6}Z", amz_date):
+        return None
+    key_id, day, region, service, signed_headers, signature = match.groups()
+    secret = secret_for(key_id)
+    if secret is None or service != "lambda" or not amz_date.startswith(day):
+        return None
+    stamp = dt.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
+    if abs(now() - stamp) > MAX_SKEW:
+        return None
+    claimed = lowered.get("x-amz-content-sha256")
+    if claimed is not None and claimed != "UNSIGNED-PAYLOAD" and claimed != hashlib.sha256(body or b"").hexdigest():
+        return None   # Lambda checks the body against the hash the signature covers
+    names = signed_headers.split(";")
+    if "host" not in names or any(n not in lowered for n in names):
+        return None
+    request = _request(method, url, {n: lowered[n] for n in names}, body)
+    request.context["timestamp"] = amz_date
+    signer = SigV4Auth(Credentials(key_id, secret, lowered.get("x-amz-security-token")), service, region)
+    canonical = signer.canonical_request(request)
+    expected = signer.signature(signer.string_to_sign(request, canonical), request)
+    if not hmac.compare_digest(expected, signature):
+        return None
+    who = identity(key_id)
+    return {"accessKey": key_id, "accountId": who["Account"], "callerId": who["UserId"],
+            "cognitoIdentity": None, "principalOrgId": None, "userArn": who["Arn"], "userId": who["UserId"]}

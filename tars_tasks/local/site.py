@@ -3,15 +3,15 @@
 What CloudFront does in AWS: ``/`` is ``index.html`` (the distribution's default root object),
 every other path is the object of that key, served with the Content-Type and Cache-Control it
 was stored with (so a person sees exactly what was deployed, headers included); ``/api`` and
-``/api/...`` go to the Function URL (the local runtime) with method, query, headers and body,
-signed with SigV4 for service ``lambda`` as the origin access control signs them (the viewer's
-``x-amz-content-sha256`` is signed as sent: POST and PUT need it, as in AWS).
+``/api/...`` go to the Function URL (the local runtime) with method, query, headers and body.
 Run as ``python -m tars_tasks.local.site --port N``.
 """
 from __future__ import annotations
 
 import argparse
+import base64
 import json
+import os
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,20 +36,12 @@ def is_api(path: str) -> bool:
     return p == "/api" or p.startswith("/api/")
 
 
-def sign_for_origin(settings, method: str, url: str, body: bytes, payload_sha256: str | None) -> dict[str, str]:
-    """OAC's signature of an origin request (the site's credentials: the local target's dummy ones)."""
-    from ..aws.clients import EMULATOR_CREDENTIALS
-    from . import sigv4
-
-    return sigv4.sign(method, url, body, payload_sha256, settings.region, EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                      EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-
-
 def make_handler(settings, runtime_url: str):
     from botocore.exceptions import ClientError
 
     from ..aws import s3
     from ..errors import TarsError
+    from . import sigv4
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -105,16 +97,18 @@ def make_handler(settings, runtime_url: str):
             self._send(200, headers, obj["body"])
 
         def forward(self) -> None:
+            """What CloudFront does with /api: adds its X-Amz-Cf-Id (a viewer's own is replaced) and
+            signs the origin request for the Function URL (origin access control, SigV4 in
+            Authorization, a viewer's Authorization replaced). The person's token rides along in
+            x-tars-token; the handler, not this signature, decides who may do what."""
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP
-                       and k.lower() not in ("authorization", "x-amz-date", "x-amz-security-token")}
-            payload_sha256 = next((v for k, v in headers.items() if k.lower() == "x-amz-content-sha256"), None)
-            headers = {k: v for k, v in headers.items() if k.lower() != "x-amz-content-sha256"}
-            headers.update(sign_for_origin(settings, self.command, runtime_url + self.path, body or b"",
-                                           payload_sha256))
-            request = urllib.request.Request(runtime_url + self.path, data=body, method=self.command,
-                                             headers=headers)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"x-amz-cf-id"}}
+            headers["X-Amz-Cf-Id"] = base64.urlsafe_b64encode(os.urandom(42)).decode()
+            url = runtime_url + self.path
+            headers = sigv4.sign(self.command, url, headers, body or b"", settings.clients.credentials(),
+                                 settings.region)
+            request = urllib.request.Request(url, data=body, method=self.command, headers=headers)
             try:
                 with urllib.request.urlopen(request, timeout=settings.smoke_timeout) as reply:
                     self._send(reply.status, dict(reply.headers.items()), reply.read())
