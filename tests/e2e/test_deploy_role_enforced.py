@@ -2,7 +2,7 @@
 
 How (issue 15, part 3):
 1. `inv deploy-infrastructure --local` creates the local resources (Terraform's part on AWS, not
-   the deploy role's) with an admin user's keys.
+   the deploy role's).
 2. The real terraform applies infrastructure/'s OIDC provider, deploy role and its policy to the
    same emulator; the role is assumed with AssumeRoleWithWebIdentity, as
    aws-actions/configure-aws-credentials does (moto does not verify the web identity token).
@@ -11,20 +11,27 @@ How (issue 15, part 3):
    be allowed by its principal's policies.
 4. The whole recorded scenario (bench/deploy_role_calls.py: deploy --all x3, verify, status,
    mcp-stop, mcp-start, rollback --to, releases) runs. The task process signs its own calls
-   with the role's keys; the local stand-ins (tars_tasks.local: the bootstrap, the function
-   runtime, the MCP process, the site server) sign with the admin's, as Terraform, Lambda, ECS
-   and CloudFront would act with their own roles on AWS (tests/support/aws_calls/sitecustomize.py).
+   with the role's keys (tests/support/aws_calls/sitecustomize.py, a before-sign hook); the
+   local stand-ins (the bootstrap for Terraform, the function runtime for Lambda, the MCP process
+   for ECS, the site server for CloudFront) keep the local target's dummy key, which the
+   emulator treats as a principal allowed everything, as those act with their own roles on AWS.
 
-What moto 5.2.5 checks, measured (moto/core/authorization.py, moto/iam/access_control.py):
-- the signature and the key (an unknown key, e.g. the local target's usual "testing", is refused);
-- the action, as "<credential-scope service>:<operation>" for every service;
-- the resource only for S3 (bucket and key ARNs); every other service is evaluated against
-  Resource "*", which a scoped statement never matches. So the role's non-S3 statements are
-  widened to "*" here (``widened``): for them moto proves the actions, and the resources are
-  proven by tests/e2e/test_deploy_role_actions.py's evaluator over the recorded calls instead;
-- not conditions, not KMS (S3's SSE-KMS data-key calls are not evaluated), not iam:PassRole.
-- its Lambda signature check is broken (headers taken as the body): fixed in the emulator process
-  only (sitecustomize._fix_moto_lambda_signature), the check itself unchanged.
+What moto 5.2.5 checks, measured (moto/core/authorization.py, moto/iam/access_control.py, and
+this test's probes):
+- the signature and the key: an unknown key is refused (InvalidClientTokenId / InvalidAccessKeyId);
+- the action, as "<credential-scope service>:<operation>", for every service;
+- the resource only for S3 (bucket and key ARNs; another env's release records are refused);
+  every other service is evaluated against Resource "*", which a scoped statement never matches.
+  So the role's non-S3 statements are widened to "*" here (``for_moto``): for them moto proves
+  the actions, and tests/e2e/test_deploy_role_actions.py proves the resources (its evaluator over
+  the recorded calls);
+- S3 HeadBucket under the name s3:HeadBucket (AWS evaluates s3:ListBucket): added next to
+  s3:ListBucket in ``for_moto``;
+- not conditions, not KMS (S3's SSE-KMS data-key use is not evaluated), not iam:PassRole, not
+  presigned URLs (moto answers 500 without an Authorization header; verify's KB upload URL is
+  signed by the function, not the deploy role: it passes unchecked, see sitecustomize.py).
+- Its Lambda and CloudFront signature check is broken (headers taken as the body): fixed in the
+  emulator process only (sitecustomize._adapt_moto_for_the_enforced_run), the check unchanged.
 """
 from __future__ import annotations
 
@@ -37,6 +44,7 @@ from botocore.exceptions import ClientError
 
 from bench.deploy_role_calls import Scenario
 from tars_tasks.local import processes
+from tests.support.aws_calls import actions as A
 from tests.support.tf_moto import AVAILABLE, SKIP_REASON, TerraformOnMoto
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason=SKIP_REASON)]
@@ -47,13 +55,16 @@ TARGETS = ("aws_iam_openid_connect_provider.github", "aws_iam_role_policy.github
 FUNCTION = "sre-poc-incident-handler"
 
 
-def widened(policy: dict) -> dict:
-    """The policy as moto can evaluate it: S3 statements exactly, the others with Resource "*"."""
+def for_moto(policy: dict) -> dict:
+    """The policy as moto 5.2.5 can evaluate it (see the module docstring): S3 statements exactly
+    (plus moto's name for HeadBucket), the others with Resource "*"."""
     out = json.loads(json.dumps(policy))
     for st in out["Statement"]:
-        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        actions = st["Action"] = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         if not all(a.startswith("s3:") for a in actions):
             st["Resource"] = "*"
+        if "s3:ListBucket" in actions:
+            actions.append("s3:HeadBucket")
     return out
 
 
@@ -84,21 +95,13 @@ def denied(call) -> str:
 
 def test_the_local_deploy_passes_under_the_deploy_role_and_the_rest_is_refused(tmp_path):
     credentials = tmp_path / "credentials.json"
-    scenario = Scenario(tmp_path, tmp_path / "calls.jsonl",
-                        env={"DEPLOY_CALLS_CREDENTIALS": str(credentials), "DEPLOY_CALLS_FIX_MOTO_LAMBDA": "1"})
-    testing = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    log = tmp_path / "calls.jsonl"
+    scenario = Scenario(tmp_path, log, env={"DEPLOY_CALLS_CREDENTIALS": str(credentials), "DEPLOY_CALLS_EMULATOR": "1"})
+    stand_ins = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
     try:
-        scenario.inv("local.up", record=False)
-        emulator = Emulator(processes.read(scenario.project / ".tars" / "local" / "proc", "emulator").url)
-        iam = emulator.client("iam", testing)
-        iam.create_user(UserName="local-stand-ins")
-        iam.put_user_policy(UserName="local-stand-ins", PolicyName="all", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-        admin = {k: v for k, v in iam.create_access_key(UserName="local-stand-ins")["AccessKey"].items()}
-        admin_keys = {"access_key": admin["AccessKeyId"], "secret_key": admin["SecretAccessKey"]}
-        credentials.write_text(json.dumps({"deployer": admin_keys, "other": admin_keys}))
-        credentials.chmod(0o600)
+        credentials.write_text(json.dumps({"deployer": {"access_key": "unset", "secret_key": "unset"}}))
         scenario.inv("deploy-infrastructure", "--local", "--yes", record=False)
+        emulator = Emulator(processes.read(scenario.project / ".tars" / "local" / "proc", "emulator").url)
         outputs = json.loads((scenario.project / ".tars" / "local" / "outputs.json").read_text())
         distribution = outputs["cloudfront_distribution_id"]["value"]
 
@@ -106,23 +109,29 @@ def test_the_local_deploy_passes_under_the_deploy_role_and_the_rest_is_refused(t
             "deploy_distribution_arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution}"})
         tf.plan(*TARGETS, variables={"github_repository": "acme/tars", "env": "local"})
         tf.apply_saved_plan()
+        iam = emulator.client("iam", stand_ins)
         applied = iam.get_role_policy(RoleName=ROLE, PolicyName="tars-deploy")["PolicyDocument"]
-        iam.put_role_policy(RoleName=ROLE, PolicyName="tars-deploy", PolicyDocument=json.dumps(widened(applied)))
-        role = boto3.client("sts", endpoint_url=emulator.url, region_name=REGION).assume_role_with_web_identity(
+        iam.put_role_policy(RoleName=ROLE, PolicyName="tars-deploy", PolicyDocument=json.dumps(for_moto(applied)))
+        role = emulator.client("sts", stand_ins).assume_role_with_web_identity(
             RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{ROLE}", RoleSessionName="github-actions",
             WebIdentityToken="header.payload.signature")["Credentials"]
-        credentials.write_text(json.dumps({"other": admin_keys, "deployer": {
+        credentials.write_text(json.dumps({"deployer": {
             "access_key": role["AccessKeyId"], "secret_key": role["SecretAccessKey"], "token": role["SessionToken"]}}))
+        credentials.chmod(0o600)
         emulator.enforce()
 
-        # the local target's usual keys no longer work: enforcement is on
-        assert denied(lambda: emulator.client("s3", testing).list_buckets()) == "InvalidAccessKeyId"
+        # enforcement is on: a key moto does not know is refused
+        stranger = {"aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "x"}
+        assert denied(lambda: emulator.client("s3", stranger).list_buckets()) == "InvalidAccessKeyId"
 
         done = scenario.run()   # every command exits 0, or Scenario raises with its output
-        assert [code for _, code in done["ran"]] and all(code == 0 for _, code in done["ran"])
+        assert len(done["ran"]) > 8 and all(code == 0 for _, code in done["ran"])
+        # every call the deployer made was signed with the role's keys
+        deployer = [(r["pid"], r["operation"]) for r in A.load_rows(log) if A.origin(r, A.LOCAL_STAND_INS) == "deployer"]
+        signed = {(r["pid"], r["operation"]) for r in A.load_signatures(log)}
+        assert len(deployer) > 100 and set(deployer) <= signed, set(deployer) - signed
 
-        as_admin = {"aws_access_key_id": admin["AccessKeyId"], "aws_secret_access_key": admin["SecretAccessKey"]}
-        lam = emulator.client("lambda", as_admin)
+        lam = emulator.client("lambda", stand_ins)
         # the scenario ends rolled back to its first release: the alias is that release's version again
         assert lam.get_alias(FunctionName=FUNCTION, Name="production")["FunctionVersion"] == \
             str(done["first_versions"]["lambda"])
@@ -140,16 +149,15 @@ def test_the_local_deploy_passes_under_the_deploy_role_and_the_rest_is_refused(t
             FunctionName=FUNCTION, Timeout=5))
         assert denied(lambda: emulator.client("iam", as_role).create_user(UserName="intruder"))
 
-        # the proof is not vacuous: without one granted action the deploy fails at that call
-        policy = widened(applied)
+        # the proof is not vacuous: without one granted action the task fails at that call
+        policy = for_moto(applied)
         for st in policy["Statement"]:
-            if isinstance(st["Action"], list) and "lambda:UpdateAlias" in st["Action"]:
+            if "lambda:UpdateAlias" in st["Action"]:
                 st["Action"].remove("lambda:UpdateAlias")
-        emulator.client("iam", as_admin).put_role_policy(RoleName=ROLE, PolicyName="tars-deploy",
-                                                         PolicyDocument=json.dumps(policy))
+        iam.put_role_policy(RoleName=ROLE, PolicyName="tars-deploy", PolicyDocument=json.dumps(policy))
         before = lam.get_alias(FunctionName=FUNCTION, Name="production")["FunctionVersion"]
-        older = str(int(before) - 1)
-        refused = scenario.inv("rollback-lambda", "--to", older, "--local", "--yes", check=False)
+        other = str(int(before) + 1)
+        refused = scenario.inv("rollback-lambda", "--to", other, "--local", "--yes", check=False)
         assert refused.returncode == 1, refused.stdout[-2000:] + refused.stderr[-2000:]
         assert "Traceback" not in refused.stderr and "denied" in refused.stderr.lower(), refused.stderr[-2000:]
         assert lam.get_alias(FunctionName=FUNCTION, Name="production")["FunctionVersion"] == before

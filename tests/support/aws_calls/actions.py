@@ -185,5 +185,15 @@ def grants(pattern: str, action: str) -> bool:
     return _match(pattern.lower(), action.lower())
 
 
-def load_rows(path: Path) -> list[dict]:
+def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+def load_rows(path: Path) -> list[dict]:
+    """The recorded calls (not the re-signing notes of an enforced run)."""
+    return [row for row in _lines(path) if "service" in row]
+
+
+def load_signatures(path: Path) -> list[dict]:
+    """The enforced run's notes: each call the deploy role's keys signed (pid, operation)."""
+    return [row for row in _lines(path) if "signed_as" in row]

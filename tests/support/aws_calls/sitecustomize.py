@@ -8,13 +8,13 @@ record survives changes to how tars_tasks builds its clients. Used by
 bench/deploy_role_actions.py and tests/e2e/test_deploy_role_actions.py; nothing in tars_tasks
 imports it. Only identifying parameters (names, keys, ids) are written, never bodies or values.
 
-With DEPLOY_CALLS_CREDENTIALS (a JSON file: {"deployer": {...}, "other": {...}}, each with
-access_key, secret_key and an optional token), a ``before-sign`` handler also signs each call
-with the credentials of whoever makes it on AWS: the deployer's calls (the task process's own
-work) with "deployer" (the deploy role's assumed-role keys), every other call (local stand-ins
-for Terraform, Lambda, ECS; the function runtime, site and MCP processes) with "other". This is
-how tests/e2e/test_deploy_role_enforced.py runs the local deploy under the deploy role while
-the emulator enforces IAM.
+With DEPLOY_CALLS_CREDENTIALS (a JSON file: {"deployer": {access_key, secret_key, token}}), a
+``before-sign`` handler signs each call the deployer makes on AWS (the task process's own work,
+not a local stand-in's) with those keys, the deploy role's assumed-role keys; every other call
+keeps its own (the local target's dummy keys). Each re-signed call is logged ("signed_as"). In
+the emulator process, DEPLOY_CALLS_EMULATOR=1 adapts moto for that run
+(``_adapt_moto_for_the_enforced_run``). This is how tests/e2e/test_deploy_role_enforced.py runs
+the local deploy under the deploy role while the emulator enforces IAM.
 """
 from __future__ import annotations
 
@@ -70,47 +70,95 @@ def _install(path: str | None, credentials_path: str | None) -> None:
         signers = {who: Credentials(k["access_key"], k["secret_key"], k.get("token")) for who, k in keys.items()}
     task_process = any(part in ("invoke", "inv") or part.endswith("/inv") for part in getattr(sys, "orig_argv", sys.argv))
 
-    def sign_as(request_signer=None, **_kw) -> None:
+    def sign_as(request_signer=None, operation_name=None, **_kw) -> None:
         inner, _ = caller()
-        local_stand_in = inner.startswith("tars_tasks.local.")
-        who = "deployer" if task_process and not local_stand_in else "other"
-        request_signer._credentials = signers[who]
+        if not task_process or inner.startswith("tars_tasks.local."):
+            return   # a local stand-in: its own (dummy) keys
+        request_signer._credentials = signers["deployer"]
+        if path:
+            line = json.dumps({"pid": os.getpid(), "signed_as": "deployer", "operation": operation_name}) + "\n"
+            with lock, open(path, "a", encoding="utf-8") as fh:
+                fh.write(line)
 
     original = botocore.session.Session.__init__
 
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
         self.register("before-parameter-build", record, unique_id="deploy-calls-recorder")
-        if signers:
+        if signers and task_process:
             self.register("before-sign", sign_as, unique_id="deploy-calls-signer")
 
     botocore.session.Session.__init__ = init
 
 
-def _fix_moto_lambda_signature() -> None:
-    """moto 5.2.5 checks a Lambda request's signature over the request's headers as if they were
-    its body (``IAMRequestBase._create_aws_request`` gets ``data=self._body or self._data``, and
-    for Lambda ``_data`` holds the headers): every signed Lambda call is refused, right keys or not.
-    In the emulator process only (DEPLOY_CALLS_FIX_MOTO_LAMBDA=1), the signature is checked over
-    the real body. Nothing else of moto's checks changes."""
+def _adapt_moto_for_the_enforced_run() -> None:
+    """Two changes to moto 5.2.5's IAM enforcement, in the emulator process only:
+
+    1. Its signature check of a Lambda or CloudFront request is computed over the request's
+       headers as if they were its body (``IAMRequestBase._create_aws_request`` gets
+       ``data=self._body or self._data``, and for these services ``_data`` holds the headers):
+       every signed Lambda GET and CloudFront call is refused, right keys or not. Here the check
+       is computed over the real body; the check itself is unchanged.
+    2. The local target's dummy key "testing" (what the local stand-ins sign with: the bootstrap
+       standing in for Terraform, the function runtime for Lambda, the MCP process for ECS, the
+       site server for CloudFront) is a principal allowed everything, as those services act with
+       their own roles on AWS. Any other key must be moto's (the deploy role's assumed keys).
+    3. A presigned request (query-string auth, no Authorization header) makes moto answer 500
+       (it reads the header unconditionally). Such a URL carries its signer's authority (verify's
+       KB upload URL is signed by the function), not the deploy role's: it passes unchecked here.
+    """
+    import json
+
+    from botocore.credentials import Credentials
     from moto.iam import access_control
 
-    original = access_control.IAMRequestBase._create_aws_request
+    original_request = access_control.IAMRequestBase._create_aws_request
 
-    def create(self):
-        if self._service == "lambda":
+    def create_request(self):
+        if self._service in ("lambda", "cloudfront"):
             saved, self._data = self._data, {}
             try:
-                return original(self)
+                return original_request(self)
             finally:
                 self._data = saved
-        return original(self)
+        return original_request(self)
 
-    access_control.IAMRequestBase._create_aws_request = create
+    class LocalStandIns:
+        def __init__(self, account_id: str):
+            self.arn = f"arn:aws:iam::{account_id}:user/local-stand-ins"
+
+        def create_credentials(self):
+            return Credentials("testing", "testing")
+
+        def collect_policies(self):
+            return [json.dumps({"Version": "2012-10-17",
+                                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})]
+
+    original_key = access_control.create_access_key
+
+    def create_access_key(account_id, partition, access_key_id, headers):
+        if access_key_id == "testing":
+            return LocalStandIns(account_id)
+        return original_key(account_id, partition, access_key_id, headers)
+
+    from urllib.parse import urlparse
+
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    original_authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+    def authorize(self, iam_request_cls, resource="*"):
+        if "Authorization" not in self.headers and "X-Amz-Credential" in (urlparse(self.uri).query or ""):
+            return
+        return original_authorize(self, iam_request_cls, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize
+    access_control.IAMRequestBase._create_aws_request = create_request
+    access_control.create_access_key = create_access_key
 
 
-if os.environ.get("DEPLOY_CALLS_FIX_MOTO_LAMBDA") and "moto.server" in " ".join(getattr(__import__("sys"), "orig_argv", [])):
-    _fix_moto_lambda_signature()
+if os.environ.get("DEPLOY_CALLS_EMULATOR") and "moto.server" in " ".join(getattr(__import__("sys"), "orig_argv", [])):
+    _adapt_moto_for_the_enforced_run()
 
 if os.environ.get("DEPLOY_CALLS_LOG") or os.environ.get("DEPLOY_CALLS_CREDENTIALS"):
     _install(os.environ.get("DEPLOY_CALLS_LOG"), os.environ.get("DEPLOY_CALLS_CREDENTIALS"))
