@@ -96,7 +96,8 @@ def origin(row: dict, local_prefixes: dict[str, str]) -> str:
     return "other process"
 
 
-DEPLOYER_CODE = ("tars_tasks.steps.", "tars_tasks.tasks.", "tars_tasks.lock.", "tars_tasks.runner.")
+DEPLOYER_CODE = ("tars_tasks.steps.", "tars_tasks.tasks.", "tars_tasks.lock.", "tars_tasks.runner.", "tars_tasks.skeleton.",
+                 "tars_tasks.target.")
 LOCAL_PACKAGE = "tars_tasks.local."
 # Calls the task process makes only because the target is local: each one stands in for what a
 # service or Terraform does on AWS, never the deploy role (tests/e2e/test_deploy_role_actions.py)
