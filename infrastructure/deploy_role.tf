@@ -84,7 +84,7 @@ locals {
       actions = [
         "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode",
         "lambda:PublishVersion", "lambda:ListVersionsByFunction", "lambda:ListAliases", "lambda:CreateAlias",
-        "lambda:UpdateAlias", "lambda:InvokeFunction", "lambda:GetFunctionUrlConfig",
+        "lambda:UpdateAlias", "lambda:InvokeFunction", "lambda:GetFunctionUrlConfig", "lambda:InvokeFunctionUrl",
       ]
       resources = [local.deploy_function_arn, "${local.deploy_function_arn}:*"]
     }
@@ -216,6 +216,9 @@ locals {
         "ecr:ListTagsForResource", "ecs:ListTagsForResource", "logs:ListTagsForResource", "logs:ListTagsLogGroup",
         "ssm:DescribeParameters", "ssm:ListTagsForResource", "cloudfront:Get*", "cloudfront:List*",
         "servicediscovery:GetNamespace", "servicediscovery:GetService", "servicediscovery:ListTagsForResource",
+        "cognito-idp:DescribeUserPool", "cognito-idp:DescribeUserPoolClient", "cognito-idp:GetUserPoolMfaConfig",
+        "cognito-idp:GetGroup", "cognito-idp:ListTagsForResource", "wafv2:GetWebACL", "wafv2:GetLoggingConfiguration",
+        "wafv2:ListTagsForResource",
       ]
       resources = concat(
         [for b in [local.ui_bucket, local.kb_bucket, local.artifact_bucket, "${var.project}-logs-${local.account_id}"] :
@@ -229,6 +232,9 @@ locals {
           "${local.arn_prefix}:logs:${var.region}:${local.account_id}:log-group:*",
           "${local.arn_prefix}:ssm:${var.region}:${local.account_id}:parameter${local.github_token_param}",
           "${local.arn_prefix}:servicediscovery:${var.region}:${local.account_id}:*",
+          # a user pool's ARN holds its generated id, not its name: this account's pools in the region
+          "${local.arn_prefix}:cognito-idp:${var.region}:${local.account_id}:userpool/*",
+          "${local.arn_prefix}:wafv2:us-east-1:${local.account_id}:global/webacl/${var.project}-site/*",
         "${local.arn_prefix}:cloudfront::${local.account_id}:*"],
       )
     }

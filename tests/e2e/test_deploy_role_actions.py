@@ -72,7 +72,9 @@ def deployer_calls(rows: list[dict], data_key: str) -> list[tuple[str, str, dict
         if A.origin(row, A.LOCAL_STAND_INS) != "deployer":
             continue
         for action, resources in A.iam_calls(row, REGION, ACCOUNT):
-            out.extend((action, data_key if r == A.DATA_KEY else r, row) for r in resources)
+            placeholders = {A.DATA_KEY: data_key,
+                            A.FUNCTION_URL: f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:sre-poc-incident-handler:production"}
+            out.extend((action, placeholders.get(r, r), row) for r in resources)
     return out
 
 

@@ -58,7 +58,7 @@ def test_plan_trusts_only_this_repos_environment_and_applies_to_moto(endpoint, t
     policy = iam.get_role_policy(RoleName="sre-poc-github-deploy-staging", PolicyName="tars-deploy")["PolicyDocument"]
     statements = {s["Sid"]: s for s in policy["Statement"]}
     listed = lambda v: v if isinstance(v, list) else [v]  # noqa: E731 - IAM gives a string for one item
-    read_verbs = re.compile(r"^[a-z0-9]+:(Describe|Get|List)[A-Za-z]*\*?$")
+    read_verbs = re.compile(r"^[a-z0-9-]+:(Describe|Get|List)[A-Za-z]*\*?$")
     for sid, st in statements.items():
         assert st["Effect"] == "Allow"
         wild = [a for a in listed(st["Action"]) if "*" in a]

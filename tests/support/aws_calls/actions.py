@@ -41,6 +41,7 @@ TASK_PROCESS = re.compile(r"(^|[/ ])(-m invoke|inv|invoke)( |$)")
 # Actions AWS evaluates besides the call's own, with the resource they apply to ("DATA_KEY": the
 # project's KMS data key, which encrypts the data buckets; its ARN is not in the call)
 DATA_KEY = "DATA_KEY"
+FUNCTION_URL = "FUNCTION_URL"   # a Function URL request: the function (or its alias) it belongs to
 
 
 def implied(row: dict, action: str) -> list[tuple[str, list[str]]]:
@@ -117,6 +118,8 @@ def _arn(service: str, region: str, account: str, resource: str) -> str:
 def resources(row: dict, region: str, account: str) -> list[str]:
     """The ARNs a recorded call acts on ("*" where AWS documents no resource-level permission)."""
     p, svc, op = row.get("params", {}), row["service"], row["operation"]
+    if (svc, op) == ("lambda", "InvokeFunctionUrl"):
+        return [FUNCTION_URL]   # the URL does not name the function: the test puts its ARN in
     if svc == "lambda" and "FunctionName" in p:
         name = p["FunctionName"].split(":function:")[-1]
         qualifier = p.get("Qualifier") or (p.get("Name") if "Alias" in op else None)

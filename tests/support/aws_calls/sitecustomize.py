@@ -4,7 +4,8 @@ environment) as one JSON line in the file named by DEPLOY_CALLS_LOG.
 It is a botocore session event hook, installed from outside the code under test: put this
 directory first on PYTHONPATH and set DEPLOY_CALLS_LOG. Every botocore Session created afterwards
 (whoever creates it, however clients are built) gets a ``before-parameter-build`` handler, so the
-record survives changes to how tars_tasks builds its clients. Used by
+record survives changes to how tars_tasks builds its clients. A request the code signs itself
+with ``SigV4Auth`` (verify's Function URL calls) is recorded as lambda ``InvokeFunctionUrl``. Used by
 bench/deploy_role_actions.py and tests/e2e/test_deploy_role_actions.py; nothing in tars_tasks
 imports it. Only identifying parameters (names, keys, ids) are written, never bodies or values.
 
@@ -80,6 +81,27 @@ def _install(path: str | None, credentials_path: str | None) -> None:
             with lock, open(path, "a", encoding="utf-8") as fh:
                 fh.write(line)
 
+    import botocore.auth
+
+    original_add_auth = botocore.auth.SigV4Auth.add_auth
+
+    def add_auth(self, request):
+        """A request the code signs itself (not through a client): verify's Function URL calls.
+        AWS evaluates lambda:InvokeFunctionUrl for them, as the signer."""
+        frame, through_client = sys._getframe(1), False
+        while frame is not None and not through_client:
+            through_client = frame.f_globals.get("__name__", "") == "botocore.signers"
+            frame = frame.f_back
+        if path and not through_client and self._service_name == "lambda":
+            inner, outer = caller()
+            row = {"pid": os.getpid(), "argv": argv, "service": "lambda", "signing_name": "lambda",
+                   "endpoint_prefix": "lambda", "operation": "InvokeFunctionUrl", "caller": inner, "entry": outer,
+                   "params": {"url": request.url.split("?")[0]}}
+            with lock, open(path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row, sort_keys=True) + "\n")
+        return original_add_auth(self, request)
+
+    botocore.auth.SigV4Auth.add_auth = add_auth
     original = botocore.session.Session.__init__
 
     def init(self, *args, **kwargs):
