@@ -99,7 +99,7 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
         def handle_any(self) -> None:
             if self.path.split("?")[0] == HEALTH:
                 return self._send(200, {"Content-Type": "application/json"}, json.dumps(
-                    {"ok": True, "endpoint": settings.endpoint_url, "function": function_name,
+                    {"ok": True, "endpoint": settings.clients.endpoint_url, "function": function_name,
                      "qualifier": qualifier}).encode())
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_PAYLOAD:
@@ -120,15 +120,13 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
 
 
 def serve(port: int, function_name: str, qualifier: str) -> None:
-    from ..aws import session
     from ..settings import Settings
 
-    settings = Settings.load(None, local=True)
-    session.configure(settings)
+    settings = Settings.load(None, local=True)   # the emulator's endpoint comes in AWS_ENDPOINT_URL
     server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(settings, function_name, qualifier, port))
     server.daemon_threads = True
     print(f"local Function URL for {function_name}:{qualifier} on http://127.0.0.1:{port}/ "
-          f"(emulator {settings.endpoint_url})", flush=True)
+          f"(emulator {settings.clients.endpoint_url})", flush=True)
     server.serve_forever()
 
 

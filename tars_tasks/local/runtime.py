@@ -24,6 +24,8 @@ from typing import Any
 from botocore.exceptions import ReadTimeoutError
 
 from ..aws.errors import translate
+from ..errors import TarsError
+from ..names import function_log_group
 from . import code
 
 WORKER_SOURCE = (Path(__file__).with_name("lambda_worker.py")).read_text()
@@ -56,15 +58,14 @@ class Version:
 
 def resolve(settings, function_name: str, qualifier: str | None) -> Version:
     """The published version ``qualifier`` (alias, number or $LATEST) names, from the emulator."""
-    from ..aws import session
+    from ..aws import lambda_
 
-    lam = session.client("lambda")
     with translate(f"find {function_name}:{qualifier or '$LATEST'} in the local emulator",
                    not_found_hint="run inv deploy-infrastructure --local, then inv deploy-lambda --local"):
         version = qualifier or "$LATEST"
         if not (version == "$LATEST" or version.isdigit()):
-            version = lam.get_alias(FunctionName=function_name, Name=version)["FunctionVersion"]
-        got = lam.get_function(FunctionName=function_name, Qualifier=version)
+            version = lambda_.alias_version(settings.clients, function_name, version)
+        got = lambda_.function(settings.clients, function_name, version)
     c = got["Configuration"]
     return Version(function_name=function_name, version=c.get("Version") or version, arn=c["FunctionArn"],
                    code_sha256=c["CodeSha256"], code_size=int(c.get("CodeSize") or 0) or None,
@@ -72,10 +73,6 @@ def resolve(settings, function_name: str, qualifier: str | None) -> Version:
                    memory=int(c.get("MemorySize") or 128),
                    environment=dict((c.get("Environment") or {}).get("Variables") or {}),
                    location=(got.get("Code") or {}).get("Location"))
-
-
-def log_group(function_name: str) -> str:
-    return f"/aws/lambda/{function_name}"
 
 
 def worker_environment(settings, v: Version, stream: str, task_root: Path) -> dict[str, str]:
@@ -86,22 +83,20 @@ def worker_environment(settings, v: Version, stream: str, task_root: Path) -> di
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_LAMBDA_FUNCTION_NAME": v.function_name, "AWS_LAMBDA_FUNCTION_VERSION": v.version,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(v.memory), "AWS_LAMBDA_LOG_GROUP_NAME": log_group(v.function_name),
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(v.memory), "AWS_LAMBDA_LOG_GROUP_NAME": function_log_group(v.function_name),
         "AWS_LAMBDA_LOG_STREAM_NAME": stream, "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
         "LAMBDA_TASK_ROOT": str(task_root), "TARS_LOCAL_INVOKED_ARN": v.arn, "TZ": ":UTC",
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "HOME": tempfile.gettempdir(),
     })
-    if settings.endpoint_url:
-        env["AWS_ENDPOINT_URL"] = settings.endpoint_url
+    if settings.clients.endpoint_url:
+        env["AWS_ENDPOINT_URL"] = settings.clients.endpoint_url
     return env
 
 
 def run(settings, v: Version, payload: Any, *, timeout: float, request_id: str | None = None) -> dict[str, Any]:
     """Run ``v`` once with ``payload``; returns the boto3-shaped reply and ships the logs."""
-    from ..aws import session
-
     request_id = request_id or str(uuid.uuid4())
-    task_root = code.unpacked(settings, v.code_sha256, v.code_size, v.location, s3=session.client("s3"))
+    task_root = code.unpacked(settings, v.code_sha256, v.code_size, v.location)
     stream = time.strftime("%Y/%m/%d/", time.gmtime()) + f"[{v.version}]{uuid.uuid4().hex}"
     started = time.time()
     limit = min(float(v.timeout), float(timeout))
@@ -134,7 +129,7 @@ def run(settings, v: Version, payload: Any, *, timeout: float, request_id: str |
     lines += [f"END RequestId: {request_id}",
               f"REPORT RequestId: {request_id}\tDuration: {elapsed * 1000:.2f} ms\t"
               f"Billed Duration: {int(elapsed * 1000) + 1} ms\tMemory Size: {v.memory} MB"]
-    ship_logs(v.function_name, stream, lines, started)
+    ship_logs(settings, v.function_name, stream, lines, started)
     if timed_out and v.timeout > timeout:  # the caller's read timeout, as botocore raises it
         raise InvokeTimedOut(endpoint_url=f"local runtime {v.function_name}:{v.version}")
     if outcome is None:
@@ -151,24 +146,16 @@ def run(settings, v: Version, payload: Any, *, timeout: float, request_id: str |
     return reply
 
 
-def ship_logs(function_name: str, stream: str, lines: list[str], started: float) -> None:
+def ship_logs(settings, function_name: str, stream: str, lines: list[str], started: float) -> None:
     """Put ``lines`` into the function's log group (created when missing, as Lambda does)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from ..aws import logs
 
-    from ..aws import session
-
-    logs = session.client("logs")
-    group = log_group(function_name)
+    group = function_log_group(function_name)
     stamp = int(started * 1000)
     events = [{"timestamp": stamp + i // 1000, "message": line} for i, line in enumerate(lines)]
     try:
-        try:
-            logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        except logs.exceptions.ResourceNotFoundException:
-            logs.create_log_group(logGroupName=group)
-            logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
-    except (BotoCoreError, ClientError) as exc:  # the reply matters more than its logs
+        logs.put_lines(settings.clients, group, stream, events)
+    except TarsError as exc:  # the reply matters more than its logs
         print(f"tars local runtime: could not write logs to {group}: {exc}", file=sys.stderr)
 
 
