@@ -4,13 +4,15 @@ Requests become payload-format-2.0 events (what a Lambda Function URL sends), re
 read back the way Function URLs read them: a dict with ``statusCode`` gives status, headers,
 cookies and body (base64 when ``isBase64Encoded``); anything else is a 200 JSON reply; a
 function error is a 502. The alias is resolved on every request, so moving it takes effect at
-once. Run as ``python -m tars_tasks.local.function_url --port N --function F --qualifier Q``.
+once. The handler runs on warm workers (``local.warm``) this server holds and stops on exit;
+tasks reach them through ``/_local/invoke`` (``local.warm_api``). Run as ``python -m tars_tasks.local.function_url --port N --function F --qualifier Q``.
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import json
+import signal
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,9 +71,9 @@ def read_reply(reply: dict[str, Any]) -> tuple[int, dict[str, str], list[str], b
     return 200, {"Content-Type": "application/json"}, [], json.dumps(result).encode()
 
 
-def make_handler(settings, function_name: str, qualifier: str, port: int):
+def make_handler(settings, function_name: str, qualifier: str, port: int, pool=None):
     from ..errors import TarsError
-    from . import runtime
+    from . import runtime, warm_api
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -105,10 +107,13 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
             if length > MAX_PAYLOAD:
                 return self._error(413, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
             body = self.rfile.read(length) if length else b""
+            if pool is not None and self.path in (warm_api.INVOKE, warm_api.WORKERS):  # the runtime's own API
+                answer = warm_api.handle(pool, settings, body) if self.path == warm_api.INVOKE else pool.workers()
+                return self._send(200, {"Content-Type": "application/json"}, json.dumps(answer).encode())
             event = build_event(self.command, self.path, dict(self.headers.items()), body, port,
                                 self.client_address[0])
             try:
-                reply = runtime.invoke(settings, function_name, qualifier, event, timeout=900)
+                reply = runtime.invoke(settings, function_name, qualifier, event, timeout=900, pool=pool)
             except TarsError as err:
                 return self._error(502, err.message, err.hint)
             status, headers, cookies, data = read_reply(reply)
@@ -122,14 +127,27 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
 def serve(port: int, function_name: str, qualifier: str) -> None:
     from ..aws import session
     from ..settings import Settings
+    from . import warm
 
     settings = Settings.load(None, local=True)
     session.configure(settings)
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(settings, function_name, qualifier, port))
+    pool = warm.Pool(settings)
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(settings, function_name, qualifier, port, pool))
     server.daemon_threads = True
+    signal.signal(signal.SIGTERM, _exit_on_signal)   # inv local.down: stop the workers, then exit
     print(f"local Function URL for {function_name}:{qualifier} on http://127.0.0.1:{port}/ "
-          f"(emulator {settings.endpoint_url})", flush=True)
-    server.serve_forever()
+          f"(emulator {settings.endpoint_url}, warm workers: up to {pool.size} per function, "
+          f"stopped after {pool.idle_seconds:.0f} s idle)", flush=True)
+    pool.run_reaper()
+    try:
+        server.serve_forever()
+    finally:
+        stopped = pool.close()
+        print(f"stopped {len(stopped)} warm worker(s): {stopped}", flush=True)
+
+
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: list[str] | None = None) -> None:

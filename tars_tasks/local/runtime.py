@@ -52,6 +52,7 @@ class Version:
     memory: int
     environment: dict
     location: str | None
+    concurrency: int | None = None     # reserved concurrency of the function (None: unreserved)
 
 
 def resolve(settings, function_name: str, qualifier: str | None) -> Version:
@@ -71,7 +72,8 @@ def resolve(settings, function_name: str, qualifier: str | None) -> Version:
                    handler=c.get("Handler") or "handler.lambda_handler", timeout=int(c.get("Timeout") or 3),
                    memory=int(c.get("MemorySize") or 128),
                    environment=dict((c.get("Environment") or {}).get("Variables") or {}),
-                   location=(got.get("Code") or {}).get("Location"))
+                   location=(got.get("Code") or {}).get("Location"),
+                   concurrency=(got.get("Concurrency") or {}).get("ReservedConcurrentExecutions"))
 
 
 def log_group(function_name: str) -> str:
@@ -96,12 +98,17 @@ def worker_environment(settings, v: Version, stream: str, task_root: Path) -> di
     return env
 
 
-def run(settings, v: Version, payload: Any, *, timeout: float, request_id: str | None = None) -> dict[str, Any]:
-    """Run ``v`` once with ``payload``; returns the boto3-shaped reply and ships the logs."""
+def code_root(settings, v: Version) -> Path:
+    """The unpacked code of ``v``: only the zip whose sha256 is its CodeSha256 (``local.code``)."""
     from ..aws import session
 
+    return code.unpacked(settings, v.code_sha256, v.code_size, v.location, s3=session.client("s3"))
+
+
+def run(settings, v: Version, payload: Any, *, timeout: float, request_id: str | None = None) -> dict[str, Any]:
+    """Run ``v`` once with ``payload``; returns the boto3-shaped reply and ships the logs."""
     request_id = request_id or str(uuid.uuid4())
-    task_root = code.unpacked(settings, v.code_sha256, v.code_size, v.location, s3=session.client("s3"))
+    task_root = code_root(settings, v)
     stream = time.strftime("%Y/%m/%d/", time.gmtime()) + f"[{v.version}]{uuid.uuid4().hex}"
     started = time.time()
     limit = min(float(v.timeout), float(timeout))
@@ -151,8 +158,9 @@ def run(settings, v: Version, payload: Any, *, timeout: float, request_id: str |
     return reply
 
 
-def ship_logs(function_name: str, stream: str, lines: list[str], started: float) -> None:
-    """Put ``lines`` into the function's log group (created when missing, as Lambda does)."""
+def ship_logs(function_name: str, stream: str, lines: list[str], started: float, *, create: bool = True) -> None:
+    """Put ``lines`` into the function's log group (created when missing, as Lambda does);
+    ``create=False``: the stream exists already (a warm worker's second invoke)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from ..aws import session
@@ -163,7 +171,8 @@ def ship_logs(function_name: str, stream: str, lines: list[str], started: float)
     events = [{"timestamp": stamp + i // 1000, "message": line} for i, line in enumerate(lines)]
     try:
         try:
-            logs.create_log_stream(logGroupName=group, logStreamName=stream)
+            if create:
+                logs.create_log_stream(logGroupName=group, logStreamName=stream)
         except logs.exceptions.ResourceNotFoundException:
             logs.create_log_group(logGroupName=group)
             logs.create_log_stream(logGroupName=group, logStreamName=stream)
@@ -172,6 +181,16 @@ def ship_logs(function_name: str, stream: str, lines: list[str], started: float)
         print(f"tars local runtime: could not write logs to {group}: {exc}", file=sys.stderr)
 
 
-def invoke(settings, function_name: str, qualifier: str | None, payload: dict, *, timeout: float) -> dict:
-    """boto3-shaped ``invoke`` of ``function_name:qualifier`` run by the local runtime."""
+def invoke(settings, function_name: str, qualifier: str | None, payload: dict, *, timeout: float,
+           pool=None) -> dict:
+    """boto3-shaped ``invoke`` of ``function_name:qualifier`` run by the local runtime: on ``pool``'s
+    warm workers (inside the runtime server), else on the running runtime server's (``local.warm_api``),
+    else once in a fresh process."""
+    if pool is not None:
+        return pool.invoke(resolve(settings, function_name, qualifier), payload, timeout=timeout, qualifier=qualifier)
+    from . import warm_api
+
+    server = warm_api.server_url(settings)
+    if server:
+        return warm_api.invoke(server, function_name, qualifier, payload, timeout=timeout)
     return run(settings, resolve(settings, function_name, qualifier), payload, timeout=timeout)

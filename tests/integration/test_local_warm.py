@@ -1,0 +1,199 @@
+"""Warm execution environments of the local runtime (issue 16.1): a worker per deployed version,
+reused with its module state, replaced on a crash, a timeout, a moved alias or idleness, reported
+cold once, and never left behind. Asserts behaviour (pids, counters, log events), never time."""
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tars_tasks.local import processes, runtime, services, warm, warm_api
+from tests.integration.test_local_runtime import FN, deploy, payload, settings  # noqa: F401 (fixture)
+
+COUNTER = '''COUNT.append(1)
+    if event and event.get("crash"):
+        os._exit(3)
+    if event and event.get("raise"):
+        raise ValueError("boom")
+    if event and event.get("sleep"):
+        import time; time.sleep(event["sleep"])
+    return {"pid": os.getpid(), "n": len(COUNT), "version": context.function_version}
+
+COUNT = []  # module state: kept between invocations of one worker'''
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` is a warm worker (its command line holds the worker's source)."""
+    try:
+        return b"warm execution environment" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def pool(settings):  # noqa: F811
+    p = warm.Pool(settings)
+    yield p
+    pids = [w["pid"] for w in p.workers()]
+    p.close()
+    assert not [pid for pid in pids if alive(pid)], "a worker outlived the pool"
+
+
+def call(settings, pool, event=None, qualifier="production"):  # noqa: F811
+    return runtime.invoke(settings, FN, qualifier, event or {}, timeout=30, pool=pool)
+
+
+def report_lines(stream: str) -> list[str]:
+    events = boto3.client("logs").get_log_events(logGroupName=f"/aws/lambda/{FN}", logStreamName=stream,
+                                                  startFromHead=True)["events"]
+    return [e["message"] for e in events]
+
+
+def test_a_second_request_reuses_the_worker_and_its_module_state(settings, pool):  # noqa: F811
+    deploy(settings, COUNTER)
+    first, second = payload(call(settings, pool)), payload(call(settings, pool))
+    assert first["pid"] == second["pid"] and (first["n"], second["n"]) == (1, 2)
+    assert [w["pid"] for w in pool.workers()] == [first["pid"]]
+
+
+def test_init_duration_is_reported_on_the_cold_start_only(settings, pool):  # noqa: F811
+    deploy(settings, COUNTER)
+    call(settings, pool)
+    call(settings, pool)
+    messages = report_lines(pool.workers()[0]["stream"])
+    reports = [m for m in messages if m.startswith("REPORT RequestId:")]
+    assert len(reports) == 2
+    assert "\tInit Duration: " in reports[0] and "Init Duration" not in reports[1]
+    assert "\tMax Memory Used: " in reports[1]
+    assert messages[0].startswith("INIT_START") and sum(m.startswith("INIT_START") for m in messages) == 1
+    assert any("TARS handler initialised" in m for m in messages[:3])   # init logs before the first START
+
+
+def test_a_new_alias_target_gets_a_new_worker_and_the_old_one_stops(settings, pool):  # noqa: F811
+    v1 = deploy(settings, COUNTER)
+    old = payload(call(settings, pool))
+    v2 = deploy(settings, COUNTER.replace('"n"', '"two"'))
+    new = payload(call(settings, pool))
+    assert (old["version"], new["version"]) == (v1, v2) and new["pid"] != old["pid"]
+    assert not alive(old["pid"])
+    assert [w["version"] for w in pool.workers()] == [v2]
+
+
+def test_a_crash_answers_lambdas_error_and_the_next_request_gets_a_fresh_worker(settings, pool):  # noqa: F811
+    deploy(settings, COUNTER)
+    before = payload(call(settings, pool))
+    crashed = call(settings, pool, {"crash": True})
+    assert crashed["FunctionError"] == "Unhandled"
+    error = payload(crashed)
+    assert error["errorType"] == "Runtime.ExitError" and error["errorMessage"].endswith("exit status 3")
+    assert not alive(before["pid"])
+    after = payload(call(settings, pool))
+    assert after["pid"] != before["pid"] and after["n"] == 1
+
+
+def test_a_function_error_keeps_the_worker_as_lambda_does(settings, pool):  # noqa: F811
+    deploy(settings, COUNTER)
+    before = payload(call(settings, pool))
+    failed = call(settings, pool, {"raise": True})
+    assert failed["FunctionError"] == "Unhandled" and payload(failed)["errorType"] == "ValueError"
+    after = payload(call(settings, pool))
+    assert after["pid"] == before["pid"] and after["n"] == 3
+
+
+def test_a_timeout_kills_the_worker(settings, pool):  # noqa: F811
+    boto3.client("lambda").update_function_configuration(FunctionName=FN, Timeout=1)
+    deploy(settings, COUNTER)
+    before = payload(call(settings, pool))
+    timed_out = call(settings, pool, {"sleep": 30})
+    assert payload(timed_out)["errorType"] == "Sandbox.Timedout"
+    assert not alive(before["pid"]) and pool.workers() == []
+    assert payload(call(settings, pool))["n"] == 1
+
+
+def test_the_callers_timeout_raises_like_botocore_and_frees_the_worker(settings, pool):  # noqa: F811
+    from botocore.exceptions import ReadTimeoutError
+
+    deploy(settings, COUNTER)
+    before = payload(call(settings, pool))
+    with pytest.raises(ReadTimeoutError):
+        runtime.invoke(settings, FN, "production", {"sleep": 30}, timeout=0.5, pool=pool)
+    assert not alive(before["pid"]) and pool.workers() == []
+
+
+def test_concurrency_above_the_reserved_concurrency_queues(settings, pool):  # noqa: F811
+    boto3.client("lambda").put_function_concurrency(FunctionName=FN, ReservedConcurrentExecutions=1)
+    deploy(settings, COUNTER)
+    replies: list[dict] = []
+    threads = [threading.Thread(target=lambda: replies.append(call(settings, pool, {"sleep": 0.3})))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bodies = [payload(r) for r in replies]
+    assert not [r for r in replies if "FunctionError" in r]
+    assert len({b["pid"] for b in bodies}) == 1 and sorted(b["n"] for b in bodies) == [1, 2, 3]
+
+
+def test_without_reserved_concurrency_the_pool_grows_to_its_size(settings):  # noqa: F811
+    deploy(settings, COUNTER)
+    pool = warm.Pool(settings, size=2)
+    try:
+        barrier = threading.Barrier(3)
+        replies: list[dict] = []
+
+        def one():
+            barrier.wait()
+            replies.append(payload(call(settings, pool, {"sleep": 0.5})))
+
+        threads = [threading.Thread(target=one) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(replies) == 3 and len({r["pid"] for r in replies}) == 2
+    finally:
+        pool.close()
+
+
+def test_an_idle_worker_is_stopped_after_the_idle_time(settings):  # noqa: F811
+    now = [1000.0]
+    pool = warm.Pool(settings, idle_seconds=60, clock=lambda: now[0])
+    try:
+        deploy(settings, COUNTER)
+        pid = payload(call(settings, pool))["pid"]
+        now[0] += 59
+        assert pool.reap() == [] and alive(pid)
+        now[0] += 1
+        assert pool.reap() == [pid] and not alive(pid)
+        assert payload(call(settings, pool))["n"] == 1
+    finally:
+        pool.close()
+
+
+def test_new_code_under_latest_gets_a_new_worker(settings, pool):  # noqa: F811
+    deploy(settings, COUNTER)
+    first = payload(call(settings, pool, qualifier="$LATEST"))
+    boto3.client("lambda").update_function_configuration(FunctionName=FN, Environment={"Variables": {"X": "1"}})
+    second = payload(call(settings, pool, qualifier="$LATEST"))
+    assert second["pid"] != first["pid"] and not alive(first["pid"])
+
+
+def test_tasks_reach_the_runtime_servers_warm_workers_and_local_down_leaves_none(settings):  # noqa: F811
+    deploy(settings, COUNTER)
+    proc = services.start_runtime(settings)
+    assert warm_api.server_url(settings) == proc.url
+    first = payload(runtime.invoke(settings, FN, "production", {}, timeout=30))   # as the smoke test calls it
+    with urllib.request.urlopen(proc.url + "/", timeout=30) as reply:              # a Function URL request
+        second = json.loads(reply.read())
+    assert second["pid"] == first["pid"] and second["n"] == 2
+    with urllib.request.urlopen(proc.url + warm_api.WORKERS, timeout=30) as reply:
+        assert [w["pid"] for w in json.loads(reply.read())] == [first["pid"]]
+    with pytest.raises(Exception, match="not found|does not exist|ResourceNotFound"):
+        runtime.invoke(settings, "no-such-function", "production", {}, timeout=30)
+    assert processes.stop(services.proc_dir(settings), services.RUNTIME)   # what inv local.down does
+    assert not alive(first["pid"])
