@@ -107,9 +107,18 @@ def make_handler(settings, function_name: str, qualifier: str, port: int, pool=N
             if length > MAX_PAYLOAD:
                 return self._error(413, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
             body = self.rfile.read(length) if length else b""
-            if pool is not None and self.path in (warm_api.INVOKE, warm_api.WORKERS):  # the runtime's own API
-                answer = warm_api.handle(pool, settings, body) if self.path == warm_api.INVOKE else pool.workers()
-                return self._send(200, {"Content-Type": "application/json"}, json.dumps(answer).encode())
+            if pool is None:
+                return self.invoke(body)
+            with pool.logs_after_reply() as ship_logs:   # the reply does not wait for CloudWatch
+                if self.path in (warm_api.INVOKE, warm_api.WORKERS):  # the runtime's own API
+                    answer = warm_api.handle(pool, settings, body) if self.path == warm_api.INVOKE else pool.workers()
+                    self._send(200, {"Content-Type": "application/json"}, json.dumps(answer).encode())
+                else:
+                    self.invoke(body)
+                self.wfile.flush()
+                ship_logs()
+
+        def invoke(self, body: bytes) -> None:
             event = build_event(self.command, self.path, dict(self.headers.items()), body, port,
                                 self.client_address[0])
             try:

@@ -12,12 +12,13 @@ error, not a crash: the worker stays, as Lambda's does. Each worker logs to its 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..errors import StepFailed
 from . import runtime
@@ -45,6 +46,7 @@ class Pool:
         self._starting: dict[str, int] = {}
         self._aliases: dict[tuple[str, str], str] = {}
         self._closed = False
+        self._pending = threading.local()   # log lines to ship after the reply (logs_after_reply)
 
     # -- invoke ---------------------------------------------------------------------------------
     def invoke(self, v: runtime.Version, payload: Any, *, timeout: float, qualifier: str | None = None,
@@ -93,7 +95,7 @@ class Pool:
             report += f"\tInit Duration: {worker.init_ms:.2f} ms"
         lines += [f"END RequestId: {request_id}", report]
         self._release(worker, healthy=state == "ok")
-        runtime.ship_logs(v.function_name, worker.stream, lines, started, create=worker.first_ship())
+        self._ship(v.function_name, worker.stream, lines, started, worker.first_ship())
         if state == "caller-timeout":    # the caller's read timeout passed first, as botocore raises it
             raise runtime.InvokeTimedOut(endpoint_url=f"local runtime {v.function_name}:{v.version}")
         reply: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": v.version,
@@ -104,6 +106,31 @@ class Pool:
         else:
             reply["Payload"] = runtime.Payload(outcome["payload"].encode())
         return reply
+
+    def _ship(self, function: str, stream: str, lines: list[str], started: float, create: bool) -> None:
+        pending = getattr(self._pending, "logs", None)
+        if pending is None:
+            runtime.ship_logs(function, stream, lines, started, create=create)
+        else:
+            pending.append((function, stream, lines, started, create))
+
+    @contextlib.contextmanager
+    def logs_after_reply(self) -> Iterator[Callable[[], None]]:
+        """Within the block, invokes of this thread keep their log lines; the function it yields
+        ships them (call it once the reply went out: the caller does not wait for CloudWatch).
+        Lines left unshipped are shipped when the block ends."""
+        self._pending.logs = []
+
+        def ship() -> None:
+            pending, self._pending.logs = self._pending.logs, []
+            for args in pending:
+                runtime.ship_logs(*args[:4], create=args[4])
+
+        try:
+            yield ship
+        finally:
+            ship()
+            self._pending.logs = None
 
     # -- the workers ----------------------------------------------------------------------------
     def _limit(self, v: runtime.Version) -> int:

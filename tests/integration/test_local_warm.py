@@ -53,6 +53,29 @@ def report_lines(stream: str) -> list[str]:
     return [e["message"] for e in events]
 
 
+def first_stream(proc) -> str:
+    with urllib.request.urlopen(proc.url + warm_api.WORKERS, timeout=30) as reply:
+        return json.loads(reply.read())[0]["stream"]
+
+
+def eventually(read, count: int, tries: int = 100) -> list:
+    """``read()`` once it holds ``count`` items (the server ships logs after it replied)."""
+    import time
+
+    from botocore.exceptions import ClientError
+
+    got: list = []
+    for _ in range(tries):
+        try:
+            got = read()
+        except ClientError:   # the stream is not there yet
+            got = []
+        if len(got) >= count:
+            return got
+        time.sleep(0.1)
+    return got
+
+
 def test_a_second_request_reuses_the_worker_and_its_module_state(settings, pool):  # noqa: F811
     deploy(settings, COUNTER)
     first, second = payload(call(settings, pool)), payload(call(settings, pool))
@@ -193,6 +216,8 @@ def test_tasks_reach_the_runtime_servers_warm_workers_and_local_down_leaves_none
     assert second["pid"] == first["pid"] and second["n"] == 2
     with urllib.request.urlopen(proc.url + warm_api.WORKERS, timeout=30) as reply:
         assert [w["pid"] for w in json.loads(reply.read())] == [first["pid"]]
+    reports = eventually(lambda: [m for m in report_lines(first_stream(proc)) if m.startswith("REPORT")], 2)
+    assert ["Init Duration" in r for r in reports] == [True, False]   # shipped after the replies went out
     with pytest.raises(Exception, match="not found|does not exist|ResourceNotFound"):
         runtime.invoke(settings, "no-such-function", "production", {}, timeout=30)
     assert processes.stop(services.proc_dir(settings), services.RUNTIME)   # what inv local.down does
