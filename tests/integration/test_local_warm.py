@@ -222,3 +222,15 @@ def test_tasks_reach_the_runtime_servers_warm_workers_and_local_down_leaves_none
         runtime.invoke(settings, "no-such-function", "production", {}, timeout=30)
     assert processes.stop(services.proc_dir(settings), services.RUNTIME)   # what inv local.down does
     assert not alive(first["pid"])
+
+
+def test_a_worker_runs_only_the_zip_whose_sha256_is_the_deployed_code_sha256(settings, pool):  # noqa: F811
+    from tars_tasks.errors import StepFailed
+    from tests.integration.test_local_runtime import make_zip
+
+    deploy(settings, COUNTER, keep_in_dist=False)
+    settings.dist_dir.mkdir(parents=True, exist_ok=True)
+    (settings.dist_dir / "lambda.zip").write_bytes(make_zip('return {"code": "rebuilt differently"}'))
+    with pytest.raises(StepFailed, match="not available locally"):
+        call(settings, pool)
+    assert pool.workers() == []
