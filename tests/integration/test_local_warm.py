@@ -228,9 +228,11 @@ def test_a_worker_runs_only_the_zip_whose_sha256_is_the_deployed_code_sha256(set
     from tars_tasks.errors import StepFailed
     from tests.integration.test_local_runtime import make_zip
 
-    deploy(settings, COUNTER, keep_in_dist=False)
+    deployed, rebuilt = make_zip('return {"code": "deployed"}'), make_zip('return {"code": "rebuilt!"}')
+    assert len(deployed) == len(rebuilt)   # same size: only the hash tells them apart
+    deploy(settings, 'return {"code": "deployed"}', keep_in_dist=False)
     settings.dist_dir.mkdir(parents=True, exist_ok=True)
-    (settings.dist_dir / "lambda.zip").write_bytes(make_zip('return {"code": "rebuilt differently"}'))
+    (settings.dist_dir / "lambda.zip").write_bytes(rebuilt)
     with pytest.raises(StepFailed, match="not available locally"):
         call(settings, pool)
     assert pool.workers() == []
