@@ -206,7 +206,7 @@ def test_new_code_under_latest_gets_a_new_worker(settings, pool):  # noqa: F811
     assert second["pid"] != first["pid"] and not alive(first["pid"])
 
 
-def test_tasks_reach_the_runtime_servers_warm_workers_and_local_down_leaves_none(settings):  # noqa: F811
+def test_tasks_reach_the_runtime_servers_warm_workers_and_local_down_leaves_none(settings, run_inv):  # noqa: F811
     deploy(settings, COUNTER)
     proc = services.start_runtime(settings)
     assert warm_api.server_url(settings) == proc.url
@@ -220,8 +220,9 @@ def test_tasks_reach_the_runtime_servers_warm_workers_and_local_down_leaves_none
     assert ["Init Duration" in r for r in reports] == [True, False]   # shipped after the replies went out
     with pytest.raises(Exception, match="not found|does not exist|ResourceNotFound"):
         runtime.invoke(settings, "no-such-function", "production", {}, timeout=30)
-    assert processes.stop(services.proc_dir(settings), services.RUNTIME)   # what inv local.down does
-    assert not alive(first["pid"])
+    down = run_inv("local.down", env={"TARS_ROOT": str(settings.root)})
+    assert down.returncode == 0 and f"runtime (pid {proc.pid})" in down.stdout, down.stdout + down.stderr
+    assert processes._gone(proc.pid) and not alive(first["pid"])
 
 
 def test_a_worker_runs_only_the_zip_whose_sha256_is_the_deployed_code_sha256(settings, pool):  # noqa: F811
