@@ -237,3 +237,30 @@ def test_a_worker_runs_only_the_zip_whose_sha256_is_the_deployed_code_sha256(set
     with pytest.raises(StepFailed, match="not available locally"):
         call(settings, pool)
     assert pool.workers() == []
+
+
+def test_local_down_stops_a_worker_that_is_busy_in_its_handler(settings, run_inv):  # noqa: F811
+    """An idle worker also exits when the server dies (EOF on its request pipe); a busy one only
+    goes because the server stops its workers by pid on SIGTERM."""
+    boto3.client("lambda").update_function_configuration(FunctionName=FN, Timeout=120)
+    deploy(settings, COUNTER)
+    proc = services.start_runtime(settings)
+    outcome: list = []
+
+    def long_invoke():
+        try:
+            outcome.append(runtime.invoke(settings, FN, "production", {"sleep": 60}, timeout=120))
+        except Exception as exc:  # noqa: BLE001 - the server goes away under it
+            outcome.append(exc)
+
+    thread = threading.Thread(target=long_invoke, daemon=True)
+    thread.start()
+    busy = eventually(lambda: [w for w in json.loads(urllib.request.urlopen(proc.url + warm_api.WORKERS,
+                                                                            timeout=30).read()) if w["busy"]], 1)
+    assert busy and alive(busy[0]["pid"])
+    assert run_inv("local.down", env={"TARS_ROOT": str(settings.root)}).returncode == 0
+    assert not alive(busy[0]["pid"])
+    thread.join(timeout=60)
+    assert not thread.is_alive() and len(outcome) == 1   # the caller is answered, not left hanging:
+    assert (isinstance(outcome[0], Exception) and "did not answer" in str(outcome[0])) or \
+        payload(outcome[0])["errorType"] == "Runtime.ExitError", outcome   # the worker's exit, or the server's
