@@ -21,14 +21,14 @@ import uuid
 from typing import Any, Callable, Iterator
 
 from ..errors import StepFailed
-from . import runtime
+from . import versions
 from .warm_process import Worker
 
 DEFAULT_SIZE = 4            # workers per function without reserved concurrency (2 cores here)
 DEFAULT_IDLE = 300.0        # seconds an unused worker is kept (Lambda keeps them minutes)
 
 
-def key_of(v: runtime.Version) -> tuple[str, str, str]:
+def key_of(v: versions.Version) -> tuple[str, str, str]:
     """What a worker runs: function, version, and a digest of the code and configuration."""
     config = json.dumps([v.code_sha256, v.handler, v.timeout, v.memory, v.environment], sort_keys=True)
     return v.function_name, v.version, hashlib.sha256(config.encode()).hexdigest()[:16]
@@ -49,9 +49,9 @@ class Pool:
         self._pending = threading.local()   # log lines to ship after the reply (logs_after_reply)
 
     # -- invoke ---------------------------------------------------------------------------------
-    def invoke(self, v: runtime.Version, payload: Any, *, timeout: float, qualifier: str | None = None,
+    def invoke(self, v: versions.Version, payload: Any, *, timeout: float, qualifier: str | None = None,
                request_id: str | None = None) -> dict[str, Any]:
-        """Run ``v`` with ``payload`` on a warm worker; the boto3-shaped reply (as runtime.run)."""
+        """Run ``v`` with ``payload`` on a warm worker; the boto3-shaped reply (as boto3's invoke)."""
         request_id = request_id or str(uuid.uuid4())
         caller_deadline = time.time() + float(timeout)
         if qualifier and qualifier != "$LATEST" and not qualifier.isdigit():
@@ -74,7 +74,7 @@ class Pool:
             state = "caller-timeout"
         return self._finish(worker, v, request_id, lines, state, outcome, started, cold)
 
-    def _finish(self, worker: Worker, v: runtime.Version, request_id: str, lines: list[str], state: str,
+    def _finish(self, worker: Worker, v: versions.Version, request_id: str, lines: list[str], state: str,
                 outcome: dict | None, started: float, cold: bool) -> dict[str, Any]:
         """Log lines, REPORT, the worker back to the pool (or stopped), and the reply."""
         elapsed_ms = (time.time() - started) * 1000
@@ -97,20 +97,20 @@ class Pool:
         self._release(worker, healthy=state == "ok")
         self._ship(v.function_name, worker.stream, lines, started, worker.first_ship())
         if state == "caller-timeout":    # the caller's read timeout passed first, as botocore raises it
-            raise runtime.InvokeTimedOut(endpoint_url=f"local runtime {v.function_name}:{v.version}")
+            raise versions.InvokeTimedOut(endpoint_url=f"local runtime {v.function_name}:{v.version}")
         reply: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": v.version,
                                  "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": 200}}
         if "error" in outcome:
             reply["FunctionError"] = "Unhandled"
-            reply["Payload"] = runtime.Payload(json.dumps(outcome["error"]).encode())
+            reply["Payload"] = versions.Payload(json.dumps(outcome["error"]).encode())
         else:
-            reply["Payload"] = runtime.Payload(outcome["payload"].encode())
+            reply["Payload"] = versions.Payload(outcome["payload"].encode())
         return reply
 
     def _ship(self, function: str, stream: str, lines: list[str], started: float, create: bool) -> None:
         pending = getattr(self._pending, "logs", None)
         if pending is None:
-            runtime.ship_logs(function, stream, lines, started, create=create)
+            versions.ship_logs(function, stream, lines, started, create=create)
         else:
             pending.append((function, stream, lines, started, create))
 
@@ -124,7 +124,7 @@ class Pool:
         def ship() -> None:
             pending, self._pending.logs = self._pending.logs, []
             for args in pending:
-                runtime.ship_logs(*args[:4], create=args[4])
+                versions.ship_logs(*args[:4], create=args[4])
 
         try:
             yield ship
@@ -133,14 +133,14 @@ class Pool:
             self._pending.logs = None
 
     # -- the workers ----------------------------------------------------------------------------
-    def _limit(self, v: runtime.Version) -> int:
+    def _limit(self, v: versions.Version) -> int:
         reserved = getattr(v, "concurrency", None)
         if reserved == 0:
             raise StepFailed(f"{v.function_name} has reserved concurrency 0: every invoke is throttled",
                              "raise its reserved concurrency (aws_lambda_function reserved_concurrent_executions)")
         return int(reserved or self.size)
 
-    def _acquire(self, v: runtime.Version, deadline: float) -> tuple[Worker, bool]:
+    def _acquire(self, v: versions.Version, deadline: float) -> tuple[Worker, bool]:
         key, fn, limit = key_of(v), v.function_name, self._limit(v)
         while True:
             stop: list[Worker] = []
@@ -164,14 +164,14 @@ class Pool:
                     break
                 if not stop:
                     if time.time() >= deadline:
-                        raise runtime.InvokeTimedOut(endpoint_url=f"local runtime {fn}:{v.version} (all "
+                        raise versions.InvokeTimedOut(endpoint_url=f"local runtime {fn}:{v.version} (all "
                                                                   f"{limit} workers busy)")
                     self._cond.wait(min(1.0, max(0.0, deadline - time.time())))
             for w in stop:
                 w.stop()
         worker = None
         try:
-            worker = Worker(self.settings, v, runtime.code_root(self.settings, v), key, clock=self.clock)
+            worker = Worker(self.settings, v, versions.code_root(self.settings, v), key, clock=self.clock)
         finally:
             with self._cond:
                 self._starting[fn] -= 1

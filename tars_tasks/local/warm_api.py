@@ -30,7 +30,7 @@ def server_url(settings) -> str | None:
 def handle(pool, settings, body: bytes) -> dict[str, Any]:
     """Run one ``/_local/invoke`` request on ``pool``; the JSON answer."""
     from ..errors import TarsError, UsageError
-    from . import runtime
+    from . import versions
 
     try:
         request = json.loads(body)
@@ -40,8 +40,9 @@ def handle(pool, settings, body: bytes) -> dict[str, Any]:
         return {"error": UsageError(f"bad local invoke request: {exc}",
                                     'send {"function", "qualifier", "payload", "timeout"}').as_dict()}
     try:
-        reply = runtime.invoke(settings, function, qualifier, request.get("payload"), timeout=timeout, pool=pool)
-    except runtime.InvokeTimedOut:
+        version = versions.resolve(settings, function, qualifier)
+        reply = pool.invoke(version, request.get("payload"), timeout=timeout, qualifier=qualifier)
+    except versions.InvokeTimedOut:
         return {"callerTimedOut": True}
     except TarsError as err:
         return {"error": err.as_dict()}
@@ -54,7 +55,7 @@ def handle(pool, settings, body: bytes) -> dict[str, Any]:
 def invoke(url: str, function: str, qualifier: str | None, payload: Any, *, timeout: float) -> dict[str, Any]:
     """``runtime.invoke`` through the runtime server at ``url``."""
     from .. import errors
-    from . import runtime
+    from . import versions
 
     body = json.dumps({"function": function, "qualifier": qualifier, "payload": payload,
                        "timeout": timeout}).encode()
@@ -67,7 +68,7 @@ def invoke(url: str, function: str, qualifier: str | None, payload: Any, *, time
         raise errors.StepFailed(f"the local function runtime at {url} did not answer: {exc}",
                                 "inv local.status shows it; inv local.up restarts it") from None
     if answer.get("callerTimedOut"):
-        raise runtime.InvokeTimedOut(endpoint_url=f"local runtime {function}:{qualifier}")
+        raise versions.InvokeTimedOut(endpoint_url=f"local runtime {function}:{qualifier}")
     if "error" in answer:
         kinds = {"usage": errors.UsageError, "config": errors.ConfigError, "refused": errors.Refused}
         err = answer["error"]
@@ -75,5 +76,5 @@ def invoke(url: str, function: str, qualifier: str | None, payload: Any, *, time
                                                             err.get("hint"), details=err.get("details"))
     result = {k: answer[k] for k in ("StatusCode", "ExecutedVersion", "FunctionError") if k in answer}
     result["ResponseMetadata"] = {"RequestId": answer.get("RequestId"), "HTTPStatusCode": 200}
-    result["Payload"] = runtime.Payload(answer["Payload"].encode("utf-8"))
+    result["Payload"] = versions.Payload(answer["Payload"].encode("utf-8"))
     return result

@@ -18,13 +18,13 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-from . import runtime
+from . import versions
 
 WORKER_SOURCE = (Path(__file__).with_name("warm_worker.py")).read_text()
 
 
 class Worker:
-    def __init__(self, settings, v: "runtime.Version", task_root: Path, key: tuple, *,
+    def __init__(self, settings, v: "versions.Version", task_root: Path, key: tuple, *,
                  clock: Callable[[], float] = time.monotonic):
         self.key, self.function, self.version = key, v.function_name, v.version
         self.stream = time.strftime("%Y/%m/%d/", time.gmtime()) + f"[{v.version}]{uuid.uuid4().hex}"
@@ -43,7 +43,7 @@ class Worker:
         try:
             argv = [sys.executable, "-c", WORKER_SOURCE, v.handler, str(request_r), str(reply_w), self.token]
             self.process = subprocess.Popen(
-                argv, cwd=str(task_root), env=runtime.worker_environment(settings, v, self.stream, task_root),
+                argv, cwd=str(task_root), env=versions.worker_environment(settings, v, self.stream, task_root),
                 stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w, pass_fds=(request_r, reply_w),
                 start_new_session=True)
         except BaseException:
