@@ -38,7 +38,7 @@ def inv(tree: Path, root: Path, *args: str) -> tuple[float, float, str]:
     env.update(TARS_ROOT=str(root), PYTHONPATH=str(tree), NO_COLOR="1")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "invoke", "-r", str(tree), *args], cwd=root, env=env,
+    done = subprocess.run([sys.executable, "-m", "invoke", "-r", str(tree), *args], cwd=tree, env=env,
                           capture_output=True, text=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
