@@ -1,6 +1,6 @@
 """A no-op `inv deploy --all --local` (nothing changed), before vs after, side by side in one run.
 
-    .venv/bin/python bench/bench_noop.py [--runs 5] [--old-ref 8ed446c]
+    .venv/bin/python bench/bench_noop.py [--runs 5] [--old-ref 8ed446c] [--command "deploy-lambda --local --yes"]
 
 One fresh copy of the project gets `inv deploy --all --local --yes` (everything deployed, verify
 included). Then, against that one emulator and that one deployment, the same command with
@@ -60,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="no-op runs per side")
     parser.add_argument("--old-ref", default="8ed446c", help="git ref of the 'before' task library")
+    parser.add_argument("--command", default="deploy --all --local --yes", help="the no-op inv command")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="tars-bench-noop-") as tmp:
@@ -75,7 +76,7 @@ def main() -> None:
             inv(ROOT, root, "deploy", "--all", "--local", "--yes")
             for _ in range(args.runs):
                 for (name, runs), tree in zip(sides.items(), (old, ROOT)):
-                    result = inv(tree, root, "deploy", "--all", "--local", "--yes")
+                    result = inv(tree, root, *args.command.split())
                     if "no changes" not in result[2] or "deployed;" in result[2]:
                         raise SystemExit(f"{name}: not a no-op:\n{result[2][-3000:]}")
                     runs.append(result)
@@ -85,7 +86,7 @@ def main() -> None:
                            env=dict(os.environ, TARS_ROOT=str(root), PYTHONPATH=str(ROOT)), capture_output=True)
     print(f"load average (1 min) before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f}; "
           f"{args.runs} runs per side, alternating")
-    print("| `inv deploy --all --local --yes`, nothing changed | median wall | min | max | median CPU | runs |")
+    print(f"| `inv {args.command}`, nothing changed | median wall | min | max | median CPU | runs |")
     print("|---|---|---|---|---|---|")
     for name, runs in sides.items():
         print(row(name, runs))
