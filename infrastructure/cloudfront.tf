@@ -58,8 +58,9 @@ resource "aws_cloudfront_response_headers_policy" "security" {
       override   = true
     }
     content_security_policy {
-      # connect-src: the API is same-origin (/api/*); KB files go to the KB bucket (presigned PUT).
-      content_security_policy = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' https://${local.kb_bucket}.s3.amazonaws.com https://${local.kb_bucket}.s3.${var.region}.amazonaws.com; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+      # connect-src: the API is same-origin (/api/*); KB files go to the KB bucket (presigned PUT);
+      # the browser signs in with the user pool's API (SRP, token refresh).
+      content_security_policy = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' https://${local.kb_bucket}.s3.amazonaws.com https://${local.kb_bucket}.s3.${var.region}.amazonaws.com https://cognito-idp.${var.region}.amazonaws.com; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
       override                = true
     }
   }
@@ -73,8 +74,7 @@ locals {
 }
 
 resource "aws_cloudfront_distribution" "site" {
-  #checkov:skip=CKV_AWS_68:no WAF web ACL (cost); the API is IAM-authenticated behind origin access control and reserved concurrency caps the function
-  #checkov:skip=CKV2_AWS_47:no WAF web ACL (see CKV_AWS_68), so no Log4j rule set to attach
+  #checkov:skip=CKV2_AWS_47:the web ACL (waf.tf) has the Log4j rule (AWSManagedRulesKnownBadInputsRuleSet); this check also demands AWSManagedRulesAnonymousIpList, which would block the VPN and cloud addresses SREs work from
   #checkov:skip=CKV_AWS_86:access logging needs an ACL-enabled bucket (legacy logging); the handler and S3 keep their own logs
   #checkov:skip=CKV_AWS_174:served on the default *.cloudfront.net certificate, whose TLS policy CloudFront fixes; set a custom domain with TLSv1.2_2021 to change it
   #checkov:skip=CKV2_AWS_42:no custom domain, so no ACM certificate to attach
@@ -86,6 +86,7 @@ resource "aws_cloudfront_distribution" "site" {
   price_class         = "PriceClass_100"
   http_version        = "http2and3"
   is_ipv6_enabled     = true
+  web_acl_id          = var.waf_enabled ? aws_wafv2_web_acl.site[0].arn : null
 
   origin {
     origin_id                = local.ui_origin_id

@@ -41,6 +41,7 @@ resource "aws_ecs_task_definition" "mcp" {
       { name = "MCP_HOST", value = "0.0.0.0" },
       { name = "MCP_PORT", value = tostring(var.mcp_port) },
       { name = "AWS_REGION", value = var.region },
+      { name = "LOG_GROUP_PREFIX", value = var.log_group_prefix },
     ]
     healthCheck = {
       command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${var.mcp_port}/health', timeout=3)"]

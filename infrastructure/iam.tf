@@ -22,10 +22,11 @@ data "aws_iam_policy_document" "lambda" {
     resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
   }
 
+  # Only the services' log groups (var.log_group_prefix), never TARS's own (audit lines) or others.
   statement {
     sid       = "ReadServiceLogs"
     actions   = ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams", "logs:StartQuery"]
-    resources = ["arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:*"]
+    resources = ["arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:${var.log_group_prefix}*"]
   }
 
   statement {
@@ -47,8 +48,9 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   statement {
+    # DeleteObjectVersion: an oversized upload is removed for good, not hidden behind a marker
     sid       = "KBFiles"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
     resources = ["${aws_s3_bucket.kb.arn}/*"]
   }
 
@@ -176,7 +178,7 @@ data "aws_iam_policy_document" "mcp_task" {
   statement {
     sid       = "ReadLogs"
     actions   = ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams", "logs:StartQuery"]
-    resources = ["arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:*"]
+    resources = ["arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:${var.log_group_prefix}*"]
   }
   statement {
     sid       = "QueryResults"

@@ -33,6 +33,11 @@ resource "aws_lambda_function" "handler" {
       KB_S3_BUCKET           = aws_s3_bucket.kb.id
       MCP_ENDPOINT           = local.mcp_endpoint
       GITHUB_TOKEN_SSM_PARAM = aws_ssm_parameter.github_token.name
+      # who may call it (lambda_src/auth.py) and what it may read
+      COGNITO_USER_POOL_ID = aws_cognito_user_pool.sre.id
+      COGNITO_CLIENT_ID    = aws_cognito_user_pool_client.ui.id
+      LOG_GROUP_PREFIX     = var.log_group_prefix
+      ALLOWED_ORIGINS      = join(",", var.cors_allowed_origins)
     }
   }
 
@@ -69,7 +74,9 @@ resource "aws_lambda_alias" "production" {
   }
 }
 
-# The Function URL accepts only SigV4-signed requests: CloudFront's origin access control signs them.
+# The Function URL accepts only SigV4-signed requests: CloudFront's origin access control signs
+# those of the site's users (who must also carry a Cognito token, checked by the handler), and an
+# IAM principal of this account allowed lambda:InvokeFunctionUrl signs its own (machine clients).
 resource "aws_lambda_function_url" "production" {
   function_name      = aws_lambda_function.handler.function_name
   qualifier          = aws_lambda_alias.production.name
@@ -94,4 +101,16 @@ resource "aws_lambda_permission" "cloudfront_invoke" {
   qualifier     = aws_lambda_alias.production.name
   principal     = "cloudfront.amazonaws.com"
   source_arn    = aws_cloudfront_distribution.site.arn
+}
+
+# S3 tells the handler about every new KB file, so an oversized upload is deleted and its
+# document marked failed even when the client never calls kb_upload_complete.
+resource "aws_lambda_permission" "kb_bucket" {
+  statement_id   = "AllowKbBucketEvents"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.handler.function_name
+  qualifier      = aws_lambda_alias.production.name
+  principal      = "s3.amazonaws.com"
+  source_arn     = aws_s3_bucket.kb.arn
+  source_account = local.account_id
 }

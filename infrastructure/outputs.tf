@@ -1,4 +1,5 @@
-# Exactly the names tars_tasks/settings.py reads (Field.output) from .tars/<env>/outputs.json,
+# The names tars_tasks/settings.py reads (Field.output) from .tars/<env>/outputs.json (and the
+# cognito_* ones it will read for sign-in),
 # which inv deploy-infrastructure writes with `terraform output -json`.
 
 output "function_name" {
@@ -94,4 +95,30 @@ output "mcp_endpoint" {
 output "github_token_ssm_param" {
   description = "SSM path of the GitHub token"
   value       = aws_ssm_parameter.github_token.name
+}
+
+# Sign-in (issue 14): the UI's build (VITE_COGNITO_*) and inv users.* read these.
+output "cognito_user_pool_id" {
+  description = "Cognito user pool of the SRE team"
+  value       = aws_cognito_user_pool.sre.id
+}
+
+output "cognito_client_id" {
+  description = "App client the triage UI signs in with (SRP, no secret)"
+  value       = aws_cognito_user_pool_client.ui.id
+}
+
+output "cognito_region" {
+  description = "Region of the user pool"
+  value       = var.region
+}
+
+output "cognito_issuer" {
+  description = "Issuer (iss) of the pool's tokens"
+  value       = local.cognito_issuer
+}
+
+output "cognito_jwks_url" {
+  description = "The pool's signing keys (JWKS) the handler verifies tokens with"
+  value       = "${local.cognito_issuer}/.well-known/jwks.json"
 }

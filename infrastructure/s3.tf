@@ -11,7 +11,6 @@ resource "aws_s3_bucket" "ui" {
 
 resource "aws_s3_bucket" "kb" {
   #checkov:skip=CKV_AWS_144:single-region deployment; versioning keeps every earlier KB file
-  #checkov:skip=CKV2_AWS_62:the handler indexes KB files when it uploads them, not from bucket events
   bucket = local.kb_bucket
 }
 
@@ -199,4 +198,15 @@ resource "aws_s3_bucket_cors_configuration" "kb" {
     expose_headers  = ["ETag"]
     max_age_seconds = 3000
   }
+}
+
+# Every new KB file is checked by the handler (size; lambda_src/kb.py object_created).
+resource "aws_s3_bucket_notification" "kb" {
+  bucket = aws_s3_bucket.kb.id
+  lambda_function {
+    lambda_function_arn = aws_lambda_alias.production.arn
+    events              = ["s3:ObjectCreated:*"]
+    filter_prefix       = "kb/"
+  }
+  depends_on = [aws_lambda_permission.kb_bucket]
 }

@@ -98,3 +98,44 @@ variable "ecr_keep_images" {
   type        = number
   default     = 20
 }
+
+variable "log_group_prefix" {
+  description = "Log groups the chat may read (LOG_GROUP_PREFIX): the handler's and the MCP server's roles read only these."
+  type        = string
+  default     = "/ecs/"
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9_./-]*/$", var.log_group_prefix)) && var.log_group_prefix != "/"
+    error_message = "log_group_prefix must look like /ecs/ (a path ending in '/', not '/' alone)."
+  }
+}
+
+variable "cognito_require_mfa" {
+  description = "Require MFA (an authenticator app) for every SRE: set true in production; optional otherwise."
+  type        = bool
+  default     = false
+}
+
+variable "cognito_deletion_protection" {
+  description = "Protect the user pool from deletion (turn off only to tear an environment down)."
+  type        = bool
+  default     = true
+}
+
+variable "cors_allowed_origins" {
+  description = "Extra origins allowed to call the API from a browser (ALLOWED_ORIGINS). The site itself calls /api on its own origin and needs none."
+  type        = list(string)
+  default     = []
+}
+
+variable "waf_enabled" {
+  description = "Attach the WAF web ACL (rate limit + AWS managed rules) to the distribution."
+  type        = bool
+  default     = true
+}
+
+variable "waf_rate_limit" {
+  description = "Requests one IP may send in 5 minutes before the WAF blocks it."
+  type        = number
+  default     = 2000
+}

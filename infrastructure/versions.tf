@@ -26,6 +26,20 @@ provider "aws" {
   }
 }
 
+# CloudFront's WAF web ACL (and its log group) must live in us-east-1, whatever var.region is.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+
+  default_tags {
+    tags = {
+      Project     = var.project
+      Environment = var.env
+      ManagedBy   = "terraform"
+    }
+  }
+}
+
 data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}

@@ -181,9 +181,10 @@ resource "aws_vpc_endpoint" "dynamodb" {
 }
 
 # bedrock-runtime (chat), ssm (GitHub token), logs (both services read and write logs),
-# ecr.api + ecr.dkr (Fargate pulls the MCP image).
+# ecr.api + ecr.dkr (Fargate pulls the MCP image), cognito-idp (the handler fetches the user
+# pool's JWKS from https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json).
 resource "aws_vpc_endpoint" "interface" {
-  for_each            = toset(["bedrock-runtime", "ssm", "logs", "ecr.api", "ecr.dkr"])
+  for_each            = toset(["bedrock-runtime", "ssm", "logs", "ecr.api", "ecr.dkr", "cognito-idp"])
   vpc_id              = aws_vpc.main.id
   service_name        = "com.amazonaws.${var.region}.${each.key}"
   vpc_endpoint_type   = "Interface"

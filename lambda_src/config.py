@@ -18,6 +18,9 @@ MCP_TIMEOUT = 5.0                       # the whole MCP exchange; then CloudWatc
 LOG_SEARCH_BUDGET = 6.0                 # direct log search stops paging after this
 EMBED_BUDGET = 15.0                     # Titan for a whole document, else feature hashing
 BEDROCK_RETRY_AFTER = 60.0              # after Bedrock failed, skip it for this long (warm container)
+KB_SEARCH_MAX_CHUNKS = 1200             # chunks one chat question scores at most (3 full documents)
+KB_SEARCH_MAX_DOCS = 50                 # documents it looks into at most
+KB_SEARCH_BUDGET = 2.0                  # seconds the KB search may take
 
 EMBEDDING_DIMENSIONS = 256
 TITAN_EMBED_MODEL = "amazon.titan-embed-text-v2:0"

@@ -2,8 +2,12 @@
 
 Requests arrive as Lambda Function URL events (or a direct invoke with ``{"action": ...}``).
 Add an action by decorating a function with ``@action("name")`` (``write=True`` when it changes
-anything: over HTTP it then answers only POST); it receives the parsed request and returns a
-JSON-serialisable dict (or raises ApiError for a 4xx).
+anything: over HTTP it then answers only POST, and only editors may call it); it receives the
+parsed request and returns a JSON-serialisable dict (or raises ApiError for a 4xx).
+
+Every action but ``health`` needs a caller (auth.py): a signed-in person's access token, or an
+IAM signature. Writes and refusals leave one audit line (audit.py). S3's ObjectCreated events
+for the KB bucket arrive as direct invokes and go to kb.object_created.
 """
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+import audit
+import auth
 import chat
 import config
 import incidents
@@ -25,11 +31,22 @@ logger.setLevel(logging.INFO)
 
 _HERE = Path(__file__).resolve().parent
 MAX_BODY = 1024 * 1024
-CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Headers": "Content-Type,Authorization,x-amz-content-sha256",
+PUBLIC = {"health"}             # the only action answered without a caller
+CORS_ALLOW = {
+    "Access-Control-Allow-Headers": f"Content-Type,{auth.TOKEN_HEADER},x-amz-content-sha256",
     "Access-Control-Allow-Methods": "GET,POST,OPTIONS",
+    "Access-Control-Max-Age": "600",
 }
+
+
+def cors_headers(event: dict) -> dict[str, str]:
+    """CORS for an Origin listed in ALLOWED_ORIGINS, else none: the site calls /api on its own
+    origin (same-origin needs no CORS), and no other page may read the API's replies."""
+    origin = auth.headers_of(event if isinstance(event, dict) else {}).get("origin", "")
+    allowed = {o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip()}
+    if origin and origin in allowed:
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin", **CORS_ALLOW}
+    return {"Vary": "Origin"}
 
 
 def _build_info() -> dict[str, str]:
@@ -106,7 +123,7 @@ def action(name: str, write: bool = False) -> Callable:
 
 
 def reply(status: int, payload: dict, headers: dict[str, str] | None = None) -> dict:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json", **CORS, **(headers or {})},
+    return {"statusCode": status, "headers": {"Content-Type": "application/json", **(headers or {})},
             "body": json.dumps(payload, default=str)}
 
 
@@ -147,12 +164,32 @@ def _failure(exc: Exception) -> dict:
     return reply(500, {"error": "internal error"})
 
 
+def _is_s3_event(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) and not event.get("requestContext") else None
+    return bool(records) and isinstance(records, list) and all(
+        isinstance(r, dict) and r.get("eventSource") == "aws:s3" for r in records)
+
+
 def lambda_handler(event: dict, context: Any) -> dict:
+    cors = cors_headers(event)
+    caller, name, req = None, None, None
     try:
+        if _is_s3_event(event):   # S3 -> Lambda (resource policy: the KB bucket only)
+            return reply(200, kb.object_created(config.load(), event["Records"], on_reject=lambda ids, reason: audit.record(
+                event, auth.Caller("iam", None, principal="s3.amazonaws.com"), "kb_object_created", 413,
+                params=ids, reason=reason)))
         if ((event.get("requestContext") or {}).get("http") or {}).get("method") == "OPTIONS":
-            return {"statusCode": 204, "headers": CORS, "body": ""}
-        req = Request(event, context)
-        name = req.action
+            return {"statusCode": 204, "headers": cors, "body": ""}
+        parse_error = None
+        try:
+            req = Request(event, context)
+            name = req.action
+        except ApiError as err:
+            parse_error = err
+        if name not in PUBLIC:   # who is calling comes first: an anonymous caller learns nothing more
+            caller = auth.authenticate(event, context)
+        if parse_error:
+            raise parse_error
         if not name:
             raise ApiError(400, "missing field 'action'")
         fn = ACTIONS.get(name)
@@ -161,12 +198,23 @@ def lambda_handler(event: dict, context: Any) -> dict:
         if name in WRITES and req.method not in (None, "POST"):
             raise ApiError(405, f"action '{name}' changes data: send it as POST with a JSON body",
                            headers={"Allow": "POST"})
-        return reply(200, fn(req))
+        if caller is not None:
+            auth.authorize(caller, name, name in WRITES)
+        result = fn(req)
+        if name in WRITES:
+            audit.record(event, caller, name, 200, params=req.params, result=result)
+        return reply(200, result, cors)
+    except (auth.Unauthorized, auth.Forbidden) as err:
+        audit.record(event, caller, name, err.status, params=req.params if req else None, reason=err.code)
+        return reply(err.status, {"error": err.message, **err.fields}, {**cors, **err.headers})
     except ApiError as err:
-        return reply(err.status, {"error": err.message, **err.fields}, err.headers)
+        return reply(err.status, {"error": err.message, **err.fields}, {**cors, **err.headers})
     except Exception as exc:  # noqa: BLE001 - never a stack trace in a reply
-        logger.exception("request failed: action=%s", (event or {}).get("action") if isinstance(event, dict) else None)
-        return _failure(exc)
+        logger.exception("request failed: action=%s", name if name else
+                         ((event or {}).get("action") if isinstance(event, dict) else None))
+        failed = _failure(exc)
+        failed["headers"].update(cors)
+        return failed
 
 
 logger.info("TARS handler initialised version=%s commit=%s",

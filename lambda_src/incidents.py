@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime, timezone
 
 import clients
+import paging
 import validation as v
 from ddb_items import from_item, to_item
 from config import Config
@@ -52,22 +53,12 @@ def update(cfg: Config, params: dict) -> dict:
     return {"incident": incident, **incident}
 
 
-def incidents(cfg: Config, status: str | None = None, severity: str | None = None) -> list[dict]:
-    ddb = clients.client("dynamodb")
-    if status:
-        pages = ddb.get_paginator("query").paginate(
-            TableName=cfg.incidents_table, IndexName="StatusIndex", ScanIndexForward=False,
-            KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": {"S": status}})
-    else:
-        pages = ddb.get_paginator("scan").paginate(TableName=cfg.incidents_table)
-    items = [from_item(i) for page in pages for i in page.get("Items", [])]
-    items = [i for i in items if severity is None or i.get("severity") == severity]
-    return sorted(items, key=lambda i: i.get("created_at", ""), reverse=True)
-
-
 def list_incidents(cfg: Config, params: dict) -> dict:
+    """Newest first, ``limit`` at a time (paging.py): {count, total, incidents, next_token}."""
     status = v.choice(params, "status", STATUSES, required=False)
     severity = v.choice(params, "severity", SEVERITIES, required=False, normalise=str.upper)
-    items = incidents(cfg, status, severity)
-    return {"count": len(items), "incidents": items}
+    ddb = clients.client("dynamodb")
+    rows = [r for r in paging.light_items(ddb, cfg.incidents_table, "incident_id", ("status", "severity"))
+            if (status is None or r.get("status") == status) and (severity is None or r.get("severity") == severity)]
+    items, token, total = paging.page(ddb, cfg.incidents_table, "incident_id", rows, params)
+    return {"count": len(items), "total": total, "incidents": items, "next_token": token}

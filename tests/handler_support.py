@@ -69,7 +69,7 @@ def event(action: str | None, method: str = "POST", raw_body: str | None = None,
 
 def call(handler, action: str | None, method: str = "POST", **fields) -> tuple[int, dict]:
     reply = handler.lambda_handler(event(action, method, **fields), None)
-    assert reply["headers"]["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in reply["headers"]   # no Origin sent: no CORS (never "*")
     assert reply["headers"]["Content-Type"] == "application/json"
     return reply["statusCode"], json.loads(reply["body"])
 
@@ -105,3 +105,53 @@ def url_event(method: str, query: dict | None = None, body: str | None = None) -
         ev["body"] = body
         ev["headers"]["content-type"] = "application/json"
     return ev
+
+
+# ------------------------------------------------------------------ callers (issue 14)
+ACCOUNT = "123456789012"
+FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:sre-poc-incident-handler:production"
+
+
+class Context:
+    """What the Lambda runtime passes as ``context`` (the fields the handler reads)."""
+    function_version = "7"
+    invoked_function_arn = FUNCTION_ARN
+
+
+def iam_authorizer(user_arn: str, account: str = ACCOUNT) -> dict:
+    """requestContext.authorizer.iam of an AWS_IAM Function URL request, as the Lambda developer
+    guide's request payload and aws-lambda-go's lambda-urls-request.json show it."""
+    return {"iam": {"accessKey": "ASIAEXAMPLEKEY000001", "accountId": account, "callerId": "AROAEXAMPLEID:ci",
+                    "cognitoIdentity": None, "principalOrgId": None, "userArn": user_arn,
+                    "userId": "AROAEXAMPLEID:ci"}}
+
+
+def via_cdn(ev: dict, token: str | None = None) -> dict:
+    """``ev`` as it reaches the function through CloudFront: OAC signed it (here: the worst case, a
+    signer that looks like an IAM role of this very account), CloudFront added X-Amz-Cf-Id and the
+    viewer's token rode along in x-tars-token."""
+    ev = json.loads(json.dumps(ev))
+    ev["headers"].update({"x-amz-cf-id": "Xx7j5bR6Ynm0MExampleCfIdxHgWnE6zQ==", "via": "2.0 abc.cloudfront.net (CloudFront)",
+                          "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    if token is not None:
+        ev["headers"]["x-tars-token"] = token
+    ev["requestContext"]["accountId"] = ACCOUNT
+    ev["requestContext"]["authorizer"] = iam_authorizer(f"arn:aws:sts::{ACCOUNT}:assumed-role/cloudfront-oac/edge")
+    return ev
+
+
+def signed_by_iam(ev: dict, user_arn: str = f"arn:aws:sts::{ACCOUNT}:assumed-role/tars-deploy/ci",
+                  account: str = ACCOUNT) -> dict:
+    """``ev`` sent straight to the Function URL, SigV4-signed by an IAM principal (no CloudFront)."""
+    ev = json.loads(json.dumps(ev))
+    ev["requestContext"]["accountId"] = account
+    ev["requestContext"]["authorizer"] = iam_authorizer(user_arn, account)
+    return ev
+
+
+def action_event(action: str, fields: dict, method: str | None = None) -> dict:
+    """A Function URL event for ``action``: writes POST a JSON body, reads GET a query string."""
+    method = method or ("GET" if action in ("kb_list", "list_incidents", "health") else "POST")
+    if method == "GET":
+        return url_event("GET", {"action": action, **fields})
+    return url_event("POST", body=json.dumps({"action": action, **fields}))

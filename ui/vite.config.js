@@ -5,6 +5,9 @@ import react from "@vitejs/plugin-react";
 // uploads them with a long cache lifetime and index.html (uploaded last) with no-cache.
 export default defineConfig({
   plugins: [react()],
+  // amazon-cognito-identity-js bundles the `buffer` polyfill, which reads Node's `global` when it
+  // loads: in a browser that is `globalThis` (without this the page stops with a ReferenceError).
+  define: { global: "globalThis" },
   build: {
     outDir: "dist",
     sourcemap: false,

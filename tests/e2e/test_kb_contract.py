@@ -149,6 +149,10 @@ def test_an_existing_clients_kb_sequence_over_http(local, path, feature_field):
     assert item["file_format"]["S"] == "md" and item["feature_name"]["S"] == "ledger-postings"
     assert item["service_name"]["S"] == service and item["file_name"]["S"] == "test-runbook.md"
 
+    # The URL signs the Content-Type of the format (moto does not check signatures; S3 does): the
+    # original client's text/plain is exactly that type, and it says no size, so none is signed.
+    signed = urllib.parse.parse_qs(urllib.parse.urlsplit(up["upload_url"]).query)["X-Amz-SignedHeaders"][0]
+    assert signed == "content-type;host" and up["upload_headers"] == {"Content-Type": "text/plain"}
     status, _ = http("PUT", up["upload_url"], text.encode(), {"Content-Type": "text/plain"})
     assert status == 200 and object_body(local, item["s3_key"]["S"]) == text.encode()
 
@@ -229,6 +233,9 @@ def test_the_ui_uploads_a_runbook_that_the_chat_then_cites(local, tmp_path):
             item = document_item(local, document_id)
             assert (item["status"]["S"], item["doc_type"]["S"], item["file_format"]["S"]) == ("active", "runbook", "md")
             assert object_body(local, item["s3_key"]["S"]) == RUNBOOK.encode()
+            # the browser PUT the Content-Type the URL signs, with the length it declared
+            head = local.client("s3").head_object(Bucket=local.outputs["kb_bucket"], Key=item["s3_key"]["S"])
+            assert head["ContentType"] == "text/plain" and head["ContentLength"] == len(RUNBOOK.encode())
 
             page.get_by_test_id("nav-chat").click()
             page.get_by_test_id("chat-question").fill(

@@ -32,6 +32,12 @@ def upload(h, text=RUNBOOK, **overrides):
     return body
 
 
+def signed_headers(url: str) -> list[str]:
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(url).query)["X-Amz-SignedHeaders"][0].split(";")
+
+
 def chunk_rows(document_id):
     return boto3.client("dynamodb").query(
         TableName=CHUNKS, IndexName="DocumentIndex", KeyConditionExpression="document_id = :d",
@@ -42,7 +48,9 @@ def test_upload_creates_a_pending_record_and_a_one_hour_presigned_put(h):
     body = upload(h)
     assert body["status"] == "pending" and body["upload_url"].startswith("http")
     assert "X-Amz-Expires=3600" in body["upload_url"] and body["s3_key"].endswith("/payment-runbook.md")
-    assert "content-type" not in body["upload_url"].lower().split("x-amz-signedheaders=")[1].split("&")[0]
+    # the original clients say no size: the URL signs the format's Content-Type (they PUT text/plain)
+    assert signed_headers(body["upload_url"]) == ["content-type", "host"]
+    assert body["upload_headers"] == {"Content-Type": "text/plain"} and body["max_bytes"] == 10 * 1024 * 1024
     doc = boto3.client("dynamodb").get_item(TableName=DOCS, Key={"document_id": {"S": body["document_id"]}})["Item"]
     assert doc["status"]["S"] == "pending" and doc["feature_name"]["S"] == "payments"
     assert [c["S"] for c in doc["ai_context"]["L"]] == ["runbook", "errors"]

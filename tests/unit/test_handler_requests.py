@@ -47,9 +47,23 @@ def test_base64_body_and_get_query_string_are_understood(h):
     assert reply_of(h, bad)[0] == 400
 
 
-def test_options_preflight_gets_cors_headers(h):
-    r = h.lambda_handler({"requestContext": {"http": {"method": "OPTIONS"}}}, None)
-    assert r["statusCode"] == 204 and "POST" in r["headers"]["Access-Control-Allow-Methods"]
+def test_cors_answers_only_the_origins_listed_never_star(h, monkeypatch):
+    monkeypatch.setenv("ALLOWED_ORIGINS", "https://tars.example.com, http://localhost:5173")
+
+    def preflight(origin):
+        return h.lambda_handler({"requestContext": {"http": {"method": "OPTIONS"}}, "headers": {"Origin": origin}}, None)
+
+    r = preflight("https://tars.example.com")
+    assert r["statusCode"] == 204 and r["headers"]["Access-Control-Allow-Origin"] == "https://tars.example.com"
+    assert "POST" in r["headers"]["Access-Control-Allow-Methods"]
+    assert "x-tars-token" in r["headers"]["Access-Control-Allow-Headers"].split(",")
+    for other in ("https://evil.example.net", "null", "https://tars.example.com.evil.net"):
+        r = preflight(other)
+        assert r["statusCode"] == 204 and "Access-Control-Allow-Origin" not in r["headers"], other
+    listed = reply_of(h, {**event("health"), "headers": {"origin": "http://localhost:5173"}})
+    assert listed[0] == 200
+    r = h.lambda_handler({**event("health"), "headers": {"origin": "http://localhost:5173"}}, None)
+    assert r["headers"]["Access-Control-Allow-Origin"] == "http://localhost:5173" and r["headers"]["Vary"] == "Origin"
 
 
 def test_an_aws_failure_is_a_5xx_without_trace_logged_at_error(h, monkeypatch, caplog):
@@ -93,7 +107,7 @@ def test_the_handler_is_deployable_alone():
 
     src = ROOT / "lambda_src"
     local = {p.stem for p in src.glob("*.py")}
-    allowed = set(sys.stdlib_module_names) | local | {"boto3", "botocore", "pypdf"}
+    allowed = set(sys.stdlib_module_names) | local | {"boto3", "botocore", "pypdf", "jwt"}
     for path in src.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
@@ -101,7 +115,7 @@ def test_the_handler_is_deployable_alone():
             for name in names:
                 assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
     reqs = [l.split("==")[0] for l in (src / "requirements.txt").read_text().splitlines() if "==" in l]
-    assert reqs == ["pypdf"]
+    assert reqs == ["pypdf", "PyJWT[crypto]", "cryptography", "cffi", "pycparser"]
 
 
 # ------------------------------------------------- requests through the Function URL event shape
@@ -119,7 +133,7 @@ def state():
 
 def url_reply(h, ev):
     r = h.lambda_handler(ev, None)
-    assert r["headers"]["Access-Control-Allow-Origin"] == "*" and r["headers"]["Content-Type"] == "application/json"
+    assert "Access-Control-Allow-Origin" not in r["headers"] and r["headers"]["Content-Type"] == "application/json"
     return r["statusCode"], r["headers"], json.loads(r["body"])
 
 

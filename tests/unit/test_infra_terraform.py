@@ -19,6 +19,11 @@ from tars_tasks.tables import TABLES
 INFRA = Path(__file__).resolve().parents[2] / "infrastructure"
 RUNBOOK_ENV = {"BEDROCK_MODEL_ID", "INCIDENTS_TABLE", "KB_DOCUMENTS_TABLE", "KB_CHUNKS_TABLE",
                "KB_S3_BUCKET", "MCP_ENDPOINT", "GITHUB_TOKEN_SSM_PARAM"}
+# Set by Terraform only (issue 14): who may call the handler, and which log groups it reads.
+AUTH_ENV = {"COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "LOG_GROUP_PREFIX", "ALLOWED_ORIGINS"}
+# Outputs for sign-in that Settings will read (issue 14 phase B: the UI build, inv users.*).
+SIGN_IN_OUTPUTS = {"cognito_user_pool_id", "cognito_client_id", "cognito_region", "cognito_issuer",
+                   "cognito_jwks_url"}
 
 
 def _unquote(value):
@@ -69,7 +74,7 @@ def _resolve(expr: str, tf: dict, project="PROJ", account="ACCT") -> str:
 def test_every_runbook_variable_is_set_on_the_function(tf):
     fn = tf["resource"]["aws_lambda_function"]["handler"]
     variables = fn["environment"][0]["variables"]
-    assert set(variables) == RUNBOOK_ENV
+    assert set(variables) == RUNBOOK_ENV | AUTH_ENV
     assert {f.env for f in LAMBDA_ENV_FIELDS} == RUNBOOK_ENV
     assert fn["runtime"] == "python3.11"
     assert _resolve(fn["function_name"], tf) == resource_names("PROJ")["function_name"]
@@ -81,7 +86,7 @@ def test_every_runbook_variable_is_set_on_the_function(tf):
 
 def test_every_output_settings_reads_exists(tf):
     wanted = {f.output for f in FIELDS if f.output}
-    assert wanted == set(tf["output"]), (wanted ^ set(tf["output"]))
+    assert wanted | SIGN_IN_OUTPUTS == set(tf["output"]), ((wanted | SIGN_IN_OUTPUTS) ^ set(tf["output"]))
     assert len(wanted) == 19
 
 
@@ -157,7 +162,8 @@ def test_kb_bucket_accepts_the_uis_presigned_put(tf):
         "content_security_policy"][0]["content_security_policy"]
     connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()[1:]
     assert connect == ["'self'", "https://${local.kb_bucket}.s3.amazonaws.com",
-                       "https://${local.kb_bucket}.s3.${var.region}.amazonaws.com"]
+                       "https://${local.kb_bucket}.s3.${var.region}.amazonaws.com",
+                       "https://cognito-idp.${var.region}.amazonaws.com"]   # the UI's sign-in (SRP)
 
 
 def _statements(doc: dict):
@@ -198,3 +204,52 @@ def test_backend_per_env():
         config = hcl2.loads((INFRA / "backend" / f"{env}.hcl").read_text())
         assert _unquote(config["key"]) == f"tars/{env}/terraform.tfstate"
         assert config["encrypt"] is True and _unquote(config["dynamodb_table"])
+
+
+def test_user_pool_admits_only_admin_created_users_with_strong_passwords(tf):
+    r = tf["resource"]
+    pool = r["aws_cognito_user_pool"]["sre"]
+    assert pool["admin_create_user_config"][0]["allow_admin_create_user_only"] is True
+    policy = pool["password_policy"][0]
+    assert policy["minimum_length"] >= 14
+    assert all(policy[k] is True for k in ("require_lowercase", "require_uppercase", "require_numbers",
+                                           "require_symbols"))
+    assert pool["mfa_configuration"] == '${var.cognito_require_mfa ? "ON" : "OPTIONAL"}'
+    assert _unquote(tf["variable"]["cognito_require_mfa"]["default"]) is False
+    client = r["aws_cognito_user_pool_client"]["ui"]
+    assert client["generate_secret"] is False
+    assert set(client["explicit_auth_flows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    assert client["prevent_user_existence_errors"] == "ENABLED"
+    assert client["access_token_validity"] <= 60 and client["token_validity_units"][0]["access_token"] == "minutes"
+    groups = r["aws_cognito_user_group"]["roles"]
+    assert set(groups["for_each"]) == {"tars-viewers", "tars-editors"}
+    env = r["aws_lambda_function"]["handler"]["environment"][0]["variables"]
+    assert env["COGNITO_USER_POOL_ID"] == "${aws_cognito_user_pool.sre.id}"
+    assert env["COGNITO_CLIENT_ID"] == "${aws_cognito_user_pool_client.ui.id}"
+
+
+def test_waf_guards_the_distribution_from_us_east_1(tf):
+    r = tf["resource"]
+    acl = r["aws_wafv2_web_acl"]["site"]
+    assert acl["scope"] == "CLOUDFRONT" and acl["provider"] == "${aws.us_east_1}"
+    assert acl["count"] == "${var.waf_enabled ? 1 : 0}"
+    rules = {rule["name"]: rule for rule in acl["rule"]}
+    rate = rules["rate-limit-per-ip"]["statement"][0]["rate_based_statement"][0]
+    assert rate["aggregate_key_type"] == "IP" and rate["limit"] == "${var.waf_rate_limit}"
+    managed = {rule["statement"][0]["managed_rule_group_statement"][0]["name"]
+               for rule in acl["rule"] if "managed_rule_group_statement" in rule["statement"][0]}
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"} <= managed
+    dist = r["aws_cloudfront_distribution"]["site"]
+    assert dist["web_acl_id"] == "${var.waf_enabled ? aws_wafv2_web_acl.site[0].arn : null}"
+    redacted = [f["single_header"][0]["name"] for f in
+                r["aws_wafv2_web_acl_logging_configuration"]["site"]["redacted_fields"]]
+    assert "x-tars-token" in redacted and "authorization" in redacted
+
+
+def test_log_readers_see_only_the_configured_prefix():
+    """The handler and the MCP task read log groups under var.log_group_prefix, never `log-group:*`."""
+    text = (INFRA / "iam.tf").read_text()
+    for sid in ("ReadServiceLogs", "ReadLogs"):
+        block = text[text.index(f'sid       = "{sid}"'):]
+        resources = block[block.index("resources"):block.index("\n", block.index("resources"))]
+        assert "log-group:${var.log_group_prefix}*" in resources and "log-group:*" not in resources, resources

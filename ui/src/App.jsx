@@ -1,8 +1,11 @@
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import ChatPage from "./pages/ChatPage.jsx";
 import KnowledgeBasePage from "./pages/KnowledgeBasePage.jsx";
 import IncidentsPage from "./pages/IncidentsPage.jsx";
-import { apiBase } from "./api.js";
+import SignIn from "./SignIn.jsx";
+import { apiBase, setApiAuth } from "./api.js";
+import { REFRESH_MARGIN_S, defaultAuth } from "./auth.js";
+import { NO_SIGN_IN, SessionContext } from "./session.js";
 
 // Hash routes, so the static site needs no server-side rewrite on S3 + CloudFront.
 const PAGES = [
@@ -16,7 +19,7 @@ function pageFromHash(hash) {
   return PAGES.find((p) => p.id === id) ? id : "chat";
 }
 
-export default function App() {
+function Pages({ session }) {
   const [page, setPage] = useState(() => pageFromHash(window.location.hash));
 
   useEffect(() => {
@@ -46,10 +49,94 @@ export default function App() {
         <span className="api-base" title="API endpoint">
           API: {apiBase()}
         </span>
+        {session.enabled && (
+          <span className="who">
+            <span data-testid="signed-in-user">{session.user.username}</span>{" "}
+            <span className="badge muted" data-testid="signed-in-role">
+              {session.user.role || "no role"}
+            </span>{" "}
+            <button type="button" className="link" data-testid="sign-out" onClick={session.signOut}>
+              Sign out
+            </button>
+          </span>
+        )}
       </header>
       <main>
+        {session.enabled && !session.canWrite && (
+          <p className="notice" data-testid="viewer-notice">
+            {session.user.role === "viewer"
+              ? "You are a viewer: you can chat and read; ask an operator for the editor role to change things."
+              : "Your account has no TARS role yet: ask an operator to add you to tars-viewers or tars-editors."}
+          </p>
+        )}
         <Component />
       </main>
     </div>
+  );
+}
+
+/** The app: the pages, behind the sign-in screen when the build names a user pool. */
+export default function App({ auth = defaultAuth(), clock = () => Date.now() / 1000 }) {
+  const [state, setState] = useState(auth ? { status: "checking" } : { status: "open" });
+  const timer = useRef(null);
+
+  const signOut = useCallback(
+    (notice = "") => {
+      clearTimeout(timer.current);
+      setApiAuth(null, null);
+      auth?.signOut();
+      setState({ status: "signed-out", notice });
+    },
+    [auth],
+  );
+
+  const signedIn = useCallback(
+    (user) => {
+      setApiAuth(
+        () => auth.accessToken(),
+        (err) => signOut(err.message),
+      );
+      setState({ status: "signed-in", user });
+    },
+    [auth, signOut],
+  );
+
+  useEffect(() => {
+    if (!auth) return undefined;
+    let live = true;
+    auth.current().then((user) => {
+      if (!live) return;
+      if (user) signedIn(user);
+      else setState({ status: "signed-out", notice: "" });
+    });
+    return () => {
+      live = false;
+    };
+  }, [auth, signedIn]);
+
+  // Refresh the session before the access token expires (not only when a request needs it).
+  useEffect(() => {
+    if (state.status !== "signed-in") return undefined;
+    const wait = Math.max(0, state.user.expiresAt - REFRESH_MARGIN_S - clock()) * 1000;
+    timer.current = setTimeout(() => {
+      auth.refresh().then(
+        (user) => setState({ status: "signed-in", user }),
+        () => signOut("Your session has ended: sign in again."),
+      );
+    }, wait);
+    return () => clearTimeout(timer.current);
+  }, [auth, clock, signOut, state]);
+
+  const session = useMemo(() => {
+    if (state.status !== "signed-in") return NO_SIGN_IN;
+    return { enabled: true, user: state.user, canWrite: state.user.role === "editor", signOut: () => signOut("You signed out.") };
+  }, [state, signOut]);
+
+  if (state.status === "checking") return <p className="muted">Loading…</p>;
+  if (state.status === "signed-out") return <SignIn auth={auth} notice={state.notice} onSignedIn={signedIn} />;
+  return (
+    <SessionContext.Provider value={session}>
+      <Pages session={session} />
+    </SessionContext.Provider>
   );
 }

@@ -5,6 +5,18 @@
 // front of a Lambda Function URL with origin access control rejects unsigned payloads.
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+// The signed-in user's access token travels in this header: CloudFront's origin access control
+// signs the request to the Function URL with its own Authorization header.
+export const TOKEN_HEADER = "x-tars-token";
+
+let tokenProvider = null; // async () => access token, or null (no sign-in)
+let onUnauthorized = null; // (ApiError) => void: the API answered 401
+
+/** How the API client gets the token, and who hears about a 401 (App sets both once signed in). */
+export function setApiAuth(provider, unauthorized) {
+  tokenProvider = provider;
+  onUnauthorized = unauthorized;
+}
 
 export class ApiError extends Error {
   constructor(message, { status = 0, kind = "api" } = {}) {
@@ -38,7 +50,24 @@ export async function sha256Hex(text) {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+async function withToken(headers) {
+  if (!tokenProvider) return headers;
+  let token;
+  try {
+    token = await tokenProvider();
+  } catch {
+    token = null;
+  }
+  if (!token) {
+    const err = new ApiError("Your session has ended: sign in again.", { status: 401, kind: "auth" });
+    onUnauthorized?.(err);
+    throw err;
+  }
+  return { ...headers, [TOKEN_HEADER]: token };
+}
+
 async function send(url, init, timeoutMs) {
+  init = { ...init, headers: await withToken(init.headers) };
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   let response;
@@ -71,6 +100,14 @@ async function readReply(response) {
     // {"error"} from the handler; {"message"}/{"Message"} from the Function URL or CloudFront itself.
     const message = data && [data.error, data.message, data.Message].find((m) => typeof m === "string" && m);
     const detail = message || "no error message in the reply";
+    if (response.status === 401 && tokenProvider) {
+      const err = new ApiError(`Your session is no longer accepted (${detail}): sign in again.`, { status: 401, kind: "auth" });
+      onUnauthorized?.(err);
+      throw err;
+    }
+    if (response.status === 403 && data && typeof data.code === "string") {
+      throw new ApiError(`Not allowed: ${detail}`, { status: 403, kind: "forbidden" });
+    }
     throw new ApiError(`The TARS API answered ${response.status}: ${detail}`, { status: response.status });
   }
   if (data === null || typeof data !== "object") {
@@ -97,16 +134,17 @@ export async function apiPost(action, fields = {}, { timeoutMs = DEFAULT_TIMEOUT
 
 /**
  * PUT a file to a presigned S3 URL, reporting bytes sent through `onProgress(loaded, total)`
- * (XMLHttpRequest: fetch cannot report upload progress). No x-amz-* header is added: the URL's
- * signature covers only the host, and S3 rejects unsigned x-amz-* headers. The content type is
- * not signed either, so the file's own type (or text/plain) is sent.
+ * (XMLHttpRequest: fetch cannot report upload progress). The URL's signature covers the
+ * Content-Type kb_upload named (`contentType`) and, as the UI declares the file's size, its
+ * Content-Length (the browser sets it from the file): S3 refuses any other. No x-amz-* header
+ * and no token is added: S3 rejects unsigned x-amz-* headers, and the token is for the API only.
  */
-export function putToPresignedUrl(uploadUrl, file, { timeoutMs = 5 * 60_000, onProgress = () => {} } = {}) {
+export function putToPresignedUrl(uploadUrl, file, { contentType, timeoutMs = 5 * 60_000, onProgress = () => {} } = {}) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("PUT", uploadUrl);
     xhr.timeout = timeoutMs;
-    xhr.setRequestHeader("Content-Type", file.type || "text/plain");
+    xhr.setRequestHeader("Content-Type", contentType || file.type || "text/plain");
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) onProgress(event.loaded, event.total);
     };

@@ -5,6 +5,7 @@ import { apiPost, putToPresignedUrl, ApiError } from "./api.js";
 export const ALLOWED_EXTENSIONS = ["md", "markdown", "txt", "pdf"];
 export const DOC_TYPES = ["runbook", "architecture", "troubleshooting", "reference", "postmortem"];
 export const UPLOAD_STEPS = 3;
+export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024; // the handler's limit (kb.MAX_FILE)
 
 export function fileExtension(name) {
   const dot = name.lastIndexOf(".");
@@ -34,6 +35,12 @@ export async function uploadDocument(file, meta, onProgress = () => {}) {
       { kind: "input" },
     );
   }
+  if (file.size > MAX_UPLOAD_BYTES || file.size === 0) {
+    throw new ApiError(
+      file.size ? `${file.name} is ${formatBytes(file.size)}: the knowledge base takes files up to 10 MB; split it.` : `${file.name} is empty.`,
+      { kind: "input" },
+    );
+  }
   onProgress({ step: 1, of: UPLOAD_STEPS, label: "Registering the document" });
   const created = await apiPost("kb_upload", {
     service_name: meta.service_name,
@@ -41,6 +48,7 @@ export async function uploadDocument(file, meta, onProgress = () => {}) {
     ai_context: meta.ai_context,
     doc_type: meta.doc_type,
     file_name: file.name,
+    file_size: file.size, // signed into the upload URL: S3 refuses another length
   });
   if (!created.upload_url || !created.document_id) {
     throw new ApiError("The TARS API answered kb_upload without an upload_url or document_id.");
@@ -54,7 +62,8 @@ export async function uploadDocument(file, meta, onProgress = () => {}) {
     });
   try {
     uploading(0, file.size);
-    await putToPresignedUrl(created.upload_url, file, { onProgress: uploading });
+    const contentType = created.upload_headers && created.upload_headers["Content-Type"];
+    await putToPresignedUrl(created.upload_url, file, { contentType, onProgress: uploading });
     onProgress({ step: 3, of: UPLOAD_STEPS, label: "Indexing (parse, chunk, embed)" });
     return await apiPost("kb_upload_complete", { document_id: created.document_id }, { timeoutMs: 120_000 });
   } catch (err) {

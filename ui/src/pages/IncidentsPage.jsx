@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { apiGet, apiPost } from "../api.js";
 import ErrorAlert from "../ErrorAlert.jsx";
+import { useSession } from "../session.js";
 
 export const SEVERITIES = ["P1", "P2", "P3", "P4"];
 export const STATUSES = ["open", "investigating", "mitigated", "resolved"];
@@ -69,7 +70,9 @@ function CreateIncidentForm({ onCreated, onError }) {
 }
 
 export default function IncidentsPage() {
+  const { canWrite } = useSession();
   const [incidents, setIncidents] = useState([]);
+  const [page, setPage] = useState({ total: 0, nextToken: null });
   const [status, setStatus] = useState("");
   const [severity, setSeverity] = useState("");
   const [loading, setLoading] = useState(true);
@@ -77,13 +80,15 @@ export default function IncidentsPage() {
 
   // Only the latest list request may update the page (filters can change while one is in flight).
   const latest = useRef(0);
-  const load = useCallback(async () => {
+  // A page at a time (list_incidents' limit/next_token); "More" appends the next page.
+  const load = useCallback(async (nextToken = null) => {
     const mine = ++latest.current;
     setLoading(true);
     try {
-      const data = await apiGet("list_incidents", { status, severity });
+      const data = await apiGet("list_incidents", { status, severity, next_token: nextToken });
       if (mine !== latest.current) return;
-      setIncidents(data.incidents || []);
+      setIncidents((shown) => (nextToken ? [...shown, ...(data.incidents || [])] : data.incidents || []));
+      setPage({ total: data.total ?? (data.incidents || []).length, nextToken: data.next_token || null });
     } catch (err) {
       if (mine === latest.current) setError(err.message);
     } finally {
@@ -94,12 +99,13 @@ export default function IncidentsPage() {
   useEffect(() => {
     load();
   }, [load]);
+  const reload = useCallback(() => load(), [load]);
 
   async function updateStatus(incident, next) {
     setError("");
     try {
       await apiPost("update_incident", { incident_id: incident.incident_id, status: next });
-      await load();
+      await reload();
     } catch (err) {
       setError(err.message);
     }
@@ -108,11 +114,13 @@ export default function IncidentsPage() {
   return (
     <div className="page">
       <h2>Incidents</h2>
-      <CreateIncidentForm onCreated={load} onError={setError} />
+      {canWrite && <CreateIncidentForm onCreated={reload} onError={setError} />}
       <ErrorAlert message={error} testId="incidents-error" onDismiss={() => setError("")} />
       <section className="card">
         <div className="row">
-          <h3 className="grow">Incidents ({incidents.length})</h3>
+          <h3 className="grow" data-testid="incidents-count">
+            Incidents ({incidents.length < page.total ? `${incidents.length} of ${page.total}` : incidents.length})
+          </h3>
           <label>
             Status
             <select data-testid="incidents-filter-status" value={status} onChange={(e) => setStatus(e.target.value)}>
@@ -136,7 +144,7 @@ export default function IncidentsPage() {
             data-testid="incidents-refresh"
             onClick={() => {
               setError("");
-              load();
+              reload();
             }}
           >
             Refresh
@@ -164,21 +172,30 @@ export default function IncidentsPage() {
                   <td>{i.service}</td>
                   <td title={i.description}>{i.title}</td>
                   <td>
-                    <select
-                      aria-label={`Status of ${i.title}`}
-                      value={i.status}
-                      onChange={(e) => updateStatus(i, e.target.value)}
-                    >
-                      {STATUSES.map((s) => (
-                        <option key={s}>{s}</option>
-                      ))}
-                    </select>
+                    {canWrite ? (
+                      <select
+                        aria-label={`Status of ${i.title}`}
+                        value={i.status}
+                        onChange={(e) => updateStatus(i, e.target.value)}
+                      >
+                        {STATUSES.map((s) => (
+                          <option key={s}>{s}</option>
+                        ))}
+                      </select>
+                    ) : (
+                      <span data-testid={`incident-status-${i.incident_id}`}>{i.status}</span>
+                    )}
                   </td>
                   <td>{i.created_at}</td>
                 </tr>
               ))}
             </tbody>
           </table>
+        )}
+        {page.nextToken && (
+          <button type="button" data-testid="incidents-more" disabled={loading} onClick={() => load(page.nextToken)}>
+            More incidents
+          </button>
         )}
       </section>
     </div>

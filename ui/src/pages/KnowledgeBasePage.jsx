@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { apiGet, apiPost } from "../api.js";
 import { ALLOWED_EXTENSIONS, DOC_TYPES, UPLOAD_STEPS, parseContext, uploadDocument } from "../kbUpload.js";
 import ErrorAlert from "../ErrorAlert.jsx";
+import { useSession } from "../session.js";
 
 const STATUSES = ["", "active", "pending", "disabled", "failed"];
 
@@ -104,7 +105,9 @@ function UploadForm({ onUploaded, onError }) {
 }
 
 export default function KnowledgeBasePage() {
+  const { canWrite } = useSession();
   const [documents, setDocuments] = useState([]);
+  const [page, setPage] = useState({ total: 0, nextToken: null });
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState("");
   const [serviceDraft, setServiceDraft] = useState("");
@@ -114,13 +117,15 @@ export default function KnowledgeBasePage() {
 
   // Only the latest list request may update the page (filters can change while one is in flight).
   const latest = useRef(0);
-  const load = useCallback(async () => {
+  // The list comes a page at a time (kb_list's limit/next_token); "More" appends the next page.
+  const load = useCallback(async (nextToken = null) => {
     const mine = ++latest.current;
     setLoading(true);
     try {
-      const data = await apiGet("kb_list", { service_name: serviceFilter.trim(), status: statusFilter });
+      const data = await apiGet("kb_list", { service_name: serviceFilter.trim(), status: statusFilter, next_token: nextToken });
       if (mine !== latest.current) return;
-      setDocuments(data.documents || []);
+      setDocuments((shown) => (nextToken ? [...shown, ...(data.documents || [])] : data.documents || []));
+      setPage({ total: data.total ?? (data.documents || []).length, nextToken: data.next_token || null });
     } catch (err) {
       if (mine === latest.current) setError(err.message);
     } finally {
@@ -131,6 +136,7 @@ export default function KnowledgeBasePage() {
   useEffect(() => {
     load();
   }, [load]);
+  const reload = useCallback(() => load(), [load]);
 
   async function change(doc, action, fields, confirmText) {
     if (confirmText && !window.confirm(confirmText)) return;
@@ -138,7 +144,7 @@ export default function KnowledgeBasePage() {
     setPendingId(doc.document_id);
     try {
       await apiPost(action, { document_id: doc.document_id, ...fields });
-      await load();
+      await reload();
     } catch (err) {
       setError(err.message);
     } finally {
@@ -149,7 +155,7 @@ export default function KnowledgeBasePage() {
   return (
     <div className="page">
       <h2>Knowledge base</h2>
-      <UploadForm onUploaded={load} onError={setError} />
+      {canWrite && <UploadForm onUploaded={reload} onError={setError} />}
       <ErrorAlert message={error} testId="kb-error" onDismiss={() => setError("")} />
       <section className="card">
         <form
@@ -160,7 +166,9 @@ export default function KnowledgeBasePage() {
             setServiceFilter(serviceDraft);
           }}
         >
-          <h3 className="grow">Documents ({documents.length})</h3>
+          <h3 className="grow" data-testid="kb-count">
+            Documents ({documents.length < page.total ? `${documents.length} of ${page.total}` : documents.length})
+          </h3>
           <label>
             Service
             <input
@@ -185,7 +193,7 @@ export default function KnowledgeBasePage() {
             data-testid="kb-refresh"
             onClick={() => {
               setError("");
-              load();
+              reload();
             }}
           >
             Refresh
@@ -227,29 +235,36 @@ export default function KnowledgeBasePage() {
                   <td className="num">{d.chunk_count ?? 0}</td>
                   <td>{d.created_at}</td>
                   <td className="actions">
-                    {d.status === "active" && (
+                    {canWrite && d.status === "active" && (
                       <button type="button" disabled={pendingId === d.document_id} onClick={() => change(d, "kb_update", { status: "disabled" })}>
                         Disable
                       </button>
                     )}
-                    {d.status === "disabled" && (
+                    {canWrite && d.status === "disabled" && (
                       <button type="button" disabled={pendingId === d.document_id} onClick={() => change(d, "kb_update", { status: "active" })}>
                         Enable
                       </button>
                     )}
-                    <button
-                      type="button"
-                      className="danger"
-                      disabled={pendingId === d.document_id}
-                      onClick={() => change(d, "kb_delete", {}, `Delete ${d.file_name} and its chunks?`)}
-                    >
-                      Delete
-                    </button>
+                    {canWrite && (
+                      <button
+                        type="button"
+                        className="danger"
+                        disabled={pendingId === d.document_id}
+                        onClick={() => change(d, "kb_delete", {}, `Delete ${d.file_name} and its chunks?`)}
+                      >
+                        Delete
+                      </button>
+                    )}
                   </td>
                 </tr>
               ))}
             </tbody>
           </table>
+        )}
+        {page.nextToken && (
+          <button type="button" data-testid="kb-more" disabled={loading} onClick={() => load(page.nextToken)}>
+            More documents
+          </button>
         )}
       </section>
     </div>

@@ -85,7 +85,13 @@ describe("KnowledgeBasePage", () => {
     const calls = mockApi((call) => {
       if (call.action === "kb_list") return listReply(listed++ ? [{ ...DOCS[0], document_id: "doc-9", file_name: "runbook.md", chunk_count: 4 }] : []);
       if (call.action === "kb_upload")
-        return json({ document_id: "doc-9", upload_url: UPLOAD_URL, s3_key: "kb/doc-9/runbook.md", status: "pending" });
+        return json({
+          document_id: "doc-9",
+          upload_url: UPLOAD_URL,
+          s3_key: "kb/doc-9/runbook.md",
+          status: "pending",
+          upload_headers: { "Content-Type": "text/plain" },
+        });
       if (call.method === "PUT") return put.promise;
       if (call.action === "kb_upload_complete") return json({ document_id: "doc-9", status: "active", chunk_count: 4 });
       return json({ error: "unexpected" }, 400);
@@ -122,6 +128,7 @@ describe("KnowledgeBasePage", () => {
       ai_context: ["timeouts", "retries"],
       doc_type: "troubleshooting",
       file_name: "runbook.md",
+      file_size: 41, // signed into the upload URL as its Content-Length
     });
     const putCall = calls[2];
     expect(putCall.url.toString()).toBe(UPLOAD_URL);
@@ -132,7 +139,23 @@ describe("KnowledgeBasePage", () => {
     signedPosts(calls);
   });
 
-  test("the file's own type is the PUT's Content-Type", async () => {
+  test("the PUT's Content-Type is the one kb_upload signed, not the browser's guess", async () => {
+    const calls = mockApi((call) => {
+      if (call.action === "kb_list") return listReply([]);
+      if (call.action === "kb_upload")
+        return json({ document_id: "d", upload_url: UPLOAD_URL, status: "pending", upload_headers: { "Content-Type": "text/plain" } });
+      if (call.method === "PUT") return new Response("", { status: 200 });
+      return json({ document_id: "d", status: "active", chunk_count: 1 });
+    });
+    render(<KnowledgeBasePage />);
+    const user = userEvent.setup();
+    await fillUploadForm(user, new File(["# Guide"], "guide.md", { type: "text/markdown" }));
+    await user.click(screen.getByTestId("kb-upload"));
+    await screen.findByTestId("kb-upload-result");
+    expect(calls.find((c) => c.method === "PUT").headers["content-type"]).toBe("text/plain");
+  });
+
+  test("an API that names no upload headers gets the file's own type", async () => {
     const calls = mockApi((call) => {
       if (call.action === "kb_list") return listReply([]);
       if (call.action === "kb_upload") return json({ document_id: "d", upload_url: UPLOAD_URL, status: "pending" });
@@ -145,6 +168,19 @@ describe("KnowledgeBasePage", () => {
     await user.click(screen.getByTestId("kb-upload"));
     await screen.findByTestId("kb-upload-result");
     expect(calls.find((c) => c.method === "PUT").headers["content-type"]).toBe("application/pdf");
+  });
+
+  test("a file over 10 MB is refused before any request", async () => {
+    const calls = mockApi(() => listReply([]));
+    render(<KnowledgeBasePage />);
+    await screen.findByText("No documents.");
+    const user = userEvent.setup();
+    const big = new File(["x"], "huge.md", { type: "text/markdown" });
+    Object.defineProperty(big, "size", { value: 10 * 1024 * 1024 + 1 });
+    await fillUploadForm(user, big);
+    await user.click(screen.getByTestId("kb-upload"));
+    expect(await screen.findByTestId("kb-error")).toHaveTextContent("huge.md is 10.0 MB: the knowledge base takes files up to 10 MB");
+    expect(calls.map((c) => c.action)).toEqual(["kb_list"]);
   });
 
   test("a file type the knowledge base does not take is refused before any request", async () => {
