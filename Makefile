@@ -6,7 +6,7 @@ VENV ?= .venv
 INV := $(VENV)/bin/inv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# The install marker the deploy tasks read too (tars_tasks/build/ui_bundle.py): npm ci runs once.
+# The install marker the deploy tasks read too (tars_tasks/artifacts/ui_bundle.py): npm ci runs once.
 UI_STAMP := ui/node_modules/.package-lock.sha256
 ARGS ?=
 CHECKOV_VENV := .venv-checkov
@@ -38,7 +38,7 @@ lint-infra: setup
 # holds the lock's digest, so `inv deploy-ui` knows this install is current and does not repeat it.
 $(UI_STAMP): ui/package-lock.json ui/package.json | $(STAMP)
 	cd ui && npm ci --no-audit --no-fund
-	$(PY) -m tars_tasks.build.ui_bundle --mark-installed ui
+	$(PY) -m tars_tasks.artifacts.ui_bundle --mark-installed ui
 
 # First command of the README: set up, then deploy everything to the embedded local target.
 demo: setup

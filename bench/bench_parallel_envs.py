@@ -41,7 +41,7 @@ def make_copy(dest: Path) -> Path:
     modules = ROOT / "ui" / "node_modules"
     if modules.is_dir():
         subprocess.run(["cp", "-al", str(modules), str(dest / "ui" / "node_modules")], check=True)
-        from tars_tasks.build import ui_bundle
+        from tars_tasks.artifacts import ui_bundle
 
         ui_bundle.mark_installed(dest / "ui")
     return dest

@@ -14,6 +14,7 @@ Prints a markdown table (docs/benchmarks.md, ## Pipeline). Needs the real compon
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -57,11 +58,11 @@ def main() -> None:
         raise SystemExit("run bench/setup-awscli.sh first")
     sys.path.insert(0, str(ROOT))
     from tars_tasks.local import processes
-    from tars_tasks.settings import Settings, resource_names
+    from tars_tasks.names import resource_names
 
     with tempfile.TemporaryDirectory() as tmp:
         root = project_copy(Path(tmp))
-        env = dict(Settings.process_environment(), TARS_ROOT=str(root), PYTHONPATH=str(ROOT), NO_COLOR="1")
+        env = dict(os.environ, TARS_ROOT=str(root), PYTHONPATH=str(ROOT), NO_COLOR="1")
         try:
             run(INV + ["deploy", "--all", "--local", "--yes", "--skip-verify"], env)
             url = processes.read(root / ".tars" / "local" / "proc", "emulator").url

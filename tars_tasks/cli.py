@@ -50,7 +50,7 @@ def teach(program: Any) -> None:
     from invoke.exceptions import Exit, ParseError
 
     from . import console
-    from .runner import _debugging
+    from .skeleton import _debugging
 
     if getattr(program, "_tars_taught", False):
         return
@@ -77,7 +77,7 @@ def attach(tasks_file: str) -> None:
 
     from . import console
     from .errors import ConfigError
-    from .runner import _debugging
+    from .skeleton import _debugging
     from .settings import check_invoke_file
 
     try:

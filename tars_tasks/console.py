@@ -253,7 +253,7 @@ def write_report(path: str | os.PathLike | None, data: dict) -> None:
     """Write the --json report (scrubbed of secrets). No-op when no path was given.
 
     A write that fails (disk full, directory gone) does not undo or hide the task's work: it is
-    noted, and the runner ends the task with ReportNotWritten (exit 4) once the task is done.
+    noted, and the task skeleton ends the task with ReportNotWritten (exit 4) once the task is done.
     """
     if not path:
         return

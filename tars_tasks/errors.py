@@ -2,12 +2,11 @@
 
 Every expected failure is a TarsError carrying one line saying what failed, one line saying
 what to do, and an exit code (DESIGN.md): 1 a step failed, 2 bad usage or configuration,
-3 refused by a safety check, 4 done but the --json report could not be written. The task runner (``tars_tasks.runner``) turns them into exactly
+3 refused by a safety check, 4 done but the --json report could not be written. The task skeleton (``tars_tasks.skeleton``) turns them into exactly
 those two lines and that exit code, never a traceback unless ``--debug``.
 """
 from __future__ import annotations
 
-EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 3

@@ -72,7 +72,7 @@ def hold(settings, command: str, *, dry_run: bool = False,
               "expires_at": now + lease, "token": token}
     table, lid = settings.lock_table, lock_id(settings)
     try:
-        previous = dynamodb.acquire_lock(table, lid, holder, now)
+        previous = dynamodb.acquire_lock(settings.clients, table, lid, holder, now)
     except dynamodb.LockTableMissing:
         if not nested:
             console.warn(f"deploy lock table {table} does not exist yet: running without a lock")
@@ -87,7 +87,7 @@ def hold(settings, command: str, *, dry_run: bool = False,
     def renew() -> None:
         while not stop.wait(max(lease / 3, 0.05)):
             try:
-                if not dynamodb.renew_lock(table, lid, token, clock() + lease):
+                if not dynamodb.renew_lock(settings.clients, table, lid, token, clock() + lease):
                     console.warn("the deploy lock was taken from this run (inv unlock --force?)")
                     return
             except Exception:  # noqa: BLE001 - a failed renewal is retried next period
@@ -102,6 +102,6 @@ def hold(settings, command: str, *, dry_run: bool = False,
         stop.set()
         renewer.join(timeout=5)
         try:
-            dynamodb.release_lock(table, lid, token)
+            dynamodb.release_lock(settings.clients, table, lid, token)
         except Exception as exc:  # noqa: BLE001 - never hide the body's own error
             console.warn(f"could not release the deploy lock ({exc}); inv unlock --force releases it")

@@ -24,34 +24,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
+from .names import function_log_group, resource_names  # noqa: F401 - resource_names re-exported
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def resource_names(project: str, account_id: str | None = None) -> dict[str, str]:
-    """The one naming function: what every TARS resource is called for ``project``.
-
-    ``infrastructure/`` uses the same patterns (checked by tests/unit/test_infra_names.py) and
-    the local bootstrap creates exactly these.
-    """
-    names = {
-        "function_name": f"{project}-incident-handler",
-        "lambda_alias": "production",
-        "incidents_table": f"{project}-incidents",
-        "kb_documents_table": f"{project}-kb-documents",
-        "kb_chunks_table": f"{project}-kb-chunks",
-        "lock_table": f"{project}-deploy-locks",
-        "ecr_repository": f"{project}-mcp-server",
-        "ecs_cluster": f"{project}-cluster",
-        "ecs_service": f"{project}-mcp-server",
-        "log_group": f"/aws/lambda/{project}-incident-handler",
-        "github_token_ssm_param": f"/{project}/github-token",
-    }
-    if account_id:
-        names["kb_bucket"] = f"{project}-kb-documents-{account_id}"
-        names["ui_bucket"] = f"{project}-ui-{account_id}"
-        names["artifact_bucket"] = f"{project}-artifacts-{account_id}"
-    return names
 
 
 # ---------------------------------------------------------------- value parsers
@@ -372,22 +347,54 @@ class Settings:
         return self._sources.get(name, "unset")
 
     @property
-    def is_local(self) -> bool:
-        return self.target == "local"
+    def target_name(self) -> str:
+        """aws or local (the TARS_TARGET setting; ``--local`` sets it)."""
+        return self._values.get("target") or "aws"
+
+    @property
+    def target(self):
+        """Where this run deploys (tars_tasks.target): it makes the clients and knows what differs."""
+        if self.__dict__.get("_target") is None:
+            from .target import make
+
+            self._target = make(self)
+        return self._target
+
+    @property
+    def clients(self):
+        """This run's boto3 clients: ``settings.clients("lambda")`` (made by the target)."""
+        return self.target.clients
 
     @property
     def target_flags(self) -> dict[str, str]:
         """The flags that name this run's target in a command printed for the user to run."""
-        flags = {"local": "--local"} if self.is_local else {}
+        local = self.target_name == "local"
+        flags = {"local": "--local"} if local else {}
         explicit = self.source("env") not in ("invoke.yaml", "default", "--local")
-        if (self.is_local and self.env != "local") or (not self.is_local and explicit):
+        if (local and self.env != "local") or (not local and explicit):
             flags["env"] = f"--env {self.env}"
         return flags
 
     @property
+    def target_args(self) -> str:
+        """The flags a printed command needs to reach this very environment, always explicit."""
+        return " --local" + (f" --env {self.env}" if self.env != "local" else "") \
+            if self.target_name == "local" else f" --env {self.env}"
+
+    @property
+    def log_group(self) -> str:
+        """The function's CloudWatch log group."""
+        return function_log_group(self.function_name)
+
+    @property
     def state_dir(self) -> Path:
-        """Per-env state: outputs.json, markers, the local emulator's files."""
+        """Per-env state: outputs.json, markers, Terraform's data."""
         return self.root / ".tars" / self.env
+
+    @property
+    def local_dir(self) -> Path:
+        """The local target's processes, ports and images (shared by every env run locally)."""
+        return self.root / ".tars" / "local"
 
     @property
     def cache_dir(self) -> Path:
@@ -439,32 +446,44 @@ class Settings:
     def replace(self, **values: Any) -> "Settings":
         new_values = dict(self._values, **values)
         new_sources = dict(self._sources, **{k: "override" for k in values})
-        return Settings(new_values, new_sources, dict(self.problems), self.root, self.envs)
+        new = Settings(new_values, new_sources, dict(self.problems), self.root, self.envs)
+        new.keep_target_of(self)
+        return new
 
-    # ------------------------------------------------------------ the process
-    def export_aws_environment(self, endpoint_url: str | None = None, dummy_credentials: bool = False) -> None:
-        """Point boto3 (and child processes) at ``endpoint_url`` through its own AWS_ENDPOINT_URL."""
-        if endpoint_url:
-            os.environ["AWS_ENDPOINT_URL"] = endpoint_url
-            self._values["endpoint_url"] = endpoint_url
-            self._sources["endpoint_url"] = "local emulator"
-        if dummy_credentials:
-            os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-            os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
-            os.environ.pop("AWS_SESSION_TOKEN", None)
-            os.environ.pop("AWS_PROFILE", None)
-            self._values["profile"] = None
-        os.environ["AWS_REGION"] = self.region
-        os.environ["AWS_DEFAULT_REGION"] = self.region
+    def keep_target_of(self, other: "Settings") -> None:
+        """Use ``other``'s target (and so its clients) when it is the same target: a reload."""
+        from .target import Target
+
+        if other.__dict__.get("_target") is not None and Target.key(other) == Target.key(self):
+            self._target = other._target
+
+    # ------------------------------------------------------------ child processes
+    def child_env(self, *, aws: bool = False, **extra: str) -> dict[str, str]:
+        """The environment of a child process: this process's, without any AWS variable or secret;
+        with ``aws`` the variables that reach this run's target (the user's credentials for AWS,
+        the emulator's endpoint and dummy keys for local). ``extra`` is added last."""
+        env = plain_environment()
+        if aws:
+            env.update(self.target.aws_environment(aws_variables()))
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
 
     @staticmethod
     def debug_requested() -> bool:
         return os.environ.get("TARS_DEBUG", "").lower() in ("1", "true", "yes")
 
-    @staticmethod
-    def process_environment() -> dict[str, str]:
-        """A copy of the environment for child processes (tests, npm, the local runtime)."""
-        return dict(os.environ)
+
+SECRET_VARIABLES = frozenset({f.env for f in FIELDS if f.secret} | {"AWS_SECURITY_TOKEN"})
+
+
+def plain_environment() -> dict[str, str]:
+    """This process's environment without AWS variables or secrets (what every child starts from)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in SECRET_VARIABLES}
+
+
+def aws_variables() -> dict[str, str]:
+    """This process's AWS variables (credentials chain, profile, config files) for a child talking to AWS."""
+    return {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
 
 
 def _invoke_config(ctx: Any) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def create_table_args(table: Table, name: str) -> dict[str, Any]:
 
 def create_all(ddb_client: Any, project: str) -> list[str]:
     """Create every table (tests and the local bootstrap). Returns the names created."""
-    from .settings import resource_names
+    from .names import resource_names
 
     names = resource_names(project)
     created = []

@@ -37,11 +37,17 @@ def _isolated_aws_env(monkeypatch):
             monkeypatch.delenv(key, raising=False)
     for key, value in _SAFE_ENV.items():
         monkeypatch.setenv(key, value)
-    from tars_tasks.aws import session
 
-    session.reset()
     yield
-    session.reset()
+
+
+@pytest.fixture
+def clients():
+    """The boto3 clients of a run against whatever the test set up (moto in-process, or the
+    emulator AWS_ENDPOINT_URL names): for tests that call aws/ functions directly."""
+    from tars_tasks.aws.clients import Clients
+
+    return Clients(region=REGION, max_attempts=3)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 from ..errors import ConfigError, StepFailed
 from .errors import error_code, translate
-from .session import client
 
 MAX_PATHS = 15            # above this many paths one "/*" is cheaper and as good
 ALL = "/*"
@@ -16,12 +15,12 @@ NO_DISTRIBUTION_HINT = "check TARS_DISTRIBUTION_ID (inv config), or run inv depl
 EMULATOR_COMPLETED = "COMPLETED"
 
 
-def domain_name(distribution_id: str) -> str:
+def domain_name(clients, distribution_id: str) -> str:
     """The distribution's *.cloudfront.net domain; ConfigError (exit 2) when it does not exist."""
     from botocore.exceptions import ClientError
 
     try:
-        r = client("cloudfront").get_distribution(Id=distribution_id)
+        r = clients("cloudfront").get_distribution(Id=distribution_id)
     except ClientError as exc:
         if error_code(exc) in ("NoSuchDistribution", "404", "NotFound"):
             raise ConfigError(f"CloudFront distribution {distribution_id} does not exist",
@@ -44,12 +43,12 @@ def paths_for(keys: Iterable[str], invalidate_all: bool = False) -> list[str]:
     return sorted(paths)
 
 
-def invalidate(distribution_id: str, paths: list[str], caller_reference: str, *, delay: float,
+def invalidate(clients, distribution_id: str, paths: list[str], caller_reference: str, *, delay: float,
                max_attempts: int, sleep: Callable[[float], None] = time.sleep) -> str:
     """Create an invalidation; back off while CloudFront has too many in progress. Returns its id."""
     from botocore.exceptions import ClientError
 
-    cf = client("cloudfront")
+    cf = clients("cloudfront")
     batch = {"Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": caller_reference}
     wait = max(delay, 0.0)
     for attempt in range(1, max_attempts + 1):
@@ -69,7 +68,7 @@ def invalidate(distribution_id: str, paths: list[str], caller_reference: str, *,
     raise AssertionError("unreachable")
 
 
-def wait_completed(distribution_id: str, invalidation_id: str, *, delay: float, max_attempts: int) -> None:
+def wait_completed(clients, distribution_id: str, invalidation_id: str, *, delay: float, max_attempts: int) -> None:
     """botocore's ``invalidation_completed`` waiter, also accepting the emulator's "COMPLETED".
 
     CloudFront only ever answers "InProgress" or "Completed", so the extra acceptor cannot
@@ -79,7 +78,7 @@ def wait_completed(distribution_id: str, invalidation_id: str, *, delay: float, 
     from botocore.loaders import create_loader
     from botocore.waiter import WaiterModel, create_waiter_with_client
 
-    cf = client("cloudfront")
+    cf = clients("cloudfront")
     config = create_loader().load_service_model("cloudfront", "waiters-2", cf.meta.service_model.api_version)
     spec = config["waiters"]["InvalidationCompleted"]
     spec["acceptors"] = spec["acceptors"] + [{"matcher": "path", "argument": "Invalidation.Status",

@@ -5,7 +5,6 @@ from typing import Any
 
 from ..errors import Refused
 from .errors import error_code, translate
-from .session import client
 
 LOCK_KEY = "lock_id"
 
@@ -31,10 +30,10 @@ def _plain(item: dict[str, dict[str, str]]) -> dict[str, Any]:
     return out
 
 
-def read_lock(table: str, lock_id: str) -> dict[str, Any] | None:
+def read_lock(clients, table: str, lock_id: str) -> dict[str, Any] | None:
     with translate(f"read the deploy lock in {table}"):
         try:
-            reply = client("dynamodb").get_item(TableName=table, Key={LOCK_KEY: {"S": lock_id}}, ConsistentRead=True)
+            reply = clients("dynamodb").get_item(TableName=table, Key={LOCK_KEY: {"S": lock_id}}, ConsistentRead=True)
         except Exception as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 raise LockTableMissing(table) from None
@@ -42,14 +41,14 @@ def read_lock(table: str, lock_id: str) -> dict[str, Any] | None:
     return _plain(reply["Item"]) if "Item" in reply else None
 
 
-def acquire_lock(table: str, lock_id: str, holder: dict[str, Any], now: float) -> dict[str, Any] | None:
+def acquire_lock(clients, table: str, lock_id: str, holder: dict[str, Any], now: float) -> dict[str, Any] | None:
     """Take the lock. Returns the expired holder it took over from, or None when it was free.
 
     Raises Refused naming the holder while a live lease is held, LockTableMissing when the
     table does not exist.
     """
     item = _item(dict(holder, **{LOCK_KEY: lock_id}))
-    ddb = client("dynamodb")
+    ddb = clients("dynamodb")
     with translate(f"take the deploy lock in {table}"):
         try:
             ddb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(lock_id)")
@@ -60,9 +59,9 @@ def acquire_lock(table: str, lock_id: str, holder: dict[str, Any], now: float) -
                 raise LockTableMissing(table) from None
             if code != "ConditionalCheckFailedException":
                 raise
-    current = read_lock(table, lock_id)
+    current = read_lock(clients, table, lock_id)
     if current is None:  # released between our two calls: try once more
-        return acquire_lock(table, lock_id, holder, now)
+        return acquire_lock(clients, table, lock_id, holder, now)
     if _ours(current, holder):  # our first put landed but its answer was lost; botocore retried it
         return None
     if float(current.get("expires_at", 0)) > now:
@@ -79,7 +78,7 @@ def acquire_lock(table: str, lock_id: str, holder: dict[str, Any], now: float) -
         except Exception as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            if not _ours(read_lock(table, lock_id), holder):
+            if not _ours(read_lock(clients, table, lock_id), holder):
                 raise Refused(f"another deploy took the expired lock for {lock_id} first",
                               "wait for it to finish") from None
     return current
@@ -89,11 +88,11 @@ def _ours(current: dict[str, Any] | None, holder: dict[str, Any]) -> bool:
     return bool(current) and bool(holder.get("token")) and current.get("token") == holder.get("token")
 
 
-def renew_lock(table: str, lock_id: str, token: str, expires_at: float) -> bool:
+def renew_lock(clients, table: str, lock_id: str, token: str, expires_at: float) -> bool:
     """Extend our lease. False when the lock is no longer ours."""
     with translate(f"renew the deploy lock in {table}"):
         try:
-            client("dynamodb").update_item(
+            clients("dynamodb").update_item(
                 TableName=table, Key={LOCK_KEY: {"S": lock_id}}, UpdateExpression="SET expires_at = :e",
                 ConditionExpression="#t = :t", ExpressionAttributeNames={"#t": "token"},
                 ExpressionAttributeValues={":e": {"N": str(expires_at)}, ":t": {"S": token}})
@@ -104,7 +103,7 @@ def renew_lock(table: str, lock_id: str, token: str, expires_at: float) -> bool:
             raise
 
 
-def release_lock(table: str, lock_id: str, token: str | None = None) -> bool:
+def release_lock(clients, table: str, lock_id: str, token: str | None = None) -> bool:
     """Delete the lock (only ours, unless ``token`` is None: inv unlock --force)."""
     kwargs: dict[str, Any] = {}
     if token is not None:
@@ -112,9 +111,27 @@ def release_lock(table: str, lock_id: str, token: str | None = None) -> bool:
                   "ExpressionAttributeValues": {":t": {"S": token}}}
     with translate(f"release the deploy lock in {table}"):
         try:
-            client("dynamodb").delete_item(TableName=table, Key={LOCK_KEY: {"S": lock_id}}, **kwargs)
+            clients("dynamodb").delete_item(TableName=table, Key={LOCK_KEY: {"S": lock_id}}, **kwargs)
             return True
         except Exception as exc:
             if error_code(exc) in ("ConditionalCheckFailedException", "ResourceNotFoundException"):
                 return False
             raise
+
+
+def table_status(clients, table: str) -> str:
+    """TableStatus (ACTIVE, CREATING ...); ConfigError when the table does not exist."""
+    with translate(f"describe table {table}"):
+        return clients("dynamodb").describe_table(TableName=table)["Table"]["TableStatus"]
+
+
+def query(clients, table: str, index: str, attribute: str, value: str) -> list[dict[str, Any]]:
+    """Every item of ``index`` whose ``attribute`` equals the string ``value`` (all pages, typed items)."""
+    items: list[dict[str, Any]] = []
+    with translate(f"query {table} ({index})"):
+        pages = clients("dynamodb").get_paginator("query").paginate(
+            TableName=table, IndexName=index, KeyConditionExpression="#k = :v",
+            ExpressionAttributeNames={"#k": attribute}, ExpressionAttributeValues={":v": {"S": value}})
+        for page in pages:
+            items += page.get("Items", [])
+    return items

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 from .errors import error_code, translate
-from .session import client
 
 REPOSITORY_HINT = "set TARS_ECR_REPOSITORY_URL or run inv deploy-infrastructure (output ecr_repository_url)"
 
@@ -35,11 +34,11 @@ def split_repository_url(url: str) -> tuple[str, str]:
     return registry, name
 
 
-def login(repository_url: str) -> RegistryLogin:
+def login(clients, repository_url: str) -> RegistryLogin:
     """A registry login from ``get_authorization_token`` (the token decodes to 'AWS:<password>')."""
     registry, _ = split_repository_url(repository_url)
     with translate("get an ECR authorization token"):
-        data = client("ecr").get_authorization_token()["authorizationData"]
+        data = clients("ecr").get_authorization_token()["authorizationData"]
     if not data:
         raise ConfigError("ECR returned no authorization data", "check the IAM permission ecr:GetAuthorizationToken")
     decoded = base64.b64decode(data[0]["authorizationToken"]).decode("utf-8")
@@ -49,10 +48,10 @@ def login(repository_url: str) -> RegistryLogin:
     return RegistryLogin(registry=registry, username=username, password=password)
 
 
-def image_exists(repository_url: str, tag: str) -> bool:
+def image_exists(clients, repository_url: str, tag: str) -> bool:
     """True when the repository already holds ``tag`` (so build and push can be skipped)."""
     _, name = split_repository_url(repository_url)
-    ecr = client("ecr")
+    ecr = clients("ecr")
     try:
         response = ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": tag}])
     except Exception as exc:  # noqa: BLE001 - sorted below

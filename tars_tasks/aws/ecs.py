@@ -12,7 +12,6 @@ from typing import Any, Callable
 
 from ..errors import ConfigError
 from .errors import error_code, error_message, translate
-from .session import client
 
 SERVICE_HINT = "set TARS_ECS_CLUSTER / TARS_ECS_SERVICE or run inv deploy-infrastructure"
 # describe_task_definition returns these; register_task_definition refuses them.
@@ -22,9 +21,9 @@ READ_ONLY_FIELDS = ("taskDefinitionArn", "revision", "status", "requiresAttribut
 COMPLETED, FAILED, ROLLED_BACK, TIMEOUT, WAITING = "completed", "failed", "rolled back", "timeout", "waiting"
 
 
-def describe_service(cluster: str, service: str) -> dict[str, Any]:
+def describe_service(clients, cluster: str, service: str) -> dict[str, Any]:
     with translate(f"describe ECS service {service}", not_found_hint=SERVICE_HINT):
-        response = client("ecs").describe_services(cluster=cluster, services=[service])
+        response = clients("ecs").describe_services(cluster=cluster, services=[service])
     found = [s for s in response.get("services", []) if s.get("status") != "INACTIVE"]
     if not found:
         reason = (response.get("failures") or [{}])[0].get("reason", "MISSING")
@@ -32,10 +31,10 @@ def describe_service(cluster: str, service: str) -> dict[str, Any]:
     return found[0]
 
 
-def describe_task_definition(name: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
+def describe_task_definition(clients, name: str) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """(task definition, its tags) for an ARN or 'family:revision'."""
     try:
-        response = client("ecs").describe_task_definition(taskDefinition=name, include=["TAGS"])
+        response = clients("ecs").describe_task_definition(taskDefinition=name, include=["TAGS"])
     except Exception as exc:  # noqa: BLE001 - ECS says ClientException for a revision that does not exist
         if error_code(exc) == "ClientException":
             raise ConfigError(f"task definition {name} does not exist ({error_message(exc)})",
@@ -79,17 +78,17 @@ def copy_with_image(task_definition: dict[str, Any], container_name: str, image:
     return args
 
 
-def register_with_image(task_definition: dict[str, Any], tags: list[dict[str, str]], container_name: str,
+def register_with_image(clients, task_definition: dict[str, Any], tags: list[dict[str, str]], container_name: str,
                         image: str) -> str:
     args = copy_with_image(task_definition, container_name, image)
     if tags:
         args["tags"] = tags
     with translate(f"register a task definition revision of {task_definition.get('family')}"):
-        response = client("ecs").register_task_definition(**args)
+        response = clients("ecs").register_task_definition(**args)
     return response["taskDefinition"]["taskDefinitionArn"]
 
 
-def update_service(cluster: str, service: str, *, task_definition: str | None = None,
+def update_service(clients, cluster: str, service: str, *, task_definition: str | None = None,
                    desired_count: int | None = None) -> dict[str, Any]:
     """A rolling update (never scales to zero unless ``desired_count=0`` is asked for)."""
     args: dict[str, Any] = {"cluster": cluster, "service": service}
@@ -98,14 +97,14 @@ def update_service(cluster: str, service: str, *, task_definition: str | None = 
     if desired_count is not None:
         args["desiredCount"] = desired_count
     with translate(f"update ECS service {service}", not_found_hint=SERVICE_HINT):
-        return client("ecs").update_service(**args)["service"]
+        return clients("ecs").update_service(**args)["service"]
 
 
-def previous_revision(family: str, before: int) -> str | None:
+def previous_revision(clients, family: str, before: int) -> str | None:
     """The newest ACTIVE revision of ``family`` older than ``before``."""
     best: tuple[int, str] | None = None
     with translate(f"list task definitions of {family}"):
-        pages = client("ecs").get_paginator("list_task_definitions").paginate(
+        pages = clients("ecs").get_paginator("list_task_definitions").paginate(
             familyPrefix=family, status="ACTIVE", sort="DESC")
         for page in pages:
             for arn in page.get("taskDefinitionArns", []):
@@ -172,13 +171,13 @@ class Watch:
     elapsed: float = 0.0
 
 
-def watch(cluster: str, service: str, judge: Callable[[dict[str, Any]], Verdict], *, timeout: float,
+def watch(clients, cluster: str, service: str, judge: Callable[[dict[str, Any]], Verdict], *, timeout: float,
           delay: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
           on_poll: Callable[[dict[str, Any], Verdict, float], None] | None = None) -> Watch:
     """Poll describe_services every ``delay`` s until ``judge`` says done or ``timeout`` s passed."""
     start = clock()
     while True:
-        current = describe_service(cluster, service)
+        current = describe_service(clients, cluster, service)
         verdict = judge(current)
         elapsed = clock() - start
         if on_poll:
@@ -197,9 +196,9 @@ def newest_events(service: dict[str, Any], seen: set[str], limit: int = 5) -> li
     return [str(e.get("message", "")) for e in reversed(fresh)]
 
 
-def stopped_task_reasons(cluster: str, service: str, task_definition: str | None = None, limit: int = 5) -> list[str]:
+def stopped_task_reasons(clients, cluster: str, service: str, task_definition: str | None = None, limit: int = 5) -> list[str]:
     """Why the service's recent tasks stopped (of ``task_definition`` when given)."""
-    ecs = client("ecs")
+    ecs = clients("ecs")
     with translate("list the stopped tasks"):
         arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED").get("taskArns", [])
         if not arns:
@@ -217,7 +216,7 @@ def stopped_task_reasons(cluster: str, service: str, task_definition: str | None
     return lines[:limit]
 
 
-def container_log_lines(task_definition: dict[str, Any], container_name: str, limit: int = 5) -> list[str]:
+def container_log_lines(clients, task_definition: dict[str, Any], container_name: str, limit: int = 5) -> list[str]:
     """The last lines the container wrote to its awslogs group (best effort: [] when none)."""
     container = next((c for c in task_definition.get("containerDefinitions", [])
                       if c.get("name") == container_name), {})
@@ -225,7 +224,7 @@ def container_log_lines(task_definition: dict[str, Any], container_name: str, li
     group = options.get("awslogs-group")
     if not group:
         return []
-    logs = client("logs")
+    logs = clients("logs")
     try:
         streams = logs.describe_log_streams(logGroupName=group, orderBy="LastEventTime", descending=True,
                                             limit=1).get("logStreams", [])

@@ -1,6 +1,6 @@
 """Lambda: read the live code, update it, publish, point aliases, prune, invoke.
 
-Plain functions over the session's client; they print nothing and raise TarsError kinds.
+Plain functions over the run's clients (``clients("lambda")``, tars_tasks.target); they print nothing and raise TarsError kinds.
 Functions that wait take ``sleep`` (and their delays) as parameters.
 """
 from __future__ import annotations
@@ -11,7 +11,6 @@ from typing import Any, Callable
 
 from ..errors import ConfigError, StepFailed, TarsError
 from .errors import error_code, error_message, translate
-from .session import client
 
 NOT_FOUND_HINT = "run inv deploy-infrastructure first"
 MAX_BACKOFF = 30.0   # seconds between two tries of a conflicting update
@@ -33,14 +32,14 @@ def function_missing(name: str) -> ConfigError:
     return ConfigError(f"function {name} not found", NOT_FOUND_HINT)
 
 
-def configuration(name: str, qualifier: str | None = None) -> dict[str, Any]:
+def configuration(clients, name: str, qualifier: str | None = None) -> dict[str, Any]:
     """GetFunctionConfiguration of $LATEST, a version or an alias (one read call)."""
     from botocore.exceptions import ClientError
 
     kwargs = {"FunctionName": name, **({"Qualifier": qualifier} if qualifier else {})}
     try:
         with translate(f"read function {name}", NOT_FOUND_HINT):
-            return client("lambda").get_function_configuration(**kwargs)
+            return clients("lambda").get_function_configuration(**kwargs)
     except ConfigError as err:
         cause = err.__cause__
         if isinstance(cause, ClientError) and _not_found(cause):
@@ -50,23 +49,23 @@ def configuration(name: str, qualifier: str | None = None) -> dict[str, Any]:
         raise
 
 
-def alias_configuration(name: str, alias: str) -> dict[str, Any] | None:
+def alias_configuration(clients, name: str, alias: str) -> dict[str, Any] | None:
     """The configuration of the version ``alias`` points to, or None when the alias does not exist.
     A missing function raises ConfigError. One read call when the alias exists, two otherwise."""
     try:
-        return configuration(name, alias)
+        return configuration(clients, name, alias)
     except QualifierMissing:
-        configuration(name)   # raises "function X not found" when the function itself is missing
+        configuration(clients, name)   # raises "function X not found" when the function itself is missing
         return None
 
 
-def upload_artifact(bucket: str, key: str, path) -> None:
+def upload_artifact(clients, bucket: str, key: str, path) -> None:
     """Stage a zip over the direct-upload limit in the artifact bucket (s3transfer, multipart)."""
     with translate(f"upload {path} to s3://{bucket}/{key}", "create the artifact bucket: run inv deploy-infrastructure"):
-        client("s3").upload_file(str(path), bucket, key)
+        clients("s3").upload_file(str(path), bucket, key)
 
 
-def update_code(name: str, *, zip_bytes: bytes | None = None, s3: tuple[str, str] | None = None,
+def update_code(clients, name: str, *, zip_bytes: bytes | None = None, s3: tuple[str, str] | None = None,
                 revision_id: str | None = None, sleep: Callable[[float], None] = time.sleep,
                 delay: float = 2.0, attempts: int = 6) -> dict[str, Any]:
     """UpdateFunctionCode guarded by RevisionId; retried (backoff) while another update runs."""
@@ -77,15 +76,15 @@ def update_code(name: str, *, zip_bytes: bytes | None = None, s3: tuple[str, str
         kwargs["ZipFile"] = zip_bytes
     if revision_id:
         kwargs["RevisionId"] = revision_id
-    return _retry_conflicts(lambda: client("lambda").update_function_code(**kwargs),
+    return _retry_conflicts(lambda: clients("lambda").update_function_code(**kwargs),
                             f"update the code of {name}", sleep, delay, attempts)
 
 
-def wait_updated(name: str, *, delay: float, max_attempts: int) -> dict[str, Any]:
+def wait_updated(clients, name: str, *, delay: float, max_attempts: int) -> dict[str, Any]:
     """Wait until LastUpdateStatus is Successful (the function_updated_v2 waiter)."""
     from botocore.exceptions import WaiterError
 
-    waiter = client("lambda").get_waiter("function_updated_v2")
+    waiter = clients("lambda").get_waiter("function_updated_v2")
     try:
         with translate(f"wait for {name} to finish updating"):
             waiter.wait(FunctionName=name, WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts})
@@ -94,16 +93,16 @@ def wait_updated(name: str, *, delay: float, max_attempts: int) -> dict[str, Any
         reason = config.get("LastUpdateStatusReason") or str(exc)
         raise StepFailed(f"the code update of {name} did not finish: {reason}",
                          "inv logs --since 10m, fix the cause, then deploy again (the alias did not move)") from None
-    return configuration(name)
+    return configuration(clients, name)
 
 
-def publish(name: str, *, code_sha256: str, revision_id: str | None, description: str,
+def publish(clients, name: str, *, code_sha256: str, revision_id: str | None, description: str,
             sleep: Callable[[float], None] = time.sleep, delay: float = 2.0, attempts: int = 6) -> dict[str, Any]:
     """PublishVersion guarded by CodeSha256 (and RevisionId): returns the version's configuration."""
     kwargs = {"FunctionName": name, "CodeSha256": code_sha256, "Description": description[:256]}
     if revision_id:
         kwargs["RevisionId"] = revision_id
-    return _retry_conflicts(lambda: client("lambda").publish_version(**kwargs),
+    return _retry_conflicts(lambda: clients("lambda").publish_version(**kwargs),
                             f"publish a version of {name}", sleep, delay, attempts)
 
 
@@ -132,28 +131,28 @@ def _retry_conflicts(call: Callable[[], dict], what: str, sleep, delay: float, a
     raise AssertionError("unreachable")
 
 
-def point_alias(name: str, alias: str, version: str, *, exists: bool = True) -> dict[str, Any]:
+def point_alias(clients, name: str, alias: str, version: str, *, exists: bool = True) -> dict[str, Any]:
     """Move (or create) ``alias`` so all its traffic goes to ``version``."""
     with translate(f"point alias {alias} of {name} at version {version}", NOT_FOUND_HINT):
         if exists:
-            return client("lambda").update_alias(FunctionName=name, Name=alias, FunctionVersion=version,
+            return clients("lambda").update_alias(FunctionName=name, Name=alias, FunctionVersion=version,
                                                  RoutingConfig={"AdditionalVersionWeights": {}})
-        return client("lambda").create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+        return clients("lambda").create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
 
 
-def versions(name: str) -> list[dict[str, Any]]:
+def versions(clients, name: str) -> list[dict[str, Any]]:
     """Published versions (no $LATEST), oldest first."""
     found: list[dict[str, Any]] = []
     with translate(f"list the versions of {name}", NOT_FOUND_HINT):
-        for page in client("lambda").get_paginator("list_versions_by_function").paginate(FunctionName=name):
+        for page in clients("lambda").get_paginator("list_versions_by_function").paginate(FunctionName=name):
             found.extend(v for v in page["Versions"] if v["Version"] != "$LATEST")
     return sorted(found, key=lambda v: int(v["Version"]))
 
 
-def aliases(name: str) -> list[dict[str, Any]]:
+def aliases(clients, name: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     with translate(f"list the aliases of {name}", NOT_FOUND_HINT):
-        for page in client("lambda").get_paginator("list_aliases").paginate(FunctionName=name):
+        for page in clients("lambda").get_paginator("list_aliases").paginate(FunctionName=name):
             found.extend(page["Aliases"])
     return found
 
@@ -168,21 +167,21 @@ def aliased_versions(alias_list: list[dict[str, Any]]) -> dict[str, list[str]]:
     return out
 
 
-def delete_version(name: str, version: str) -> None:
+def delete_version(clients, name: str, version: str) -> None:
     if not version.isdigit():
         raise TarsError(f"refusing to delete version {version!r} of {name}")
     with translate(f"delete version {version} of {name}", NOT_FOUND_HINT):
-        client("lambda").delete_function(FunctionName=name, Qualifier=version)
+        clients("lambda").delete_function(FunctionName=name, Qualifier=version)
 
 
-def invoke(name: str, qualifier: str, payload: dict, *, timeout: float) -> dict[str, Any]:
+def invoke(clients, name: str, qualifier: str, payload: dict, *, timeout: float) -> dict[str, Any]:
     """Invoke once (never retried) with a read timeout of ``timeout`` seconds.
 
     Returns ``{"StatusCode", "FunctionError", "Payload": bytes}``; raises InvokeTimedOut.
     """
     from botocore.exceptions import ReadTimeoutError
 
-    fresh = client("lambda", read_timeout=timeout, total_max_attempts=1)
+    fresh = clients("lambda", read_timeout=timeout, total_max_attempts=1)
     try:
         with translate(f"invoke {name}:{qualifier}", NOT_FOUND_HINT):
             response = fresh.invoke(FunctionName=name, Qualifier=qualifier, Payload=json.dumps(payload).encode())
@@ -193,3 +192,39 @@ def invoke(name: str, qualifier: str, payload: dict, *, timeout: float) -> dict[
     body = response.get("Payload")
     return {"StatusCode": response.get("StatusCode"), "FunctionError": response.get("FunctionError"),
             "Payload": body.read() if hasattr(body, "read") else (body or b"")}
+
+
+def url_auth_type(clients, name: str, alias: str) -> str | None:
+    """AuthType of the Function URL of ``alias`` (else of the function); None when it has none."""
+    for qualifier in (alias, None):
+        kwargs = {"FunctionName": name, **({"Qualifier": qualifier} if qualifier else {})}
+        try:
+            return clients("lambda").get_function_url_config(**kwargs).get("AuthType")
+        except Exception as exc:  # noqa: BLE001 - sorted below
+            if not _not_found(exc):
+                with translate(f"read the Function URL of {name}"):
+                    raise
+    return None
+
+
+def alias_version(clients, name: str, alias: str) -> str:
+    """The version ``alias`` points to (GetAlias)."""
+    with translate(f"read alias {alias} of {name}", NOT_FOUND_HINT):
+        return clients("lambda").get_alias(FunctionName=name, Name=alias)["FunctionVersion"]
+
+
+def function(clients, name: str, qualifier: str) -> dict[str, Any]:
+    """GetFunction of a version: its configuration and ``Code.Location``."""
+    with translate(f"read function {name}:{qualifier}", NOT_FOUND_HINT):
+        return clients("lambda").get_function(FunctionName=name, Qualifier=qualifier)
+
+
+def set_environment(clients, name: str, variables: dict[str, str], *, delay: float, max_attempts: int) -> None:
+    """Merge ``variables`` into the function's environment and wait until the update is done."""
+    with translate(f"update the environment of {name}", NOT_FOUND_HINT):
+        lam = clients("lambda")
+        config = lam.get_function_configuration(FunctionName=name)
+        merged = dict((config.get("Environment") or {}).get("Variables") or {}, **variables)
+        lam.update_function_configuration(FunctionName=name, Environment={"Variables": merged})
+        lam.get_waiter("function_updated_v2").wait(FunctionName=name,
+                                                   WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts})

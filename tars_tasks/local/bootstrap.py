@@ -1,8 +1,9 @@
 """Local infrastructure: create in the emulator exactly what ``infrastructure/`` defines.
 
-Terraform cannot run offline, so ``inv deploy-infrastructure --local`` calls ``plan`` (reads
-only: what is missing or differs) and ``apply`` (creates it, writes ``.tars/<env>/outputs.json``
-in ``terraform output -json`` format, starts the runtime and site servers). Names come from
+The local target's infrastructure runner (:class:`BootstrapRunner`, what steps/infra.py drives):
+``plan`` (reads only: what is missing or differs) and ``apply`` (creates it, writes
+``.tars/<env>/outputs.json`` in ``terraform output -json`` format, starts the runtime and site
+servers). Issue 13 replaces it with Terraform itself applied to the emulator through the same seam. Names come from
 ``settings.resource_names`` and tables from ``tars_tasks.tables``, the same sources the
 Terraform is checked against. A second apply finds nothing to do.
 """
@@ -45,9 +46,9 @@ class Plan:
 
 def plan(settings) -> Plan:
     """What is missing or differs in the emulator. Read calls only."""
-    from ..aws import session
+    from ..aws import sts
 
-    account = session.account_id()
+    account = sts.account_id(settings.clients)
     ctx = res.Context.build(settings, account)
     # The checks only read and are independent: run them side by side (a cold emulator loads
     # each service on its first request), keeping their order in the plan.
@@ -65,10 +66,10 @@ def plan(settings) -> Plan:
 
 def apply(settings, plan: Plan, *, start_services: bool = True, clock=time.monotonic) -> Outcome:
     """Create what ``plan`` found missing, write outputs.json, start the runtime and site."""
-    from ..aws import session
+    from ..aws import sts
 
     started = clock()
-    ctx = res.Context.build(settings, plan.account_id or session.account_id())
+    ctx = res.Context.build(settings, plan.account_id or sts.account_id(settings.clients))
     done = []
     for change in plan.changes:
         bootstrap_apply.APPLY[(change.kind, change.action)](ctx, change)
@@ -110,3 +111,42 @@ def _read_json(path) -> Any:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+class BootstrapRunner:
+    """The bootstrap behind the runner seam of steps/infra.py: its plan is answered as a
+    ``terraform show -json`` document (format 1.2: create and update actions only)."""
+
+    FORMAT = "1.2"
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def plan(self, *, refresh_only: bool = False) -> tuple[bool, dict[str, Any], Plan]:
+        if refresh_only:
+            from ..errors import UsageError
+
+            raise UsageError("infra-drift needs Terraform state; local mode has none", "run it without --local")
+        found = plan(self.settings)
+        doc = {"format_version": self.FORMAT, "resource_changes": [
+            {"address": f"{c.kind.replace(' ', '_')}.{c.name}", "type": c.kind.replace(" ", "_"),
+             "change": {"actions": [c.action]}, "action_reason": c.why} for c in found.changes]}
+        return found.has_changes, doc, found
+
+    def apply(self, saved: Plan) -> None:
+        apply(self.settings, saved)
+
+    def discard(self, saved: Any) -> None:
+        """Nothing is kept between plan and apply."""
+
+    def outputs(self) -> dict[str, Any]:
+        return _read_json(self.settings.state_dir / "outputs.json") or {}
+
+    def read_outputs(self) -> dict[str, Any] | None:
+        """None before the local infrastructure exists (nothing deployed yet)."""
+        return _read_json(self.settings.state_dir / "outputs.json")
+
+    def state(self) -> dict[str, Any]:
+        return {}   # no Terraform state locally
+
+    applied = state

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from ..aws.errors import error_code, translate
-from ..settings import resource_names
+from ..names import resource_names
 from ..tables import TABLES
 from . import services
 
@@ -32,9 +32,7 @@ class Context:
         return cls(settings, account, resource_names(settings.project, account))
 
     def client(self, service: str):
-        from ..aws import session
-
-        return session.client(service)
+        return self.settings.clients(service)
 
     @property
     def project(self) -> str:

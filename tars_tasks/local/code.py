@@ -56,7 +56,7 @@ def placeholder_zip() -> bytes:
 
 
 def store_dir(settings) -> Path:
-    return settings.root / ".tars" / "local" / "code"
+    return settings.local_dir / "code"
 
 
 def keep(settings, data: bytes) -> Path:
@@ -77,7 +77,7 @@ def _local_location(location: str | None) -> bool:
     return host in ("127.0.0.1", "localhost")
 
 
-def _candidates(settings, sha_b64: str, size: int | None, location: str | None, s3=None):
+def _candidates(settings, sha_b64: str, size: int | None, location: str | None):
     if _local_location(location):
         try:
             with urllib.request.urlopen(location, timeout=30) as reply:
@@ -88,24 +88,23 @@ def _candidates(settings, sha_b64: str, size: int | None, location: str | None, 
         if path.is_file() and (size is None or path.stat().st_size == size):
             yield str(path), path.read_bytes
     bucket = getattr(settings, "artifact_bucket", None)
-    if s3 is not None and bucket and size:
+    if bucket and size:
+        from ..aws import s3
+
         try:
-            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-            for page in pages:
-                for obj in page.get("Contents") or []:
-                    if obj["Size"] == size:
-                        yield (f"s3://{bucket}/{obj['Key']}",
-                               lambda key=obj["Key"]: s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            for key, obj in s3.list_objects(settings.clients, bucket).items():
+                if obj["size"] == size:
+                    yield f"s3://{bucket}/{key}", lambda key=key: s3.get_bytes(settings.clients, bucket, key)
         except Exception:  # noqa: BLE001 - the artifact bucket is only a last resort
             return
 
 
-def unpacked(settings, sha_b64: str, size: int | None = None, location: str | None = None, s3=None) -> Path:
+def unpacked(settings, sha_b64: str, size: int | None = None, location: str | None = None) -> Path:
     """The directory holding the code whose sha256 is ``sha_b64`` (unpacked on first use)."""
     target = cache_dir(settings, sha_b64)
     if (target / ".complete").exists():
         return target
-    for source, read in _candidates(settings, sha_b64, size, location, s3):
+    for source, read in _candidates(settings, sha_b64, size, location):
         data = read()
         if sha256_b64(data) != sha_b64:
             continue

@@ -1,7 +1,7 @@
 """The local AWS stand-in: moto's server on 127.0.0.1, started on demand.
 
-``activate(settings)`` is what every ``--local`` task runs first: it starts the emulator when it
-is not running and points boto3 at it through AWS_ENDPOINT_URL with dummy credentials.
+Every ``--local`` task starts it first (``LocalTarget.start`` in tars_tasks/target.py), which
+also gives the run's clients its endpoint and dummy credentials.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ HEALTH = "/moto-api/"
 
 
 def proc_dir(settings) -> Path:
-    return settings.root / ".tars" / "local" / "proc"
+    return settings.local_dir / "proc"
 
 
 def running(settings) -> processes.Proc | None:
@@ -31,10 +31,8 @@ def up(settings) -> tuple[processes.Proc, bool]:
         return proc, False
     port = _previous_port(settings) or processes.free_port()
     argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    env = settings.process_environment()
-    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_DEFAULT_REGION": settings.region, "MOTO_PORT": str(port)})
-    env.pop("AWS_ENDPOINT_URL", None)
+    env = settings.child_env(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                             AWS_DEFAULT_REGION=settings.region, MOTO_PORT=str(port))
     return processes.start(proc_dir(settings), NAME, argv, port=port, env=env, health_path=HEALTH), True
 
 
@@ -70,19 +68,3 @@ def reset(settings) -> bool:
             return True
     except OSError as exc:
         raise StepFailed(f"could not reset the local emulator: {exc}", "inv local.down, then inv local.up")
-
-
-def activate(settings) -> processes.Proc:
-    """Make sure the emulator runs and this process (and its children) talk to it; once the
-    local infrastructure exists, also the function runtime and the site server (so verify,
-    the UI and the smoke test always find them)."""
-    proc, _ = up(settings)
-    settings.export_aws_environment(proc.url, dummy_credentials=True)
-    from ..aws import session
-
-    session.reset()
-    if (settings.state_dir / "outputs.json").is_file():
-        from . import services
-
-        services.ensure(settings)
-    return proc

@@ -101,7 +101,7 @@ def make_handler(settings, function_name: str, qualifier: str, port: int, pool=N
         def handle_any(self) -> None:
             if self.path.split("?")[0] == HEALTH:
                 return self._send(200, {"Content-Type": "application/json"}, json.dumps(
-                    {"ok": True, "endpoint": settings.endpoint_url, "function": function_name,
+                    {"ok": True, "endpoint": settings.clients.endpoint_url, "function": function_name,
                      "qualifier": qualifier}).encode())
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_PAYLOAD:
@@ -134,18 +134,16 @@ def make_handler(settings, function_name: str, qualifier: str, port: int, pool=N
 
 
 def serve(port: int, function_name: str, qualifier: str) -> None:
-    from ..aws import session
     from ..settings import Settings
     from . import warm
 
-    settings = Settings.load(None, local=True)
-    session.configure(settings)
+    settings = Settings.load(None, local=True)   # the emulator's endpoint comes in AWS_ENDPOINT_URL
     pool = warm.Pool(settings)
     server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(settings, function_name, qualifier, port, pool))
     server.daemon_threads = True
     signal.signal(signal.SIGTERM, _exit_on_signal)   # inv local.down: stop the workers, then exit
     print(f"local Function URL for {function_name}:{qualifier} on http://127.0.0.1:{port}/ "
-          f"(emulator {settings.endpoint_url}, warm workers: up to {pool.size} per function, "
+          f"(emulator {settings.clients.endpoint_url}, warm workers: up to {pool.size} per function, "
           f"stopped after {pool.idle_seconds:.0f} s idle)", flush=True)
     pool.run_reaper()
     try:

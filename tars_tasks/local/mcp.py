@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..aws.errors import translate
+from .. import plan as plan_base
 from ..errors import ConfigError
 from ..outcome import DEPLOYED, UNCHANGED, Outcome
 from . import processes, services
@@ -49,7 +49,8 @@ def _build_image(settings, tag: str):
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(plan_base.Plan):
+    component = "mcp"
     image: str
     current_image: str | None
     current_task_definition: str | None
@@ -57,6 +58,14 @@ class Plan:
     process_tag: str | None
     endpoint: str
     function_endpoint: str | None
+
+    @property
+    def before(self) -> str | None:
+        return self.current_task_definition.rsplit("/", 1)[-1] if self.current_task_definition else None
+
+    @property
+    def after(self) -> str | None:
+        return self.image if self.has_changes else self.before
 
     @property
     def image_changed(self) -> bool:
@@ -100,27 +109,26 @@ def _running_tag(settings) -> str | None:
 
 
 def _service_task_definition(settings) -> dict[str, Any]:
-    from ..aws import session
+    from ..aws import ecs
 
-    ecs = session.client("ecs")
-    with translate("read the ECS service", not_found_hint="run inv deploy-infrastructure --local first"):
-        found = ecs.describe_services(cluster=settings.ecs_cluster, services=[settings.ecs_service])["services"]
-        live = [s for s in found if s.get("status") == "ACTIVE"]
-        if not live:
-            raise ConfigError(f"ECS service {settings.ecs_service} not found in the local emulator",
-                              "run inv deploy-infrastructure --local first")
-        return ecs.describe_task_definition(taskDefinition=live[0]["taskDefinition"])["taskDefinition"]
+    try:
+        service = ecs.describe_service(settings.clients, settings.ecs_cluster, settings.ecs_service)
+    except ConfigError:
+        raise ConfigError(f"ECS service {settings.ecs_service} not found in the local emulator",
+                          "run inv deploy-infrastructure --local first") from None
+    return ecs.describe_task_definition(settings.clients, service["taskDefinition"])[0]
 
 
 def _function_endpoint(settings) -> str | None:
-    from ..aws import session
+    from ..aws import lambda_
 
-    with translate("read the function configuration", not_found_hint="run inv deploy-infrastructure --local"):
-        config = session.client("lambda").get_function_configuration(FunctionName=settings.function_name)
+    config = lambda_.configuration(settings.clients, settings.function_name)
     return ((config.get("Environment") or {}).get("Variables") or {}).get("MCP_ENDPOINT")
 
 
-def plan(settings, image_tag: str) -> Plan:
+def plan(settings, image_tag: str, *, builder: str | None = None) -> Plan:
+    """What runs locally and what the emulator's service names (reads only; ``builder`` is unused:
+    nothing is built)."""
     if not image_tag or ":" in image_tag or "/" in image_tag:
         raise ConfigError(f"bad image tag '{image_tag}'", "the tag is the git commit, like abc1234 or abc1234-dirty")
     settings.require("ecr_repository_url", "ecs_cluster", "ecs_service",
@@ -149,36 +157,27 @@ def _start_process(settings, tag: str) -> processes.Proc:
 
 def _register_revision(settings, p: Plan) -> str:
     """A copy of the service's current task definition with the new image, nothing else changed."""
-    from ..aws import session
+    from ..aws import ecs
 
-    ecs = session.client("ecs")
-    with translate("register the MCP task definition revision"):
-        td = ecs.describe_task_definition(taskDefinition=p.current_task_definition)["taskDefinition"]
-        keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "volumes", "placementConstraints",
-                "requiresCompatibilities", "cpu", "memory", "runtimePlatform")
-        args = {k: td[k] for k in keep if td.get(k) not in (None, [], {})}
-        containers = [dict(c, image=p.image) if c["name"] == CONTAINER or len(td["containerDefinitions"]) == 1
-                      else c for c in td["containerDefinitions"]]
-        new = ecs.register_task_definition(containerDefinitions=containers, **args)["taskDefinition"]
-        ecs.update_service(cluster=settings.ecs_cluster, service=settings.ecs_service,
-                           taskDefinition=new["taskDefinitionArn"])
-    return new["taskDefinitionArn"]
+    td, tags = ecs.describe_task_definition(settings.clients, p.current_task_definition)
+    container = _container(td)
+    arn = ecs.register_with_image(settings.clients, td, tags, container["name"], p.image)
+    ecs.update_service(settings.clients, settings.ecs_cluster, settings.ecs_service, task_definition=arn)
+    return arn
+
+
+def _container(td: dict[str, Any]) -> dict[str, Any]:
+    return next((c for c in td["containerDefinitions"] if c["name"] == CONTAINER), td["containerDefinitions"][0])
 
 
 def _set_function_endpoint(settings, endpoint: str) -> None:
-    from ..aws import session
+    from ..aws import lambda_
 
-    lam = session.client("lambda")
-    with translate("set MCP_ENDPOINT on the function"):
-        config = lam.get_function_configuration(FunctionName=settings.function_name)
-        variables = dict((config.get("Environment") or {}).get("Variables") or {}, MCP_ENDPOINT=endpoint)
-        lam.update_function_configuration(FunctionName=settings.function_name, Environment={"Variables": variables})
-        lam.get_waiter("function_updated_v2").wait(
-            FunctionName=settings.function_name,
-            WaiterConfig={"Delay": settings.waiter_delay, "MaxAttempts": settings.waiter_max_attempts})
+    lambda_.set_environment(settings.clients, settings.function_name, {"MCP_ENDPOINT": endpoint},
+                            delay=settings.waiter_delay, max_attempts=settings.waiter_max_attempts)
 
 
-def execute(settings, p: Plan, *, clock=time.monotonic) -> Outcome:
+def execute(settings, p: Plan, *, clock=time.monotonic, **_: Any) -> Outcome:
     started = clock()
     tag = p.image.rsplit(":", 1)[1]
     if not p.has_changes:
@@ -201,26 +200,18 @@ def execute(settings, p: Plan, *, clock=time.monotonic) -> Outcome:
                    data={"image": p.image, "endpoint": p.endpoint, "mode": "local process"})
 
 
-def rollback(settings, current_arn: str, target_arn: str, *, clock=time.monotonic) -> Outcome:
-    """Point the service back at ``target_arn`` and run that revision's image."""
-    from ..aws import session
+def rollback(settings, current_arn: str, target_arn: str, *, clock=time.monotonic, **_: Any) -> Outcome:
+    """Point the service back at ``target_arn`` and run that revision's image (the local process is
+    the service: there is no ECS rollout to wait for)."""
+    from ..aws import ecs
 
     started = clock()
-    ecs = session.client("ecs")
-    with translate("read the MCP task definition"):
-        td = ecs.describe_task_definition(taskDefinition=target_arn)["taskDefinition"]
-    container = next((c for c in td["containerDefinitions"] if c["name"] == CONTAINER), td["containerDefinitions"][0])
-    tag = container["image"].rsplit(":", 1)[-1]
+    td, _tags = ecs.describe_task_definition(settings.clients, target_arn)
+    tag = _container(td)["image"].rsplit(":", 1)[-1]
     proc = _start_process(settings, tag)
-    with translate("update the ECS service"):
-        ecs.update_service(cluster=settings.ecs_cluster, service=settings.ecs_service, taskDefinition=target_arn)
+    ecs.update_service(settings.clients, settings.ecs_cluster, settings.ecs_service, task_definition=target_arn)
     before, after = (arn.rsplit("/", 1)[-1] for arn in (current_arn, target_arn))
     return Outcome("mcp", DEPLOYED, before=before, after=after,
                    detail=f"{settings.ecs_service} runs {after}: local process pid {proc.pid} (image {tag})",
                    rollback_command=f"inv rollback-mcp --local --to {current_arn.rsplit(':', 1)[-1]}",
                    elapsed=clock() - started, data={"task_definition": target_arn, "mode": "local process"})
-
-
-def deploy(settings, image_tag: str) -> Outcome:
-    """Plan and execute in one call (what ``inv deploy-mcp --local`` runs)."""
-    return execute(settings, plan(settings, image_tag))

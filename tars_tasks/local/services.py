@@ -25,7 +25,7 @@ HEALTH = "/_local/health"
 
 
 def local_dir(settings) -> Path:
-    return settings.root / ".tars" / "local"
+    return settings.local_dir
 
 
 def proc_dir(settings) -> Path:
@@ -82,16 +82,9 @@ def start_server(settings, name: str, argv: list[str], env: dict[str, str], heal
 
 
 def _server_env(settings) -> dict[str, str]:
-    env = settings.process_environment()
-    env.update({"TARS_ROOT": str(settings.root), "TARS_TARGET": "local", "TARS_ENV": settings.env,
-                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_REGION": settings.region, "AWS_DEFAULT_REGION": settings.region,
-                "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-    env.pop("AWS_SESSION_TOKEN", None)
-    env.pop("AWS_PROFILE", None)
-    if settings.endpoint_url:
-        env["AWS_ENDPOINT_URL"] = settings.endpoint_url
-    return env
+    """A local server's environment: the emulator's endpoint and dummy keys, no secret of the user."""
+    return settings.child_env(aws=True, TARS_ROOT=str(settings.root), TARS_TARGET="local", TARS_ENV=settings.env,
+                              PYTHONPATH=str(Path(__file__).resolve().parents[2]))
 
 
 def start_runtime(settings) -> processes.Proc:
@@ -123,7 +116,7 @@ def ensure(settings) -> dict[str, processes.Proc]:
     for name, start in ((RUNTIME, start_runtime), (SITE, start_site)):
         with _starting(settings, name):  # two local-mode tasks at once start each server once
             proc = running(settings, name)
-            if proc and serving_endpoint(proc) != settings.endpoint_url:
+            if proc and serving_endpoint(proc) != settings.clients.endpoint_url:
                 processes.stop(proc_dir(settings), name)
                 proc = None
             started[name] = proc or start(settings)

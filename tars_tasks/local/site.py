@@ -35,10 +35,10 @@ def is_api(path: str) -> bool:
 
 
 def make_handler(settings, runtime_url: str):
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import ClientError
 
-    from ..aws import session
-    from ..aws.errors import error_code
+    from ..aws import s3
+    from ..errors import TarsError
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -63,7 +63,7 @@ def make_handler(settings, runtime_url: str):
         def handle_any(self) -> None:
             if urlsplit(self.path).path == HEALTH:
                 return self._send(200, {"Content-Type": "application/json"}, json.dumps(
-                    {"ok": True, "endpoint": settings.endpoint_url, "bucket": settings.ui_bucket}).encode())
+                    {"ok": True, "endpoint": settings.clients.endpoint_url, "bucket": settings.ui_bucket}).encode())
             if is_api(self.path):
                 return self.forward()
             if self.command not in ("GET", "HEAD"):
@@ -75,25 +75,23 @@ def make_handler(settings, runtime_url: str):
             if not settings.ui_bucket:
                 return self._text(503, "no UI bucket configured: run inv deploy-infrastructure --local")
             try:
-                obj = session.client("s3").get_object(Bucket=settings.ui_bucket, Key=key)
-                body = obj["Body"].read()
-            except ClientError as exc:
-                if error_code(exc) in ("NoSuchKey", "404", "AccessDenied"):
-                    hint = " (deploy the UI: inv deploy-ui --local)" if key == "index.html" else ""
-                    return self._text(404, f"not found: /{key}{hint}")
-                return self._text(502, f"the UI bucket did not answer: {exc}")
-            except BotoCoreError as exc:
-                return self._text(502, f"the local emulator did not answer: {exc}")
-            headers = {"Content-Type": obj.get("ContentType") or "binary/octet-stream", "ETag": obj.get("ETag", "")}
-            if obj.get("CacheControl"):
-                headers["Cache-Control"] = obj["CacheControl"]
-            if obj.get("ContentEncoding"):
-                headers["Content-Encoding"] = obj["ContentEncoding"]
-            if obj.get("VersionId"):
-                headers["x-amz-version-id"] = obj["VersionId"]
-            if self.headers.get("If-None-Match") and self.headers["If-None-Match"] == obj.get("ETag"):
+                obj = s3.get_object(settings.clients, settings.ui_bucket, key)
+            except TarsError as exc:   # the bucket answered with an error, or nothing answered at all
+                who = "the UI bucket" if isinstance(exc.__cause__, ClientError) else "the local emulator"
+                return self._text(502, f"{who} did not answer: {exc.message}")
+            if obj is None:
+                hint = " (deploy the UI: inv deploy-ui --local)" if key == "index.html" else ""
+                return self._text(404, f"not found: /{key}{hint}")
+            headers = {"Content-Type": obj["content_type"] or "binary/octet-stream", "ETag": obj["etag"]}
+            if obj["cache_control"]:
+                headers["Cache-Control"] = obj["cache_control"]
+            if obj["content_encoding"]:
+                headers["Content-Encoding"] = obj["content_encoding"]
+            if obj["version_id"]:
+                headers["x-amz-version-id"] = obj["version_id"]
+            if self.headers.get("If-None-Match") and self.headers["If-None-Match"] == obj["etag"]:
                 return self._send(304, {k: v for k, v in headers.items() if k != "Content-Type"}, b"")
-            self._send(200, headers, body)
+            self._send(200, headers, obj["body"])
 
         def forward(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -115,12 +113,10 @@ def make_handler(settings, runtime_url: str):
 
 
 def serve(port: int) -> None:
-    from ..aws import session
     from ..settings import Settings
     from . import services
 
-    settings = Settings.load(None, local=True)
-    session.configure(settings)
+    settings = Settings.load(None, local=True)   # the emulator's endpoint comes in AWS_ENDPOINT_URL
     runtime_url = services.url(settings, services.RUNTIME)
     server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(settings, runtime_url))
     server.daemon_threads = True

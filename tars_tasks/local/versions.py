@@ -18,6 +18,8 @@ from pathlib import Path
 from botocore.exceptions import ReadTimeoutError
 
 from ..aws.errors import translate
+from ..errors import TarsError
+from ..names import function_log_group
 from . import code
 
 
@@ -49,15 +51,14 @@ class Version:
 
 def resolve(settings, function_name: str, qualifier: str | None) -> Version:
     """The published version ``qualifier`` (alias, number or $LATEST) names, from the emulator."""
-    from ..aws import session
+    from ..aws import lambda_
 
-    lam = session.client("lambda")
     with translate(f"find {function_name}:{qualifier or '$LATEST'} in the local emulator",
                    not_found_hint="run inv deploy-infrastructure --local, then inv deploy-lambda --local"):
         version = qualifier or "$LATEST"
         if not (version == "$LATEST" or version.isdigit()):
-            version = lam.get_alias(FunctionName=function_name, Name=version)["FunctionVersion"]
-        got = lam.get_function(FunctionName=function_name, Qualifier=version)
+            version = lambda_.alias_version(settings.clients, function_name, version)
+        got = lambda_.function(settings.clients, function_name, version)
     c = got["Configuration"]
     return Version(function_name=function_name, version=c.get("Version") or version, arn=c["FunctionArn"],
                    code_sha256=c["CodeSha256"], code_size=int(c.get("CodeSize") or 0) or None,
@@ -68,10 +69,6 @@ def resolve(settings, function_name: str, qualifier: str | None) -> Version:
                    concurrency=(got.get("Concurrency") or {}).get("ReservedConcurrentExecutions"))
 
 
-def log_group(function_name: str) -> str:
-    return f"/aws/lambda/{function_name}"
-
-
 def worker_environment(settings, v: Version, stream: str, task_root: Path) -> dict[str, str]:
     env = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT") if k in os.environ}
     env.update(v.environment)
@@ -80,41 +77,31 @@ def worker_environment(settings, v: Version, stream: str, task_root: Path) -> di
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_LAMBDA_FUNCTION_NAME": v.function_name, "AWS_LAMBDA_FUNCTION_VERSION": v.version,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(v.memory), "AWS_LAMBDA_LOG_GROUP_NAME": log_group(v.function_name),
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(v.memory), "AWS_LAMBDA_LOG_GROUP_NAME": function_log_group(v.function_name),
         "AWS_LAMBDA_LOG_STREAM_NAME": stream, "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
         "LAMBDA_TASK_ROOT": str(task_root), "TARS_LOCAL_INVOKED_ARN": v.arn, "TZ": ":UTC",
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "HOME": tempfile.gettempdir(),
     })
-    if settings.endpoint_url:
-        env["AWS_ENDPOINT_URL"] = settings.endpoint_url
+    if settings.clients.endpoint_url:
+        env["AWS_ENDPOINT_URL"] = settings.clients.endpoint_url
     return env
 
 
 def code_root(settings, v: Version) -> Path:
     """The unpacked code of ``v``: only the zip whose sha256 is its CodeSha256 (``local.code``)."""
-    from ..aws import session
-
-    return code.unpacked(settings, v.code_sha256, v.code_size, v.location, s3=session.client("s3"))
+    return code.unpacked(settings, v.code_sha256, v.code_size, v.location)
 
 
-def ship_logs(function_name: str, stream: str, lines: list[str], started: float, *, create: bool = True) -> None:
+def ship_logs(settings, function_name: str, stream: str, lines: list[str], started: float, *,
+              create: bool = True) -> None:
     """Put ``lines`` into the function's log group (created when missing, as Lambda does);
     ``create=False``: the stream exists already (a warm worker's second invoke)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from ..aws import logs
 
-    from ..aws import session
-
-    logs = session.client("logs")
-    group = log_group(function_name)
+    group = function_log_group(function_name)
     stamp = int(started * 1000)
     events = [{"timestamp": stamp + i // 1000, "message": line} for i, line in enumerate(lines)]
     try:
-        try:
-            if create:
-                logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        except logs.exceptions.ResourceNotFoundException:
-            logs.create_log_group(logGroupName=group)
-            logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
-    except (BotoCoreError, ClientError) as exc:  # the reply matters more than its logs
+        logs.put_lines(settings.clients, group, stream, events, create=create)
+    except TarsError as exc:  # the reply matters more than its logs
         print(f"tars local runtime: could not write logs to {group}: {exc}", file=sys.stderr)

@@ -110,7 +110,7 @@ class Pool:
     def _ship(self, function: str, stream: str, lines: list[str], started: float, create: bool) -> None:
         pending = getattr(self._pending, "logs", None)
         if pending is None:
-            versions.ship_logs(function, stream, lines, started, create=create)
+            versions.ship_logs(self.settings, function, stream, lines, started, create=create)
         else:
             pending.append((function, stream, lines, started, create))
 
@@ -124,7 +124,7 @@ class Pool:
         def ship() -> None:
             pending, self._pending.logs = self._pending.logs, []
             for args in pending:
-                versions.ship_logs(*args[:4], create=args[4])
+                versions.ship_logs(self.settings, *args[:4], create=args[4])
 
         try:
             yield ship

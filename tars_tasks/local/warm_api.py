@@ -24,7 +24,7 @@ def server_url(settings) -> str | None:
     proc = processes.read(services.proc_dir(settings), services.RUNTIME)
     if proc is None or not processes.pid_runs(proc):
         return None
-    return proc.url if services.serving_endpoint(proc) == settings.endpoint_url else None
+    return proc.url if services.serving_endpoint(proc) == settings.clients.endpoint_url else None
 
 
 def handle(pool, settings, body: bytes) -> dict[str, Any]:

@@ -3,17 +3,20 @@
 ``plan`` runs init (the env's backend), validate, ``plan -detailed-exitcode -out`` and
 ``show -json`` and keeps the saved plan file (0600) for ``execute``, which applies exactly it,
 saves ``terraform output -json`` to ``.tars/<env>/outputs.json`` and removes the plan file.
-``guard`` is the destroy guard (see :mod:`.infra_guard`). In local mode Terraform cannot run
-(no providers offline, no AWS): plan/execute delegate to ``tars_tasks.local.bootstrap``.
+``guard`` is the destroy guard (see :mod:`.infra_guard`). What runs the infrastructure is the
+target's (``settings.target.infrastructure``): Terraform (:mod:`.infra_terraform`) for AWS, the
+local bootstrap for the emulator; both answer with a plan document in ``terraform show -json``
+format, so the guard reads every plan the same way.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import StepFailed, TarsError
 from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
@@ -32,9 +35,14 @@ class InfraPlan:
     changes: tuple[Change, ...] = ()
     format_version: str | None = None
     terraform_version: str | None = None
-    plan_file: str | None = field(default=None, compare=False)
+    saved: Any = field(default=None, compare=False, repr=False)   # the runner's saved plan (a plan file)
+    release: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)   # discards ``saved``
     refresh_only: bool = False
     drift: tuple[Change, ...] = ()
+
+    @property
+    def plan_file(self) -> str | None:
+        return self.saved if isinstance(self.saved, str) else None
 
     def counts(self) -> dict[str, int]:
         return {kind: sum(1 for c in self.changes if c.kind == kind) for kind in KINDS}
@@ -68,92 +76,67 @@ class InfraPlan:
                 "blocked": [{"address": a, "why": w, "stateful": s} for a, w, s in self.blocked()]}
 
 
-def _terraform(settings):
-    from ..tools.terraform import Terraform
+def _runner(settings):
+    """What runs the infrastructure for this target (Terraform, or the local bootstrap)."""
+    return settings.target.infrastructure(settings)
 
-    return Terraform.for_settings(settings)
 
-
-def plan(settings, *, refresh_only: bool = False, tf=None) -> Any:
-    """Read only: what Terraform would change (the saved plan file is kept for execute)."""
-    if settings.is_local:
-        from ..local import bootstrap
-
-        return bootstrap.plan(settings)
-    from ..tools import terraform
-
-    tf = tf or _terraform(settings)
-    tf.init(settings.env)
-    tf.validate()
-    plan_file = terraform.new_plan_file(settings.state_dir)
-    try:
-        has_changes = tf.plan(plan_file, refresh_only=refresh_only)
-        doc = tf.show_json(plan_file)
-    except BaseException:
-        terraform.remove_plan_file(plan_file)
-        raise
-    changes = infra_guard.parse_changes(doc)
-    result = InfraPlan(env=settings.env, has_changes=has_changes, changes=changes,
+def plan(settings, *, refresh_only: bool = False, runner=None) -> InfraPlan:
+    """Read only: what the runner would change (its saved plan is kept for execute)."""
+    runner = runner or _runner(settings)
+    has_changes, doc, saved = runner.plan(refresh_only=refresh_only)
+    result = InfraPlan(env=settings.env, has_changes=has_changes, changes=infra_guard.parse_changes(doc),
                        format_version=doc.get("format_version"), terraform_version=doc.get("terraform_version"),
-                       plan_file=str(plan_file), refresh_only=refresh_only,
+                       saved=saved, refresh_only=refresh_only,
                        drift=infra_guard.parse_changes(doc, "resource_drift"))
     if not has_changes:
-        terraform.remove_plan_file(plan_file)
-        return dataclasses.replace(result, plan_file=None)
+        runner.discard(saved)
+        return dataclasses.replace(result, saved=None)
     # A caller that never executes nor discards the plan (a pipeline stopped early, a dry run)
     # still leaves no plan file behind: it goes with the plan object, at the latest at exit.
-    weakref.finalize(result, terraform.remove_plan_file, plan_file)
+    result = dataclasses.replace(result, release=functools.partial(runner.discard, saved))
+    weakref.finalize(result, runner.discard, saved)
     return result
 
 
-def guard(plan_, *, allow_destroy: bool = False, allow_data_loss: bool = False) -> list[str]:
+def guard(plan_: InfraPlan, *, allow_destroy: bool = False, allow_data_loss: bool = False) -> list[str]:
     """The destroy guard: Refused (exit 3) naming each address and why, unless allowed."""
-    if not isinstance(plan_, InfraPlan):  # the local bootstrap only creates
-        return []
     return infra_guard.check(plan_.changes, plan_.format_version, allow_destroy=allow_destroy,
                              allow_data_loss=allow_data_loss)
 
 
-def discard(plan_) -> None:
-    """Remove a plan's saved file without applying it (refused, cancelled, dry run)."""
-    from ..tools import terraform
+def discard(plan_: InfraPlan | None) -> None:
+    """Remove a plan's saved file without applying it (refused, cancelled, dry run). Idempotent."""
+    if plan_ is not None:
+        plan_.release()
 
-    terraform.remove_plan_file(getattr(plan_, "plan_file", None))
 
-
-def execute(settings, plan_, *, dry_run: bool = False, allow_destroy: bool = False, allow_data_loss: bool = False,
-            tf=None, clock=time.monotonic) -> Outcome:
+def execute(settings, plan_: InfraPlan, *, dry_run: bool = False, allow_destroy: bool = False,
+            allow_data_loss: bool = False, runner=None, clock=time.monotonic) -> Outcome:
     """Apply exactly the saved plan, then save the outputs. Unchanged → no apply.
 
     The destroy guard runs here too (not only in the task), so no caller can apply a destroying
     plan without passing the same ``allow_*`` flags."""
-    if settings.is_local:
-        from ..local import bootstrap
-
-        if dry_run:
-            return Outcome(COMPONENT, PLANNED, detail="; ".join(plan_.summary()))
-        return bootstrap.apply(settings, plan_)
     from ..tools import terraform
 
     started = clock()
-    tf = tf or _terraform(settings)
     before = _serial(settings)
+    if dry_run:
+        discard(plan_)
+        return Outcome(COMPONENT, PLANNED, before=before, detail="; ".join(plan_.summary()), data=plan_.as_dict())
+    runner = runner or _runner(settings)
     try:
-        if dry_run:
-            return Outcome(COMPONENT, PLANNED, before=before, detail="; ".join(plan_.summary()), data=plan_.as_dict())
         if plan_.has_changes:
             guard(plan_, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
-            if not plan_.plan_file:
-                raise StepFailed("the plan has no saved plan file to apply", "run the plan again")
-            tf.apply(plan_.plan_file)
-        outputs = tf.outputs()
+            runner.apply(plan_.saved)
+        outputs = runner.outputs()
         path = terraform.save_outputs(settings.state_dir, outputs)
     finally:
         discard(plan_)
     status = DEPLOYED if plan_.has_changes else UNCHANGED
     after = before
     if plan_.has_changes:
-        after = _record_apply(settings, tf)
+        after = _record_apply(settings, runner)
     detail = ", ".join(f"{n} {DONE[k]}" for k, n in plan_.counts().items() if n)
     return Outcome(COMPONENT, status, before=before, after=after,
                    detail=(detail or "no changes") + f"; outputs saved to {path}",
@@ -161,19 +144,14 @@ def execute(settings, plan_, *, dry_run: bool = False, allow_destroy: bool = Fal
                    elapsed=clock() - started, data={"outputs": sorted(outputs), **plan_.as_dict()})
 
 
-def fetch_outputs(settings, *, tf=None) -> tuple[Any, dict[str, Any]]:
-    """Read only: this env's Terraform outputs, saved to .tars/<env>/outputs.json where every task
-    reads them (a fresh CI checkout has none). Returns (path or None, outputs). Local mode: the
-    local bootstrap writes that file itself; whatever it wrote is returned."""
-    from ..settings import read_outputs
+def fetch_outputs(settings, *, runner=None) -> tuple[Any, dict[str, Any]]:
+    """Read only: this env's outputs, saved to .tars/<env>/outputs.json where every task reads them
+    (a fresh CI checkout has none). Returns (path or None, outputs)."""
     from ..tools import terraform
 
-    if settings.is_local:
-        path = settings.state_dir / "outputs.json"
-        return (path, read_outputs(path)) if path.is_file() else (None, {})
-    tf = tf or _terraform(settings)
-    tf.init(settings.env)
-    outputs = tf.outputs()
+    outputs = (runner or _runner(settings)).read_outputs()
+    if outputs is None:
+        return None, {}
     return terraform.save_outputs(settings.state_dir, outputs), outputs
 
 
@@ -191,36 +169,26 @@ def _serial(settings) -> str | None:
         return None
 
 
-def _record_apply(settings, tf) -> str | None:
+def _record_apply(settings, runner) -> str | None:
     from ..tools import git
 
-    state = tf.state_pull()
-    record = {"serial": state.get("serial"), "lineage": state.get("lineage"),
-              "terraform_version": state.get("terraform_version"),
-              "applied_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    record = {**runner.applied(), "applied_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "commit": git.describe(settings.root, ("infrastructure",))}
     _marker(settings).write_text(json.dumps(record, indent=2) + "\n")
-    return None if record["serial"] is None else f"serial {record['serial']}"
+    return None if record.get("serial") is None else f"serial {record['serial']}"
 
 
-def current(settings, *, tf=None) -> dict[str, Any]:
+def current(settings, *, runner=None) -> dict[str, Any]:
     """The state serial (from the backend) and the last apply recorded by this tool (read only)."""
     recorded: dict[str, Any] = {}
     try:
         recorded = json.loads(_marker(settings).read_text())
     except (OSError, ValueError):
         pass
-    live: dict[str, Any] = {}
-    if not settings.is_local:
-        try:
-            tf = tf or _terraform(settings)
-            tf.init(settings.env)
-            state = tf.state_pull()
-            live = {"serial": state.get("serial"), "lineage": state.get("lineage"),
-                    "terraform_version": state.get("terraform_version"),
-                    "resources": len(state.get("resources") or [])}
-        except TarsError as exc:  # no terraform, no backend access: status still shows the rest
-            live = {"error": exc.message}
+    try:
+        live = (runner or _runner(settings)).state()
+    except TarsError as exc:  # no terraform, no backend access: status still shows the rest
+        live = {"error": exc.message}
     return {"component": COMPONENT, "env": settings.env, "serial": live.get("serial", recorded.get("serial")),
             "last_apply": recorded.get("applied_at"), "applied_commit": recorded.get("commit"), **live}
 
@@ -230,7 +198,31 @@ def rollback(settings, target: str | None = None, *, dry_run: bool = False, allo
     """``git revert --no-edit`` the newest commit touching infrastructure/ (or ``target``), then
     the same guarded plan and apply. ``show(plan)`` sees the plan, ``confirm(plan)`` is asked
     after the guard passed and before the apply."""
+    from ..tools import git
     from . import infra_rollback
 
-    return infra_rollback.run(settings, target, dry_run=dry_run, allow_destroy=allow_destroy,
-                              allow_data_loss=allow_data_loss, show=show, confirm=confirm)
+    if dry_run:
+        sha, title = infra_rollback.describe(settings, target)
+        return Outcome(COMPONENT, PLANNED, before=git.commit(settings.root),
+                       detail=f"would git revert --no-edit {title}, then plan and apply with the destroy guard",
+                       data={"revert": sha})
+    sha, title, reverted_as = infra_rollback.revert(settings, target)
+    kept = infra_rollback.kept_hint(reverted_as)
+    plan_ = None
+    try:
+        plan_ = plan(settings)
+        if show:
+            show(plan_)
+        guard(plan_, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
+        if plan_.has_changes and confirm:
+            confirm(plan_)
+        outcome = execute(settings, plan_, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
+    except TarsError as exc:
+        if plan_ is not None:
+            discard(plan_)
+        exc.hint = f"{exc.hint}. {kept}" if exc.hint else kept
+        raise
+    return Outcome(COMPONENT, outcome.status, before=outcome.before, after=outcome.after,
+                   detail=f"reverted {title} as {reverted_as}; {outcome.detail}",
+                   rollback_command=f"git revert {reverted_as} && inv deploy-infrastructure",
+                   elapsed=outcome.elapsed, data={"reverted": sha, "revert_commit": reverted_as, **outcome.data})

@@ -6,8 +6,7 @@ was), and the apply goes through the same destroy guard as ``inv deploy-infrastr
 """
 from __future__ import annotations
 
-from ..errors import ConfigError, Refused, StepFailed, TarsError, UsageError
-from ..outcome import PLANNED, Outcome
+from ..errors import ConfigError, Refused, StepFailed, UsageError
 
 PATH = "infrastructure"
 
@@ -32,21 +31,13 @@ def _target(settings, target: str | None) -> str:
     return sha
 
 
-def run(settings, target: str | None = None, *, dry_run: bool = False, allow_destroy: bool = False,
-        allow_data_loss: bool = False, show=None, confirm=None) -> Outcome:
+def revert(settings, target: str | None = None) -> tuple[str, str, str]:
+    """Revert the infrastructure commit: (sha, title, the revert commit). Refused over uncommitted
+    changes in infrastructure/; a conflicting revert is aborted (StepFailed, nothing changed)."""
     from ..tools import git
-    from . import infra
 
     root = settings.root
-    sha = _target(settings, target)
-    title = f"{sha[:12]} {git.subject(root, sha)}".strip()
-    if git.is_dirty(root, (PATH,)):
-        raise Refused(f"uncommitted changes in {PATH}/: not reverting {sha[:12]} over them",
-                      "commit or stash them first (git stash), then run the rollback again")
-    if dry_run:
-        return Outcome(infra.COMPONENT, PLANNED, before=git.commit(root),
-                       detail=f"would git revert --no-edit {title}, then plan and apply with the destroy guard",
-                       data={"revert": sha})
+    sha, title = describe(settings, target)
     try:
         git.revert_no_edit(root, sha)
     except StepFailed as exc:
@@ -54,24 +45,22 @@ def run(settings, target: str | None = None, *, dry_run: bool = False, allow_des
         raise StepFailed(f"git revert of {title} failed: {exc.message}",
                          "it was aborted and nothing changed; revert it by hand (git revert) and resolve the "
                          "conflicts, then run inv deploy-infrastructure") from None
-    reverted_as = git.commit(root)
-    kept = (f"the revert is committed as {reverted_as}; keep it and fix forward, or undo it with "
+    return sha, title, git.commit(root)
+
+
+def describe(settings, target: str | None = None) -> tuple[str, str]:
+    """(sha, 'sha12 subject') of the commit a rollback reverts; Refused over uncommitted changes."""
+    from ..tools import git
+
+    root = settings.root
+    sha = _target(settings, target)
+    title = f"{sha[:12]} {git.subject(root, sha)}".strip()
+    if git.is_dirty(root, (PATH,)):
+        raise Refused(f"uncommitted changes in {PATH}/: not reverting {sha[:12]} over them",
+                      "commit or stash them first (git stash), then run the rollback again")
+    return sha, title
+
+
+def kept_hint(reverted_as: str) -> str:
+    return (f"the revert is committed as {reverted_as}; keep it and fix forward, or undo it with "
             f"git revert {reverted_as}")
-    plan = None
-    try:
-        plan = infra.plan(settings)
-        if show:
-            show(plan)
-        infra.guard(plan, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
-        if plan.has_changes and confirm:
-            confirm(plan)
-        outcome = infra.execute(settings, plan, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
-    except TarsError as exc:
-        if plan is not None:
-            infra.discard(plan)
-        exc.hint = f"{exc.hint}. {kept}" if exc.hint else kept
-        raise
-    return Outcome(infra.COMPONENT, outcome.status, before=outcome.before, after=outcome.after,
-                   detail=f"reverted {title} as {reverted_as}; {outcome.detail}",
-                   rollback_command=f"git revert {reverted_as} && inv deploy-infrastructure",
-                   elapsed=outcome.elapsed, data={"reverted": sha, "revert_commit": reverted_as, **outcome.data})

@@ -11,15 +11,17 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from .. import plan as plan_base
 from ..errors import ConfigError, StepFailed, UsageError
-from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
+from ..outcome import DEPLOYED, UNCHANGED, Outcome
 
 COMPONENT = "lambda"
 HEALTH_EVENT = {"action": "health"}
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(plan_base.Plan):
+    component = COMPONENT
     function: str
     alias: str
     sha256_b64: str
@@ -40,6 +42,14 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return self.live_sha256 != self.sha256_b64
+
+    @property
+    def before(self) -> str | None:
+        return self.live_version
+
+    @property
+    def after(self) -> str | None:
+        return None if self.has_changes else self.live_version   # a new version: numbered when published
 
     def summary(self) -> list[str]:
         target = f"{self.function}:{self.alias}"
@@ -69,7 +79,7 @@ class Plan:
 def plan(settings, artifact=None, *, smoke: bool = True, description: str | None = None) -> Plan:
     """Compare the artifact with the alias's version (1 read), then with $LATEST (1 more read)."""
     from ..aws import lambda_
-    from ..build import lambda_zip
+    from ..artifacts import lambda_zip
 
     artifact = artifact or lambda_zip.build(settings)
     s3_location = None
@@ -82,13 +92,13 @@ def plan(settings, artifact=None, *, smoke: bool = True, description: str | None
                 zip_size=artifact.size, smoke=smoke, keep_versions=int(settings.keep_versions),
                 s3_location=s3_location)
     try:
-        live = lambda_.configuration(fn, alias)
+        live = lambda_.configuration(settings.clients, fn, alias)
     except lambda_.QualifierMissing:
         live = None    # no alias yet (or no function: the next read says which)
     if live is not None and live.get("CodeSha256") == artifact.sha256_b64:
         return Plan(**base, live_version=live["Version"], live_sha256=live["CodeSha256"],
                     timeout=int(live.get("Timeout") or 3), reads=1)
-    latest = lambda_.configuration(fn)   # raises "function X not found"
+    latest = lambda_.configuration(settings.clients, fn)   # raises "function X not found"
     notes = () if live is not None else (f"alias {alias} does not exist yet: it will be created",)
     return Plan(**base, live_version=live and live["Version"], live_sha256=live and live.get("CodeSha256"),
                 upload=latest.get("CodeSha256") != artifact.sha256_b64, revision_id=latest.get("RevisionId"),
@@ -121,17 +131,17 @@ def execute(settings, plan: Plan, *, sleep: Callable[[float], None] = time.sleep
     if plan.upload:
         if plan.s3_location:
             report(f"uploading {plan.zip_size:,} bytes to s3://{'/'.join(plan.s3_location)}")
-            lambda_.upload_artifact(*plan.s3_location, plan.zip_path)
-            updated = lambda_.update_code(fn, s3=plan.s3_location, revision_id=revision, **retry)
+            lambda_.upload_artifact(settings.clients, *plan.s3_location, plan.zip_path)
+            updated = lambda_.update_code(settings.clients, fn, s3=plan.s3_location, revision_id=revision, **retry)
         else:
             report(f"updating the code of {fn}")
             with open(plan.zip_path, "rb") as f:
-                updated = lambda_.update_code(fn, zip_bytes=f.read(), revision_id=revision, **retry)
+                updated = lambda_.update_code(settings.clients, fn, zip_bytes=f.read(), revision_id=revision, **retry)
         _same_code(updated, plan, "after the upload")
         report("waiting for the update to finish")
-        revision = lambda_.wait_updated(fn, delay=float(settings.waiter_delay),
+        revision = lambda_.wait_updated(settings.clients, fn, delay=float(settings.waiter_delay),
                                         max_attempts=int(settings.waiter_max_attempts)).get("RevisionId")
-    published = lambda_.publish(fn, code_sha256=plan.sha256_b64, revision_id=revision,
+    published = lambda_.publish(settings.clients, fn, code_sha256=plan.sha256_b64, revision_id=revision,
                                 description=plan.description, **retry)
     version = published["Version"]
     _same_code(published, plan, f"in version {version}")
@@ -140,17 +150,17 @@ def execute(settings, plan: Plan, *, sleep: Callable[[float], None] = time.sleep
     if plan.smoke:
         report(f"smoke test: invoking {fn}:{version} with {json.dumps(HEALTH_EVENT)}")
         smoke = smoke_test(settings, fn, version, function_timeout=plan.timeout)
-    lambda_.point_alias(fn, plan.alias, version, exists=plan.live_version is not None)
+    lambda_.point_alias(settings.clients, fn, plan.alias, version, exists=plan.live_version is not None)
     report(f"alias {plan.alias}: {plan.live_version or 'absent'} -> {version}")
     pruned, prune_error = [], None
-    if settings.is_local:
+    if not settings.target.prunes_versions:
         # The local emulator (moto 5.2.5) numbers a new version len(versions) + 1: once one is
         # deleted it hands out a number that is still live (two "4"s), and the runtime then runs the
         # older one. So local mode keeps every version; pruning is for AWS.
-        report("local emulator: old versions are kept (it would reuse their numbers)")
+        report(f"{settings.target.describe()}: old versions are kept (it would reuse their numbers)")
     else:
         try:
-            pruned = prune(fn, int(settings.keep_versions), protect={version})
+            pruned = prune(settings.clients, fn, int(settings.keep_versions), protect={version})
         except StepFailed as err:   # the deploy is done; a failed clean-up is only reported
             prune_error = err.message
     detail = "deployed, smoke test timed out" if smoke.get("timed_out") else "deployed"
@@ -175,14 +185,9 @@ def smoke_test(settings, fn: str, version: str, *, function_timeout: int) -> dic
 
     timeout = max(float(settings.smoke_timeout), function_timeout + 10.0)
     try:
-        if settings.is_local:
-            from ..local import runtime
-
-            response = runtime.invoke(settings, fn, version, dict(HEALTH_EVENT), timeout=timeout)
-        else:
-            response = lambda_.invoke(fn, version, dict(HEALTH_EVENT), timeout=timeout)
+        response = settings.target.invoke(settings, fn, version, dict(HEALTH_EVENT), timeout=timeout)
     except (lambda_.InvokeTimedOut, TimeoutError):
-        config = lambda_.configuration(fn, version)
+        config = lambda_.configuration(settings.clients, fn, version)
         state, status = config.get("State"), config.get("LastUpdateStatus")
         if state not in (None, "Active") or status not in (None, "Successful"):
             raise StepFailed(f"smoke test of version {version} timed out and the version is {state}/{status}",
@@ -217,22 +222,22 @@ def judge_health(response: dict) -> tuple[bool, str, dict]:
     return True, "", body
 
 
-def prune(fn: str, keep: int, protect: set[str] = frozenset()) -> list[str]:
+def prune(clients, fn: str, keep: int, protect: set[str] = frozenset()) -> list[str]:
     """Delete published versions beyond the newest ``keep``, never one an alias points to."""
     from ..aws import lambda_
 
-    numbers = sorted((v["Version"] for v in lambda_.versions(fn)), key=int, reverse=True)
-    pinned = lambda_.aliased_versions(lambda_.aliases(fn))
+    numbers = sorted((v["Version"] for v in lambda_.versions(clients, fn)), key=int, reverse=True)
+    pinned = lambda_.aliased_versions(lambda_.aliases(clients, fn))
     doomed = [v for v in numbers[keep:] if v not in pinned and v not in protect]
     for v in doomed:
-        lambda_.delete_version(fn, v)
+        lambda_.delete_version(clients, fn, v)
     return sorted(doomed, key=int)
 
 
 def current(settings) -> dict[str, Any]:
     from ..aws import lambda_
 
-    live = lambda_.alias_configuration(settings.function_name, settings.alias)
+    live = lambda_.alias_configuration(settings.clients, settings.function_name, settings.alias)
     out = {"function": settings.function_name, "alias": settings.alias, "version": None}
     if live:
         out.update(version=live["Version"], code_sha256=live.get("CodeSha256"), last_modified=live.get("LastModified"),
@@ -249,11 +254,11 @@ def history(settings) -> tuple[list[dict[str, Any]], str | None]:
     from ..aws import lambda_
 
     fn = settings.function_name
-    lambda_.configuration(fn)   # "function X not found" first
-    pinned = lambda_.aliased_versions(lambda_.aliases(fn))
+    lambda_.configuration(settings.clients, fn)   # "function X not found" first
+    pinned = lambda_.aliased_versions(lambda_.aliases(settings.clients, fn))
     rows = [{"version": v["Version"], "commit": commit_of(v.get("Description", "")), "date": v.get("LastModified", ""),
              "size": v.get("CodeSize", 0), "aliases": sorted(pinned.get(v["Version"], []))}
-            for v in reversed(lambda_.versions(fn))]
+            for v in reversed(lambda_.versions(settings.clients, fn))]
     live = next((r["version"] for r in rows if settings.alias in r["aliases"]), None)
     return rows, live
 
@@ -282,12 +287,48 @@ def rollback_target(settings, target: str | None = None, known: tuple | None = N
     return live, target
 
 
-def rollback(settings, target: str | None = None, *, dry_run: bool = False, known: tuple | None = None) -> Outcome:
+@dataclass(frozen=True)
+class RollbackPlan(plan_base.Plan):
+    """rollback-lambda: point the alias from ``current`` back at the published version ``target``."""
+
+    component = COMPONENT
+    function: str
+    alias: str
+    current: str
+    target: str
+
+    has_changes = True   # rollback_target refuses the version the alias already points at
+
+    @property
+    def before(self) -> str:
+        return self.current
+
+    @property
+    def after(self) -> str:
+        return self.target
+
+    def summary(self) -> list[str]:
+        return [f"UpdateAlias {self.function}:{self.alias} -> version {self.target} (now {self.current})"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "summary": self.summary()}
+
+
+def plan_rollback(settings, target: str | None = None, known: tuple | None = None) -> RollbackPlan:
+    """The version to go back to (``target``, default the newest one older than the live one). Reads only."""
+    before, after = rollback_target(settings, target, known)
+    return RollbackPlan(settings.function_name, settings.alias, before, after)
+
+
+def execute_rollback(settings, p: RollbackPlan) -> Outcome:
     from ..aws import lambda_
 
-    before, after = rollback_target(settings, target, known)
-    if dry_run:
-        return Outcome(COMPONENT, PLANNED, before, after, f"would point {settings.alias} at version {after}")
-    lambda_.point_alias(settings.function_name, settings.alias, after)
-    return Outcome(COMPONENT, DEPLOYED, before, after, f"alias {settings.alias}: {before} -> {after}",
-                   rollback_command=f"inv rollback-lambda --to {before}")
+    lambda_.point_alias(settings.clients, p.function, p.alias, p.target)
+    return Outcome(COMPONENT, DEPLOYED, p.current, p.target, f"alias {p.alias}: {p.current} -> {p.target}",
+                   rollback_command=f"inv rollback-lambda --to {p.current}")
+
+
+def rollback(settings, target: str | None = None, *, dry_run: bool = False, known: tuple | None = None) -> Outcome:
+    """The component contract's rollback: plan, then execute it, or show it (``dry_run``)."""
+    p = plan_rollback(settings, target, known)
+    return p.preview() if dry_run else execute_rollback(settings, p)

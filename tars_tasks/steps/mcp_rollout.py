@@ -35,12 +35,12 @@ def reporter(settings, task_definition: dict | None, container_name: str | None,
         state["last"] = now
         for line in ecs.newest_events(service, seen_events):
             console.detail(f"event: {line}")
-        for line in ecs.stopped_task_reasons(settings.ecs_cluster, settings.ecs_service):
+        for line in ecs.stopped_task_reasons(settings.clients, settings.ecs_cluster, settings.ecs_service):
             if line not in seen_stops:
                 seen_stops.add(line)
                 console.detail(f"stopped: {line}")
         if task_definition and container_name:
-            for line in ecs.container_log_lines(task_definition, container_name):
+            for line in ecs.container_log_lines(settings.clients, task_definition, container_name):
                 if line not in seen_logs:
                     seen_logs.add(line)
                     console.detail(f"log: {line}")
@@ -53,10 +53,10 @@ def roll_to(settings, arn: str, *, timeout: float, clock, sleep, task_definition
     """Update the service to ``arn`` and watch until our deployment completes (or fails / times out)."""
     from ..aws import ecs
 
-    updated = ecs.update_service(settings.ecs_cluster, settings.ecs_service, task_definition=arn)
+    updated = ecs.update_service(settings.clients, settings.ecs_cluster, settings.ecs_service, task_definition=arn)
     deployment_id = (ecs.deployment_for(updated, arn) or {}).get("id")
     with console.status(f"waiting for the {what} of {ecs.short_name(arn)}") as status:
-        return ecs.watch(settings.ecs_cluster, settings.ecs_service,
+        return ecs.watch(settings.clients, settings.ecs_cluster, settings.ecs_service,
                          lambda s: ecs.classify(s, arn, deployment_id), timeout=timeout,
                          delay=float(settings.waiter_delay), clock=clock, sleep=sleep,
                          on_poll=reporter(settings, task_definition, container_name, status, clock, seen))
@@ -67,6 +67,6 @@ def reasons(settings, watch, arn: str | None) -> list[str]:
     from ..aws import ecs
 
     lines = []
-    lines += [f"stopped: {r}" for r in ecs.stopped_task_reasons(settings.ecs_cluster, settings.ecs_service, arn)]
+    lines += [f"stopped: {r}" for r in ecs.stopped_task_reasons(settings.clients, settings.ecs_cluster, settings.ecs_service, arn)]
     lines += [f"event: {e.get('message')}" for e in watch.service.get("events", [])[:3]]
     return lines

@@ -67,7 +67,7 @@ def select(all_: bool, **flags: bool) -> list[str]:
 def _ui_plan_args(settings) -> tuple[tuple, dict]:
     """steps.ui.plan takes the built bundle: build ui/ and scan it first (as deploy-ui does)."""
     from .. import console
-    from ..build import ui_bundle
+    from ..artifacts import ui_bundle
 
     return (ui_bundle.scan(ui_bundle.build(settings, on_step=lambda text: console.detail(f"ui: {text}"))),), {}
 

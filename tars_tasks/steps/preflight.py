@@ -38,7 +38,7 @@ def tests_pass(settings, *, skip: bool = False, root: Path | None = None,
         return Check("tests", SKIP, "no test command configured (TARS_TEST_COMMAND)")
     try:
         result = run(argv, cwd=str(root or settings.root), capture_output=True, text=True,
-                     env=settings.process_environment())
+                     env=settings.child_env())   # no AWS credentials, no GitHub token
     except FileNotFoundError:
         return Check("tests", FAIL, f"test command not found: {argv[0]}")
     if result.returncode == 0:
@@ -49,20 +49,14 @@ def tests_pass(settings, *, skip: bool = False, root: Path | None = None,
 
 def unresolved_incidents(settings) -> list[dict[str, str]]:
     """P1/P2 incidents whose status is not resolved (StatusIndex, one query per open status)."""
-    from ..aws.session import client
+    from ..aws import dynamodb
 
-    ddb = client("dynamodb")
     found = []
     for status in UNRESOLVED:
-        pages = ddb.get_paginator("query").paginate(
-            TableName=settings.incidents_table, IndexName="StatusIndex",
-            KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": {"S": status}})
-        for page in pages:
-            for item in page.get("Items", []):
-                plain = {k: next(iter(v.values())) for k, v in item.items()}
-                if str(plain.get("severity", "")).upper() in BLOCKING_SEVERITIES:
-                    found.append(plain)
+        for item in dynamodb.query(settings.clients, settings.incidents_table, "StatusIndex", "status", status):
+            plain = {k: next(iter(v.values())) for k, v in item.items()}
+            if str(plain.get("severity", "")).upper() in BLOCKING_SEVERITIES:
+                found.append(plain)
     return found
 
 
@@ -72,7 +66,7 @@ def no_incidents(settings) -> Check:
     try:
         found = unresolved_incidents(settings)
     except Exception as exc:  # noqa: BLE001
-        if error_code(exc) == "ResourceNotFoundException":
+        if error_code(exc.__cause__) == "ResourceNotFoundException":
             return Check("incidents", SKIP, f"incidents table {settings.incidents_table} does not exist yet")
         return Check("incidents", FAIL, f"cannot read the incidents table: {exc}")
     if not found:

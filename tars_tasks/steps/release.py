@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from ..errors import ConfigError, UsageError
@@ -32,10 +32,11 @@ ROLLBACK_KEYS = ("rollback_target", "version", "release", "release_id", "task_de
 class Shelf:
     """One kind of release record: where it is written, and where older versions left it."""
 
-    bucket: str
-    prefix: str
-    legacy_bucket: str | None
-    legacy_prefix: str
+    clients: Any = field(compare=False, repr=False)
+    bucket: str = ""
+    prefix: str = ""
+    legacy_bucket: str | None = None
+    legacy_prefix: str = ""
 
     def key(self, release_id: str) -> str:
         return f"{self.prefix}{release_id}.json"
@@ -43,7 +44,7 @@ class Shelf:
     def _ids_in(self, bucket: str, prefix: str) -> set[str]:
         from ..aws import s3
 
-        names = (k[len(prefix):] for k in s3.list_objects(bucket, prefix))
+        names = (k[len(prefix):] for k in s3.list_objects(self.clients, bucket, prefix))
         return {n[:-len(".json")] for n in names if n.endswith(".json") and "/" not in n}
 
     def _legacy_ids(self, legacy_keys: Iterable[str] | None = None) -> set[str]:
@@ -73,16 +74,16 @@ class Shelf:
     def read(self, release_id: str) -> dict[str, Any] | None:
         from ..aws import s3
 
-        found = s3.get_json_or_none(self.bucket, self.key(release_id))
+        found = s3.get_json_or_none(self.clients, self.bucket, self.key(release_id))
         if found is None and self.legacy_bucket:
-            found = s3.get_json_or_none(self.legacy_bucket, f"{self.legacy_prefix}{release_id}.json")
+            found = s3.get_json_or_none(self.clients, self.legacy_bucket, f"{self.legacy_prefix}{release_id}.json")
         return found
 
     def write(self, record: dict[str, Any]) -> str:
         from ..aws import s3
 
         key = self.key(record["release_id"])
-        s3.put_json(self.bucket, key, json.loads(json.dumps(record, default=str)))
+        s3.put_json(self.clients, self.bucket, key, json.loads(json.dumps(record, default=str)))
         return key
 
     def migrate(self, release_ids: Iterable[str] | None = None) -> list[str]:
@@ -93,9 +94,9 @@ class Shelf:
         moved = []
         for rid in sorted(self._legacy_ids() if release_ids is None else release_ids):
             old = f"{self.legacy_prefix}{rid}.json"
-            if s3.head(self.bucket, self.key(rid)) is None:
-                s3.copy(self.legacy_bucket, old, self.bucket, self.key(rid))
-            s3.delete_keys(self.legacy_bucket, [old])
+            if s3.head(self.clients, self.bucket, self.key(rid)) is None:
+                s3.copy(self.clients, self.legacy_bucket, old, self.bucket, self.key(rid))
+            s3.delete_keys(self.clients, self.legacy_bucket, [old])
             moved.append(rid)
         return moved
 
@@ -114,15 +115,17 @@ def records_bucket(settings) -> str:
 
 def shelf(settings, kind: str = DEPLOYS) -> Shelf:
     legacy = settings.ui_bucket if kind == UI else (settings.release_bucket or settings.ui_bucket)
-    return Shelf(records_bucket(settings), f"{RECORDS_PREFIX}{settings.env}/{kind}/", legacy, LEGACY_PREFIXES[kind])
+    return Shelf(settings.clients, records_bucket(settings), f"{RECORDS_PREFIX}{settings.env}/{kind}/", legacy,
+                 LEGACY_PREFIXES[kind])
 
 
 def new_id(commit: str, now: float) -> str:
     """Sortable by time, unique even for two records in the same millisecond."""
     import uuid
 
-    millis = int(round((now % 1) * 1000)) % 1000
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{millis:03d}Z-{commit}-{uuid.uuid4().hex[:4]}"
+    from ..times import stamp
+
+    return f"{stamp(now)}-{commit}-{uuid.uuid4().hex[:4]}"
 
 
 def build(settings, components: dict[str, dict], *, commit: str, who: str, preflight: dict | None,
@@ -163,8 +166,7 @@ def latest(settings) -> dict[str, Any] | None:
 
 def rollback_command(settings, release_id: str) -> str:
     """The exact command that returns this environment to ``release_id``."""
-    where = " --local" if settings.is_local else f" --env {settings.env}"
-    return f"inv rollback --to {release_id}{where}"
+    return f"inv rollback --to {release_id}{settings.target_args}"
 
 
 def rollback_target(state: dict[str, Any] | None) -> Any:

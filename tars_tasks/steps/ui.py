@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import console
-from ..build.ui_bundle import IMMUTABLE, Bundle, is_hashed_asset, is_html
+from ..artifacts.ui_bundle import IMMUTABLE, Bundle, is_hashed_asset, is_html
 from ..errors import Refused
 from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
 from . import release
@@ -100,17 +100,16 @@ def _settings_names(settings) -> tuple[str, str]:
 def _check_target(settings, allow_unversioned: bool) -> tuple[str, str, str, bool, dict]:
     """Bucket exists, versioning is on (or allowed off), distribution exists; and the bucket's listing.
 
-    The three reads run concurrently (the clients are made first: boto3 clients are thread-safe,
-    their creation is not). Returns (bucket, distribution id, site URL, versioned, listing).
+    The three reads run concurrently (boto3 clients are thread-safe; the run's Clients makes them
+    one at a time). Returns (bucket, distribution id, site URL, versioned, listing).
     """
-    from ..aws import cloudfront, s3, session
+    from ..aws import cloudfront, s3
 
     bucket, dist = _settings_names(settings)
-    session.client("s3"), session.client("cloudfront")
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="tars-ui-check") as pool:
-        versioning = pool.submit(s3.versioning_enabled, bucket)
-        domain = pool.submit(cloudfront.domain_name, dist)
-        listing = pool.submit(s3.list_objects, bucket)
+        versioning = pool.submit(s3.versioning_enabled, settings.clients, bucket)
+        domain = pool.submit(cloudfront.domain_name, settings.clients, dist)
+        listing = pool.submit(s3.list_objects, settings.clients, bucket)
         versioned = versioning.result()  # a missing bucket is reported first
         site_domain = domain.result()
         objects = listing.result()
@@ -134,7 +133,7 @@ def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned:
     known = {e["key"]: e for e in (live or {}).get("files", [])}
     need_head = [f.key for f in bundle.files if f.key in listing
                  and known.get(f.key, {}).get("md5") != listing[f.key]["etag"]]
-    heads = releases.parallel(lambda k: s3.head(bucket, k), need_head, workers)
+    heads = releases.parallel(lambda k: s3.head(settings.clients, bucket, k), need_head, workers)
 
     files = []
     for f in bundle.files:
@@ -180,9 +179,9 @@ def execute(settings, plan: UiPlan, *, workers: int = 8, wait: bool = False,
 
     def transfer(f: FilePlan) -> str | None:
         if f.action == HEADERS:
-            return s3.copy_in_place(plan.bucket, f.key, content_type=f.content_type,
+            return s3.copy_in_place(settings.clients, plan.bucket, f.key, content_type=f.content_type,
                                     cache_control=f.cache_control, sha256=f.sha256)
-        return s3.put_file(plan.bucket, f.key, Path(f.path), content_type=f.content_type,
+        return s3.put_file(settings.clients, plan.bucket, f.key, Path(f.path), content_type=f.content_type,
                            cache_control=f.cache_control, sha256=f.sha256)
 
     shelf = release.shelf(settings, release.UI)
@@ -190,7 +189,7 @@ def execute(settings, plan: UiPlan, *, workers: int = 8, wait: bool = False,
     todo = [f for f in plan.files if f.action != SAME]
     versions = run_ordered(todo, transfer, workers=workers, live=plan.live_release, what="upload")
     shelf.write(releases.record(plan, versions, clock()))
-    deleted = s3.delete_keys(plan.bucket, plan.deletes) if plan.deletes else 0
+    deleted = s3.delete_keys(settings.clients, plan.bucket, plan.deletes) if plan.deletes else 0
     invalidation = releases.invalidate(settings, plan.distribution_id, list(plan.invalidation_paths),
                                        plan.release_id, wait=wait, sleep=sleep)
     up = sum(1 for f in todo if f.action == UPLOAD)
@@ -208,8 +207,8 @@ def current(settings) -> dict:
     from ..aws import s3
 
     bucket, _ = _settings_names(settings)
-    s3.check_bucket(bucket)
-    return releases.Store(bucket, s3.list_objects(bucket), release.shelf(settings, release.UI)).live() or {}
+    s3.check_bucket(settings.clients, bucket)
+    return releases.Store(bucket, s3.list_objects(settings.clients, bucket), release.shelf(settings, release.UI)).live() or {}
 
 
 def list_releases(settings) -> list[dict]:
@@ -217,8 +216,8 @@ def list_releases(settings) -> list[dict]:
     from ..aws import s3
 
     bucket, _ = _settings_names(settings)
-    s3.check_bucket(bucket)
-    store = releases.Store(bucket, s3.list_objects(bucket), release.shelf(settings, release.UI))
+    s3.check_bucket(settings.clients, bucket)
+    store = releases.Store(bucket, s3.list_objects(settings.clients, bucket), release.shelf(settings, release.UI))
     live = (store.live() or {}).get("release_id")
     return [dict(store.load(rid), live=(rid == live)) for rid in store.ids]
 
@@ -236,7 +235,7 @@ def rollback(settings, target: str | None = None, *, dry_run: bool = False, work
     record = store.target(target, live)
     if record["release_id"] == live:
         return Outcome("ui", UNCHANGED, live, live, f"release {live} is already live", data={"site_url": site_url})
-    releases.check_versions(bucket, record, workers)
+    releases.check_versions(settings.clients, bucket, record, workers)
     live_files = {e["key"]: e for e in (store.load(live) if live else {}).get("files", [])}
     todo = [e for e in record["files"] if listing.get(e["key"], {}).get("etag") != e["md5"]
             or (e["key"] in live_files and (live_files[e["key"]]["content_type"], live_files[e["key"]]["cache_control"])
@@ -247,7 +246,7 @@ def rollback(settings, target: str | None = None, *, dry_run: bool = False, work
     if dry_run:
         return Outcome("ui", PLANNED, live, record["release_id"], detail,
                        data={"restore": [e["key"] for e in todo], "invalidate": paths})
-    run_ordered(todo, lambda e: s3.restore_version(bucket, e["key"], e["version_id"]), workers=workers,
+    run_ordered(todo, lambda e: s3.restore_version(settings.clients, bucket, e["key"], e["version_id"]), workers=workers,
                 live=live, what="restore")
     invalidation = releases.invalidate(settings, dist, paths, f"rollback-{record['release_id']}-{int(clock())}",
                                        wait=wait, sleep=sleep)

@@ -17,8 +17,9 @@ from ..errors import Refused, UsageError
 
 def new_id(commit: str, now: float) -> str:
     """Sortable by time: 20261128T010500123Z-<commit>."""
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
-    return f"{stamp}{int(now * 1000) % 1000:03d}Z-{commit}"
+    from ..times import stamp
+
+    return f"{stamp(now)}-{commit}"
 
 
 def parallel(fn: Callable[[Any], Any], items: Iterable[Any], workers: int) -> dict[Any, Any]:
@@ -67,7 +68,7 @@ class Store:
         if obj["etag"] == entry["md5"]:
             return True
         if "-" in obj["etag"]:  # multipart: the ETag is no MD5; compare the stored content hash
-            head = s3.head(self.bucket, entry["key"]) or {}
+            head = s3.head(self.shelf.clients, self.bucket, entry["key"]) or {}
             return head.get("metadata", {}).get("sha256") == entry["sha256"]
         return False
 
@@ -113,7 +114,7 @@ class Store:
         return self.load(older[0])
 
 
-def check_versions(bucket: str, rec: dict, workers: int) -> None:
+def check_versions(clients, bucket: str, rec: dict, workers: int) -> None:
     """Refused (before any change) unless every recorded object version still exists."""
     from ..aws import s3
 
@@ -122,7 +123,7 @@ def check_versions(bucket: str, rec: dict, workers: int) -> None:
     if unversioned:
         raise Refused(f"release {rid} was recorded without S3 object versions (bucket versioning was off)",
                       "it cannot be restored; redeploy that commit with inv deploy-ui", details=unversioned[:10])
-    found = parallel(lambda e: s3.head(bucket, e[0], e[1]) is not None,
+    found = parallel(lambda e: s3.head(clients, bucket, e[0], e[1]) is not None,
                      [(e["key"], e["version_id"]) for e in rec["files"]], workers)
     missing = [f"{key} (version {vid})" for (key, vid), ok in found.items() if not ok]
     if missing:
@@ -136,10 +137,10 @@ def invalidate(settings, distribution_id: str, paths: list[str], reference: str,
 
     if not paths:
         return None
-    inv_id = cloudfront.invalidate(distribution_id, paths, reference, delay=settings.waiter_delay,
+    inv_id = cloudfront.invalidate(settings.clients, distribution_id, paths, reference, delay=settings.waiter_delay,
                                    max_attempts=settings.waiter_max_attempts, sleep=sleep)
     if wait:
         with console.status(f"waiting for invalidation {inv_id} on {distribution_id}"):
-            cloudfront.wait_completed(distribution_id, inv_id, delay=settings.waiter_delay,
+            cloudfront.wait_completed(settings.clients, distribution_id, inv_id, delay=settings.waiter_delay,
                                       max_attempts=settings.waiter_max_attempts)
     return {"id": inv_id, "paths": paths, "waited": wait}

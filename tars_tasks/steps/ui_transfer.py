@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any, Callable, Sequence
 
 from .. import console
-from ..build.ui_bundle import is_html
+from ..artifacts.ui_bundle import is_html
 from ..errors import StepFailed, TarsError
 
 

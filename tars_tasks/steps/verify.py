@@ -49,7 +49,7 @@ class Api:
             self.sign = bool(sign)
         elif settings.function_url:
             self.url = settings.function_url
-            self.sign = function_url_uses_iam(settings) if sign is None else sign
+            self.sign = settings.target.signs_function_url(settings) if sign is None else sign
         else:
             raise ConfigError("no API entry to verify against",
                               "set TARS_SITE_URL or TARS_FUNCTION_URL, or run inv deploy-infrastructure")
@@ -69,14 +69,12 @@ class Api:
             from botocore.auth import SigV4Auth
             from botocore.awsrequest import AWSRequest
 
-            from ..aws.session import session
-
-            credentials = session().get_credentials()
+            credentials = self.settings.clients.credentials()
             if credentials is None:
                 raise ConfigError("no AWS credentials to sign the Function URL request",
                                   "run aws configure or set AWS_PROFILE")
             request = AWSRequest(method=method, url=url, data=data or b"", headers=headers)
-            SigV4Auth(credentials.get_frozen_credentials(), "lambda", self.settings.region).add_auth(request)
+            SigV4Auth(credentials, "lambda", self.settings.region).add_auth(request)
             headers = dict(request.headers.items())
         return headers
 
@@ -101,47 +99,22 @@ def _action(url: str, data: bytes | None) -> str:
         return url
 
 
-def function_url_uses_iam(settings) -> bool:
-    """AWS target whose Function URL (alias's, else the function's) has AuthType AWS_IAM."""
-    if settings.is_local:
-        return False
-    from ..aws.errors import error_code
-    from ..aws.session import client
-
-    for qualifier in (settings.alias, None):
-        kwargs = {"FunctionName": settings.function_name, **({"Qualifier": qualifier} if qualifier else {})}
-        try:
-            return client("lambda").get_function_url_config(**kwargs).get("AuthType") == "AWS_IAM"
-        except Exception as exc:  # noqa: BLE001
-            if error_code(exc) != "ResourceNotFoundException":
-                raise
-    return False
-
-
 def logs_check(settings, since: float) -> Result:
     """No ERROR line since ``since`` (epoch seconds), and the init line present after it when the
     function's alias was deployed within that window (a cold start must have logged it)."""
-    from ..aws.errors import error_code
-    from ..aws.session import client
+    from ..aws import logs
 
-    group = f"/aws/lambda/{settings.function_name}"
-    logs = client("logs")
+    group = settings.log_group
 
     def lines(pattern: str) -> list[str]:
-        found = []
-        pages = logs.get_paginator("filter_log_events").paginate(
-            logGroupName=group, startTime=int(since * 1000), filterPattern=pattern)
-        for page in pages:
-            found += [e["message"].rstrip() for e in page.get("events", [])]
-        return found
+        return [e["message"].rstrip() for e in logs.events(settings.clients, group, int(since * 1000),
+                                                          pattern=pattern)]
 
     try:
         errors = lines("ERROR")
-        init = lines(f'"{INIT_LINE}"')
-    except Exception as exc:  # noqa: BLE001
-        if error_code(exc) == "ResourceNotFoundException":
-            return Result("logs", FAIL, f"log group {group} does not exist (the function never ran)")
-        raise
+        init = lines(logs.quoted(INIT_LINE))
+    except logs.LogGroupMissing:
+        return Result("logs", FAIL, f"log group {group} does not exist (the function never ran)")
     if errors:
         return Result("logs", FAIL, f"{len(errors)} ERROR line(s) in {group}", details=errors[:10])
     if init:
@@ -154,11 +127,10 @@ def logs_check(settings, since: float) -> Result:
 
 def alias_deployed_at(settings) -> float | None:
     """When the alias's version was deployed (its LastModified), or None when unknown."""
-    from ..aws.session import client
+    from ..aws import lambda_
 
     try:
-        text = client("lambda").get_function_configuration(
-            FunctionName=settings.function_name, Qualifier=settings.alias)["LastModified"]
+        text = lambda_.configuration(settings.clients, settings.function_name, settings.alias)["LastModified"]
     except Exception:  # noqa: BLE001 - unknown: the init line is then not required
         return None
     return parse_last_modified(text)
@@ -224,15 +196,3 @@ def run_all(settings, *, since: float | None = None, clock: Callable[[], float] 
             result = Result(name, FAIL, describe_failure(exc))
         results.append(Result(**{**result.as_dict(), "elapsed": round(timer() - started, 3)}))
     return results
-
-
-def parse_since(text: str, now: float) -> float:
-    """'10m', '2h', '90s', '1d' before ``now`` -> epoch seconds."""
-    import re
-
-    from ..errors import UsageError
-
-    match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text or "")
-    if not match:
-        raise UsageError(f"--since '{text}' is not a duration", "use a number and s/m/h/d, like 10m or 2h")
-    return now - int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]

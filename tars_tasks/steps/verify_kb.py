@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Callable
 
-from ..errors import StepFailed
+from ..errors import StepFailed, TarsError
 
 TEXT = ("TARS deployment verification document.\n\n"
         "If the incident handler reports a timeout, check the MCP server first.\n\n"
@@ -19,45 +19,45 @@ TEXT = ("TARS deployment verification document.\n\n"
 
 def resources_ready(settings) -> list[str]:
     """Problems with the KB tables, bucket and the function's KB variables (empty: all good)."""
-    from ..aws.errors import error_code
-    from ..aws.session import client
+    from ..aws import dynamodb, lambda_, s3
 
     problems = []
     for table in (settings.kb_documents_table, settings.kb_chunks_table):
         try:
-            state = client("dynamodb").describe_table(TableName=table)["Table"]["TableStatus"]
+            state = dynamodb.table_status(settings.clients, table)
             if state != "ACTIVE":
                 problems.append(f"table {table} is {state}")
-        except Exception as exc:  # noqa: BLE001
-            problems.append(f"table {table}: {error_code(exc) or exc}")
+        except TarsError as exc:
+            problems.append(f"table {table}: {_why(exc)}")
     if not settings.kb_s3_bucket:
         problems.append("KB bucket not configured (KB_S3_BUCKET)")
     else:
         try:
-            client("s3").head_bucket(Bucket=settings.kb_s3_bucket)
-        except Exception as exc:  # noqa: BLE001
-            problems.append(f"bucket {settings.kb_s3_bucket}: {error_code(exc) or exc}")
+            s3.check_bucket(settings.clients, settings.kb_s3_bucket)
+        except TarsError as exc:
+            problems.append(f"bucket {settings.kb_s3_bucket}: {_why(exc)}")
     try:
-        env = (client("lambda").get_function_configuration(FunctionName=settings.function_name)
+        env = (lambda_.configuration(settings.clients, settings.function_name)
                .get("Environment", {}).get("Variables", {}))
         missing = [v for v in ("KB_DOCUMENTS_TABLE", "KB_CHUNKS_TABLE", "KB_S3_BUCKET") if not env.get(v)]
         if missing:
             problems.append(f"function {settings.function_name} lacks {', '.join(missing)}")
-    except Exception as exc:  # noqa: BLE001
-        problems.append(f"function {settings.function_name}: {error_code(exc) or exc}")
+    except TarsError as exc:
+        problems.append(f"function {settings.function_name}: {_why(exc)}")
     return problems
 
 
-def chunks_of(settings, document_id: str) -> list[dict[str, Any]]:
-    from ..aws.session import client
+def _why(err: TarsError) -> str:
+    """The AWS error code behind ``err`` when there is one, else its message."""
+    from ..aws.errors import error_code
 
-    items = []
-    pages = client("dynamodb").get_paginator("query").paginate(
-        TableName=settings.kb_chunks_table, IndexName="DocumentIndex",
-        KeyConditionExpression="document_id = :d", ExpressionAttributeValues={":d": {"S": document_id}})
-    for page in pages:
-        items += page.get("Items", [])
-    return items
+    return error_code(err.__cause__) or err.message
+
+
+def chunks_of(settings, document_id: str) -> list[dict[str, Any]]:
+    from ..aws import dynamodb
+
+    return dynamodb.query(settings.clients, settings.kb_chunks_table, "DocumentIndex", "document_id", document_id)
 
 
 def bad_embeddings(chunks: list[dict[str, Any]], size: int = 256) -> list[str]:

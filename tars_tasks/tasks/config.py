@@ -5,7 +5,7 @@ from invoke import Collection
 
 from .. import console
 from ..errors import ConfigError
-from ..runner import tars_task
+from ..skeleton import tars_task
 
 
 @tars_task(help={"check": "exit 2 naming each missing or malformed value"})
@@ -13,7 +13,7 @@ def config(c, env=None, local=False, check=False, json=None):
     """Show every setting with its value and source; --check validates them."""
     from ..settings import Settings
 
-    settings = Settings.load(c, env=env, local=local or None)
+    settings = Settings.load(c, env=env, local=local)
     console.table(f"TARS settings (env {settings.env})", ["setting", "variable", "value", "source"],
                   settings.rows())
     problems = settings.check()

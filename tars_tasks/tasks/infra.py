@@ -10,7 +10,7 @@ from invoke.exceptions import Exit
 
 from .. import console
 from ..errors import TarsError
-from ..runner import load_settings, tars_task
+from ..skeleton import load_settings, tars_task
 
 GUARD_HELP = {
     "allow_destroy": "let the plan delete, replace or forget resources (the destroy guard refuses otherwise)",
@@ -52,7 +52,7 @@ def deploy_infrastructure(c, env=None, local=False, dry_run=False, yes=False, js
     from .. import lock
     from ..steps import infra
 
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     with lock.hold(settings, "deploy-infrastructure", dry_run=dry_run):
         console.step(f"Planning infrastructure ({settings.env})")
         plan = infra.plan(settings)
@@ -95,7 +95,7 @@ def lint_infra(c, json=None):
     report: dict = {}
     try:
         tf = terraform.Terraform(terraform.find_program(settings), workdir, settings.cache_dir / "terraform-lint",
-                                 plugin_dir=settings.terraform_plugin_dir)
+                                 env=settings.child_env(), plugin_dir=settings.terraform_plugin_dir)
     except ConfigError as exc:
         console.warn(f"{exc.message}: skipped terraform fmt -check and validate ({exc.hint})")
         tf = None
@@ -107,7 +107,7 @@ def lint_infra(c, json=None):
             raise StepFailed(f"{len(unformatted)} file(s) not formatted: {', '.join(unformatted)}",
                              "run terraform fmt -recursive infrastructure")
         console.step("terraform validate")
-        tf.init(None, backend=False)
+        tf.init()   # no backend: validate needs only the providers
         tf.validate()
         console.ok("formatted and valid")
         report["terraform"] = "fmt and validate passed"
@@ -126,12 +126,9 @@ def lint_infra(c, json=None):
 @tars_task
 def infra_drift(c, env=None, json=None):
     """Refresh-only plan: exit 2 when live resources differ from the Terraform state."""
-    from ..errors import UsageError
     from ..steps import infra
 
     settings = load_settings(c, env=env)
-    if settings.is_local:
-        raise UsageError("infra-drift needs Terraform state; local mode has none", "run it without --local")
     console.step(f"Checking drift ({settings.env}): terraform plan -refresh-only")
     plan = infra.plan(settings, refresh_only=True)
     infra.discard(plan)
@@ -153,7 +150,7 @@ def infra_outputs(c, env=None, local=False, json=None):
     from ..settings import Settings
     from ..steps import infra
 
-    settings = Settings.load(c, env=env, local=local or None)
+    settings = Settings.load(c, env=env, local=local)
     settings.ensure_valid()
     path, outputs = infra.fetch_outputs(settings)
     console.write_report(json, {"env": settings.env, "path": str(path) if path else None, "outputs": sorted(outputs)})

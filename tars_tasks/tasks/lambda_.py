@@ -5,11 +5,11 @@ from invoke import Collection
 
 from .. import console
 from ..errors import TarsError
-from ..runner import load_settings, tars_task
+from ..skeleton import apply, load_settings, tars_task
 
 
 def _build(settings, builder=None):
-    from ..build import lambda_zip
+    from ..artifacts import lambda_zip
 
     console.step("Building dist/lambda.zip")
     with console.status("packaging lambda_src/") as line:
@@ -38,39 +38,46 @@ def build(c, env=None, json=None, builder=None):
     console.write_report(json, {"task": "build", "artifact": artifact.as_dict()})
 
 
+def _show(plan) -> None:
+    if not plan.has_changes:
+        console.ok(f"no changes: version {plan.live_version} already runs this code")
+        return
+    for line in plan.summary():
+        console.detail(line)
+
+
+def _deploy(settings, plan):
+    from ..steps import lambda_ as step
+
+    if plan.has_changes:
+        console.step("Deploying")
+    return step.execute(settings, plan, report=console.detail)
+
+
 @tars_task(help={"no_smoke": "publish and move the alias without invoking the new version first",
                  "keep_versions": "published versions to keep when pruning (default: TARS_KEEP_VERSIONS, 3)",
                  "builder": "install dependencies on this Linux host: user@host[:port]"})
 def deploy_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None, no_smoke=False,
                   keep_versions=None, builder=None):
     """Build, upload, publish, smoke-test, then move the alias and prune old versions."""
-    from .. import lock
-    from ..outcome import FAILED
+    from ..outcome import FAILED, UNCHANGED
     from ..steps import lambda_ as step
 
-    settings = load_settings(c, env=env, local=local or None, keep_versions=keep_versions, builder=builder)
+    settings = load_settings(c, env=env, local=local, keep_versions=keep_versions, builder=builder)
     report = {"task": "deploy-lambda", "env": settings.env, "function": settings.function_name,
               "alias": settings.alias, "dry_run": bool(dry_run)}
     try:
         artifact = _build(settings)
         report["artifact"] = artifact.as_dict()
         console.step(f"Comparing with {settings.function_name}:{settings.alias}")
-        plan = step.plan(settings, artifact, smoke=not no_smoke)
-        report["plan"] = plan.as_dict()
-        if not plan.has_changes:
-            console.ok(f"no changes: version {plan.live_version} already runs this code")
-            report["outcome"] = step.execute(settings, plan).as_dict()
-            return
-        for line in plan.summary():
-            console.detail(line)
-        if dry_run:
+        plan, outcome = apply(settings, "deploy-lambda", lambda: step.plan(settings, artifact, smoke=not no_smoke),
+                              lambda plan: _deploy(settings, plan), dry_run=dry_run, yes=yes, report=report,
+                              question=lambda plan: f"Deploy to {plan.function}:{plan.alias} (env {settings.env})?",
+                              show=_show)
+        if dry_run and plan.has_changes:
             console.ok("dry run: nothing was changed")
+        if dry_run or outcome.status == UNCHANGED:
             return
-        console.confirm(f"Deploy to {settings.function_name}:{settings.alias} (env {settings.env})?", yes)
-        console.step("Deploying")
-        with lock.hold(settings, "deploy-lambda", dry_run=dry_run):
-            outcome = step.execute(settings, plan, report=console.detail)
-        report["outcome"] = outcome.as_dict()
         if outcome.data.get("smoke", {}).get("timed_out"):
             smoke = outcome.data["smoke"]
             console.warn(f"deployed, smoke test timed out after {smoke['timeout']:g} s: version {outcome.after} "
@@ -93,20 +100,18 @@ def deploy_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None,
 @tars_task(help={"to": "version to point the alias at (default: the newest one older than the current)"})
 def rollback_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None, to=None):
     """Show the published versions, then move the alias back to an older one."""
-    from .. import lock
     from ..steps import lambda_ as step
 
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     known = step.history(settings)
     rows = known[0]
     console.table(f"{settings.function_name} versions", ["version", "commit", "date", "size", "aliases"],
                   [(r["version"], r["commit"], r["date"], f"{r['size']:,}", ", ".join(r["aliases"])) for r in rows])
-    before, after = step.rollback_target(settings, to, known)
-    console.info(f"{settings.alias}: version {before} -> {after}")
-    if not dry_run:
-        console.confirm(f"Point {settings.function_name}:{settings.alias} at version {after}?", yes)
-    with lock.hold(settings, "rollback-lambda", dry_run=dry_run):
-        outcome = step.rollback(settings, after, dry_run=dry_run, known=None if not dry_run else known)
+    first = iter([known])   # the first plan reads the history just shown; the re-plan under the lock reads again
+    _, outcome = apply(settings, "rollback-lambda", lambda: step.plan_rollback(settings, to, next(first, None)),
+                       lambda plan: step.execute_rollback(settings, plan), dry_run=dry_run, yes=yes,
+                       question=lambda plan: f"Point {plan.function}:{plan.alias} at version {plan.after}?",
+                       show=lambda plan: console.info(f"{plan.alias}: version {plan.before} -> {plan.after}"))
     console.ok(f"{outcome.detail}" if not dry_run else f"dry run: {outcome.detail}; nothing was changed")
     console.write_report(json, {"task": "rollback-lambda", "versions": rows, "outcome": outcome.as_dict()})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from invoke import Collection
 
 from .. import console
-from ..runner import tars_task
+from ..skeleton import tars_task
 
 SUBCOLLECTION = "local"
 
@@ -23,7 +23,7 @@ def up(c):
     console.ok(f"emulator {'started' if started else 'already running'} at {proc.url} (pid {proc.pid})")
     if not (settings.state_dir / "outputs.json").is_file():
         return
-    settings.export_aws_environment(proc.url, dummy_credentials=True)
+    settings.target.use(proc.url)
     for name, server in services.ensure(settings).items():
         console.ok(f"{name} at {server.url} (pid {server.pid})")
     if started:

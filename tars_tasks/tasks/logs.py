@@ -9,33 +9,10 @@ from invoke import Collection
 
 from .. import console
 from ..errors import StepFailed, UsageError
-from ..runner import load_settings, tars_task
+from ..skeleton import load_settings, tars_task
+from ..times import parse_since
 
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 ERROR_LINE = re.compile(r"\[ERROR\]|\bERROR\b|\"level\"\s*:\s*\"ERROR\"")
-SINCE_HINT = "use a duration like 10m, 2h or 1d, or an ISO time like 2026-01-31T09:00:00Z"
-
-
-def parse_since(text: str, now: float) -> int:
-    """--since as epoch milliseconds: 10m, 2h, 1d (also 30s) or an ISO 8601 time (UTC if no zone)."""
-    from datetime import datetime, timezone
-
-    value = (text or "").strip()
-    match = re.fullmatch(r"(\d+)\s*([smhd])", value)
-    if match:
-        amount = int(match.group(1))
-        if amount == 0:
-            raise UsageError(f"--since {text!r} is an empty window", SINCE_HINT)
-        return int((now - amount * UNITS[match.group(2)]) * 1000)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"--since {text!r} is neither a duration nor an ISO time", SINCE_HINT) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    if moment.timestamp() > now:
-        raise UsageError(f"--since {text!r} is in the future", SINCE_HINT)
-    return int(moment.timestamp() * 1000)
 
 
 def is_error(message: str) -> bool:
@@ -49,14 +26,14 @@ def format_event(event: dict) -> str:
     return f"{stamp}Z {short} {event['message'].rstrip()}"
 
 
-def show_logs(group: str, since_ms: int, *, follow: bool = False, text: str | None = None,
+def show_logs(clients, group: str, since_ms: int, *, follow: bool = False, text: str | None = None,
               delay: float = 2.0, sleep: Callable[[float], None] = time.sleep, polls: int | None = None) -> dict:
     """Print the events (ERROR lines highlighted); returns counts and the error lines."""
     from ..aws import logs
 
     pattern = logs.quoted(text) if text else None
-    stream = (logs.follow(group, since_ms, pattern=pattern, delay=delay, sleep=sleep, polls=polls) if follow
-              else logs.events(group, since_ms, pattern=pattern))
+    stream = (logs.follow(clients, group, since_ms, pattern=pattern, delay=delay, sleep=sleep, polls=polls) if follow
+              else logs.events(clients, group, since_ms, pattern=pattern))
     count, errors = 0, []
     for event in stream:
         count += 1
@@ -78,11 +55,11 @@ def logs(c, env=None, local=False, json=None, since=None, follow=False, filter=N
     if follow and errors:
         raise UsageError("--errors checks a finished window and cannot be combined with --follow",
                          "drop --follow (CI: inv logs --since 10m --errors)")
-    since_ms = parse_since(since or "10m", time.time())
-    settings = load_settings(c, env=env, local=local or None)
-    group = f"/aws/lambda/{settings.function_name}"
+    since_ms = int(parse_since(since or "10m", time.time()) * 1000)
+    settings = load_settings(c, env=env, local=local)
+    group = settings.log_group
     console.step(f"{group} since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(since_ms / 1000))}")
-    result = show_logs(group, since_ms, follow=follow, text=filter, delay=float(settings.waiter_delay))
+    result = show_logs(settings.clients, group, since_ms, follow=follow, text=filter, delay=float(settings.waiter_delay))
     console.write_report(json, {"task": "logs", **result})
     found = len(result["error_lines"])
     summary = f"{result['events']} line(s), {found} ERROR line(s)"

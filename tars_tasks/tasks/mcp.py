@@ -6,7 +6,7 @@ from invoke import Collection
 
 from .. import console
 from ..errors import TarsError, UsageError
-from ..runner import load_settings, tars_task
+from ..skeleton import apply, load_settings, tars_task
 
 TIMEOUT_HELP = "seconds to wait for the ECS rollout before rolling back (default 600)"
 
@@ -46,30 +46,19 @@ def _failing_report(json_path, err: TarsError, extra=None) -> None:
                  "timeout": TIMEOUT_HELP})
 def deploy_mcp(c, env=None, local=False, dry_run=False, yes=False, json=None, builder=None, timeout=None):
     """Build the MCP image (tag = git commit), push it to ECR, roll the ECS service to it."""
-    from ..outcome import PLANNED, Outcome
     from ..steps import mcp
-    from .. import lock
 
     seconds = _timeout(timeout)
-    settings = load_settings(c, env=env, local=local or None, builder=builder)
-    plan = None
-    try:
-        with lock.hold(settings, "deploy-mcp", dry_run=dry_run):
-            plan = mcp.plan(settings, builder=builder)
-            console.step(f"MCP server: {plan.image}")
-            for line in plan.summary():
-                console.detail(line)
-            if dry_run:
-                outcome = Outcome("mcp", PLANNED, plan.task_definition, None,
-                                  "would deploy" if plan.has_changes else "no changes")
-            else:
-                if plan.has_changes:
-                    console.confirm(f"Deploy {plan.image} to {plan.service}?", yes)
-                outcome = mcp.execute(settings, plan, timeout=seconds)
-    except TarsError as err:
-        _failing_report(json, err, {"plan": plan.as_dict() if plan else None})
-        raise
-    _report(outcome, json, {"plan": plan.as_dict()})
+    settings = load_settings(c, env=env, local=local, builder=builder)
+
+    def show(plan) -> None:
+        console.step(f"MCP server: {plan.image}")
+        for line in plan.summary():
+            console.detail(line)
+
+    _run(settings, "deploy-mcp", json, lambda: mcp.plan(settings, builder=builder),
+         lambda plan: mcp.execute(settings, plan, timeout=seconds), dry_run=dry_run, yes=yes,
+         question=lambda plan: f"Deploy {plan.image} to {settings.ecs_service}?", show=show)
 
 
 @tars_task(help={"to": "task definition revision to go back to: 7, family:7 or an ARN (default: the previous one)",
@@ -77,38 +66,34 @@ def deploy_mcp(c, env=None, local=False, dry_run=False, yes=False, json=None, bu
 def rollback_mcp(c, env=None, local=False, dry_run=False, yes=False, json=None, to=None, timeout=None):
     """Point the MCP service back at an earlier task definition revision and wait for it."""
     from ..steps import mcp
-    from .. import lock
 
     seconds = _timeout(timeout)
-    settings = load_settings(c, env=env, local=local or None)
-    try:
-        with lock.hold(settings, "rollback-mcp", dry_run=dry_run):
-            if not dry_run:
-                preview = mcp.rollback(settings, to, dry_run=True)
-                if preview.status != "unchanged":
-                    console.confirm(f"Roll {settings.ecs_service} from {preview.before} back to {preview.after}?", yes)
-            outcome = mcp.rollback(settings, to, dry_run=dry_run, timeout=seconds)
-    except TarsError as err:
-        _failing_report(json, err)
-        raise
-    _report(outcome, json)
+    settings = load_settings(c, env=env, local=local)
+    _run(settings, "rollback-mcp", json, lambda: mcp.plan_rollback(settings, to),
+         lambda plan: mcp.execute_rollback(settings, plan, timeout=seconds), dry_run=dry_run, yes=yes,
+         question=lambda plan: f"Roll {settings.ecs_service} from {plan.before} back to {plan.after}?")
 
 
 def _scale(c, desired, env, local, dry_run, yes, json, timeout, verb):
     from ..steps import mcp
-    from .. import lock
 
     seconds = _timeout(timeout)
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
+    stop = f"Stop {settings.ecs_service} (desired count 0: the MCP server goes offline)?"
+    _run(settings, f"mcp-{verb}", json, lambda: mcp.plan_scale(settings, desired),
+         lambda plan: mcp.execute_scale(settings, plan, timeout=seconds), dry_run=dry_run, yes=yes,
+         question=lambda plan: stop if desired == 0 else None)
+
+
+def _run(settings, command, json_path, plan, execute, **how) -> None:
+    """The task skeleton (skeleton.apply), then the one report of every MCP task."""
+    report: dict = {"plan": None}
     try:
-        with lock.hold(settings, f"mcp-{verb}", dry_run=dry_run):
-            if not dry_run and desired == 0:
-                console.confirm(f"Stop {settings.ecs_service} (desired count 0: the MCP server goes offline)?", yes)
-            outcome = mcp.scale(settings, desired, dry_run=dry_run, timeout=seconds)
+        _, outcome = apply(settings, command, plan, execute, report=report, **how)
     except TarsError as err:
-        _failing_report(json, err)
+        _failing_report(json_path, err, {"plan": report["plan"]})
         raise
-    _report(outcome, json)
+    _report(outcome, json_path, {"plan": report["plan"]})
 
 
 @tars_task(help={"timeout": "seconds to wait for the tasks to stop (default 600)"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from invoke import Collection
 
 from .. import console
-from ..runner import load_settings, tars_task
+from ..skeleton import load_settings, tars_task
 
 
 @tars_task(help={
@@ -16,7 +16,7 @@ def preflight(c, force=False, skip_tests=False, env=None, local=False, dry_run=F
     from ..errors import Refused
     from ..steps import preflight as pf
 
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     checks = pf.run_checklist(settings, skip_tests=skip_tests, dry_run=dry_run)
     console.table(f"preflight ({settings.env})", ["check", "result", "reason"],
                   [(ch.name, ch.status, ch.reason) for ch in checks])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from invoke import Collection
 
 from .. import console
-from ..runner import tars_task
+from ..skeleton import tars_task
 
 
 def read_report(path: str) -> dict:

@@ -11,29 +11,10 @@ import json
 from invoke import Collection
 
 from .. import console
-from ..runner import load_settings, tars_task
+from ..skeleton import load_settings, tars_task
 
 SAMPLE_DATA = "lambda_src/sample_data.py"
 RECORD = "seed-logs.json"
-
-
-class _Recording:
-    """The logs client the generator gets: every call passes through; the streams it writes are noted."""
-
-    def __init__(self, logs_client):
-        self._client = logs_client
-        self.streams: set[tuple[str, str]] = set()
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
-
-    def create_log_stream(self, **kwargs):
-        self.streams.add((kwargs["logGroupName"], kwargs["logStreamName"]))
-        return self._client.create_log_stream(**kwargs)
-
-    def put_log_events(self, **kwargs):
-        self.streams.add((kwargs["logGroupName"], kwargs["logStreamName"]))
-        return self._client.put_log_events(**kwargs)
 
 
 def _remember(settings, streams) -> None:
@@ -69,28 +50,24 @@ def _sample_data(root):
 @tars_task(help={"now_ms": "end the sample traffic at this epoch time in ms (default: now)"})
 def seed_logs(c, env=None, local=False, dry_run=False, yes=False, json=None, now_ms=None):
     """Write sample service logs into CloudWatch Logs (payment-service, order-service, inventory-service)."""
-    from ..aws import session
-    from ..aws.errors import translate
-
     from ..aws import logs
 
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     module = _sample_data(settings.root)
-    where = "the local emulator" if settings.is_local else f"CloudWatch Logs in {settings.region}"
-    previous = logs.existing_streams(_recorded(settings))
+    where = settings.target.describe()
+    previous = logs.existing_streams(settings.clients, _recorded(settings))
     replacing = f", replacing the previous copy ({len(previous)} streams)" if previous else ""
     if dry_run:
         console.info(f"would write the sample logs of {SAMPLE_DATA} into {where}{replacing} "
                      "(dry run: nothing written)")
         console.write_report(json, {"dry_run": True, "target": where, "replaces": previous})
         return
-    if not settings.is_local:
+    if not settings.target.disposable:
         console.confirm(f"write sample logs into {where}{replacing}?", yes)
-    logs.delete_streams(previous)
-    recording = _Recording(session.client("logs"))
-    with translate("write the sample logs"):
-        counts = module.seed(recording, now_ms=int(now_ms) if now_ms is not None else None)
-    _remember(settings, recording.streams)
+    logs.delete_streams(settings.clients, previous)
+    counts, streams = logs.write_with(settings.clients, module.seed,
+                                      now_ms=int(now_ms) if now_ms is not None else None)
+    _remember(settings, streams)
     console.table(f"sample logs written to {where}{replacing}", ["log group", "events"],
                   [(group, count) for group, count in sorted(counts.items())])
     console.write_report(json, {"target": where, "log_groups": counts, "replaced": previous})

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from invoke import Collection
 
 from .. import console
-from ..runner import load_settings, tars_task
+from ..skeleton import load_settings, tars_task
 
 # What to show first for each component (its current() keys), in this order.
 SHOWN = {
@@ -45,7 +45,7 @@ def collect(settings, registry: Mapping[str, Any] | None = None) -> dict[str, An
     if settings.site_url and ui and not ui.get("error") and ui.get("state") != "not deployed":
         ui.setdefault("url", settings.site_url)
     try:
-        holder = dynamodb.read_lock(settings.lock_table, lock.lock_id(settings))
+        holder = dynamodb.read_lock(settings.clients, settings.lock_table, lock.lock_id(settings))
         data["lock"] = {k: v for k, v in holder.items() if k != "token"} if holder else None
     except dynamodb.LockTableMissing:
         data["lock"] = {"state": "not deployed", "detail": f"no lock table {settings.lock_table}"}
@@ -81,7 +81,7 @@ def rows(data: dict[str, Any]) -> list[tuple[str, str, str]]:
 @tars_task
 def status(c, env=None, local=False, json=None):
     """What is live now: Lambda, UI, MCP, infrastructure, the deploy lock, the latest release."""
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     data = collect(settings)
     console.table(f"TARS status ({settings.env})", ["part", "state", "details"], rows(data))
     console.write_report(json, data)

@@ -5,7 +5,7 @@ from invoke import Collection
 
 from .. import console, lock
 from ..errors import TarsError, UsageError
-from ..runner import load_settings, tars_task
+from ..skeleton import load_settings, tars_task
 
 DEFAULT_WORKERS = 8
 DEFAULT_KEEP = 2
@@ -42,11 +42,11 @@ def deploy_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, wor
               sourcemaps=False, invalidate_all=False, wait=False, allow_unversioned=False, api_endpoint=None,
               skip_build=False):
     """Build the UI and publish it: assets first, index.html last, then invalidate what changed."""
-    from ..build import ui_bundle
+    from ..artifacts import ui_bundle
     from ..steps import ui as steps
     from ..outcome import PLANNED, Outcome
 
-    settings = load_settings(c, env=env, local=local or None, vite_api_endpoint=api_endpoint)
+    settings = load_settings(c, env=env, local=local, vite_api_endpoint=api_endpoint)
     n_workers = _count(workers, DEFAULT_WORKERS, "--workers")
     keep = _count(keep_releases, DEFAULT_KEEP, "--keep-releases")
     settings.require("ui_bucket", "distribution_id")
@@ -101,7 +101,7 @@ def rollback_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, t
     """Make a previous UI release live again from its recorded S3 object versions (no rebuild)."""
     from ..steps import ui as steps
 
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     n_workers = _count(workers, DEFAULT_WORKERS, "--workers")
     with lock.hold(settings, "rollback-ui", dry_run=dry_run):
         preview = steps.rollback(settings, to, dry_run=True, workers=n_workers, invalidate_all=invalidate_all)
@@ -124,7 +124,7 @@ def releases_ui(c, env=None, local=False, json=None):
     """List the recorded UI releases (id, commit, time, files) and which one is live."""
     from ..steps import ui as steps
 
-    settings = load_settings(c, env=env, local=local or None)
+    settings = load_settings(c, env=env, local=local)
     records = steps.list_releases(settings)
     console.table(f"UI releases in s3://{settings.ui_bucket}", ["release", "commit", "time", "files", "live"],
                   [(r["release_id"], r["commit"], r["time"], len(r["files"]), "live" if r["live"] else "")

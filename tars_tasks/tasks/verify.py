@@ -4,19 +4,20 @@ from __future__ import annotations
 from invoke import Collection
 
 from .. import console
-from ..runner import load_settings, tars_task
+from ..skeleton import load_settings, tars_task
 
 
-@tars_task(help={"since": "look at the logs since this long ago: 10m (default), 2h, 90s"})
+@tars_task(help={"since": "look at the logs since this long ago: 10m (default), 2h, 90s, or an ISO time"})
 def verify(c, since=None, env=None, local=False, json=None):
     """Post-deployment checks: no ERROR in the logs, the KB round trip, a chat answer within 30 s."""
     import time
 
     from ..errors import StepFailed
     from ..steps import verify as steps
+    from ..times import parse_since
 
-    start = steps.parse_since(since or "10m", time.time())
-    settings = load_settings(c, env=env, local=local or None)
+    start = parse_since(since or "10m", time.time())
+    settings = load_settings(c, env=env, local=local)
     results = steps.run_all(settings, since=start)
     console.table(f"verify ({settings.env})", ["check", "result", "time", "reason"],
                   [(r.name, r.status, f"{r.elapsed:.1f}s", r.reason) for r in results])

@@ -82,9 +82,9 @@ def parse(stdout: str) -> Result:
 
 
 def run(program: str, directory: Path, timeout: float = 600) -> Result:
-    from ..settings import Settings
+    from ..settings import plain_environment
 
-    env = Settings.process_environment()
+    env = plain_environment()   # no AWS variable, no secret
     env["CKV_SKIP_PACKAGE_UPDATE_CHECK"] = "true"
     env["BC_SKIP_MAPPING"] = "TRUE"
     args = [program, "-d", str(directory), "--framework", "terraform", "--skip-download",

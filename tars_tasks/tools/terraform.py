@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,32 +57,21 @@ def _tail(text: str, lines: int = 3) -> str:
 
 @dataclass
 class Terraform:
-    """One terraform program working on ``workdir`` with its data in ``data_dir``."""
+    """One terraform program working on ``workdir`` with its data in ``data_dir``. The target gives it
+    the child's environment (``env``: the AWS variables it needs, no other secret) and the backend
+    arguments of ``init`` (``backend``; None: ``-backend=false``)."""
 
     program: str
     workdir: Path
     data_dir: Path
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    backend: tuple[str, ...] | None = None
     plugin_dir: str | None = None
     variables: dict[str, str] | None = None   # input variables, given as TF_VAR_<name>
 
-    @classmethod
-    def for_settings(cls, settings, data_dir: Path | None = None) -> "Terraform":
-        workdir = settings.root / "infrastructure"
-        if not workdir.is_dir():
-            raise ConfigError(f"no Terraform configuration: {workdir} does not exist",
-                              "run the task from the TARS checkout (or set TARS_ROOT to it)")
-        variables = {"project": settings.project, "env": settings.env, "region": settings.region,
-                     "bedrock_model_id": settings.bedrock_model_id,
-                     "github_repository": github_repository(settings)}
-        return cls(find_program(settings), workdir, data_dir or settings.state_dir / "terraform",
-                   plugin_dir=settings.terraform_plugin_dir,
-                   variables={k: str(v) for k, v in variables.items() if v not in (None, "")})
-
     # ------------------------------------------------------------ running
     def _env(self) -> dict[str, str]:
-        from ..settings import Settings
-
-        env = Settings.process_environment()
+        env = dict(self.env)
         env.update({"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "TF_DATA_DIR": str(self.data_dir),
                     "NO_COLOR": "1"})
         env.update({f"TF_VAR_{name}": value for name, value in (self.variables or {}).items()})
@@ -105,16 +94,9 @@ class Terraform:
         return result
 
     # ------------------------------------------------------------ commands
-    def init(self, env: str | None, backend: bool = True) -> None:
+    def init(self) -> None:
         args = ["init", "-input=false", "-no-color"]
-        if backend and env:
-            config = self.workdir / "backend" / f"{env}.hcl"
-            if not config.is_file():
-                raise ConfigError(f"no backend configuration for env '{env}': {config} is missing",
-                                  f"create infrastructure/backend/{env}.hcl (copy backend/dev.hcl)")
-            args += [f"-backend-config=backend/{env}.hcl", "-reconfigure"]
-        else:
-            args.append("-backend=false")
+        args += list(self.backend) if self.backend is not None else ["-backend=false"]
         if self.plugin_dir:
             args.append(f"-plugin-dir={self.plugin_dir}")
         self.call(*args, what="init",

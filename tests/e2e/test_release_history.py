@@ -33,7 +33,7 @@ def project(tmp_path, run_inv):
     modules = ROOT / "ui" / "node_modules"
     if modules.is_dir():   # hard links: no second npm ci (the copy's markers are rewritten as new files)
         subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)
-        from tars_tasks.build import ui_bundle
+        from tars_tasks.artifacts import ui_bundle
 
         ui_bundle.mark_installed(root / "ui")
     yield root

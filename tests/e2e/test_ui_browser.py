@@ -57,7 +57,7 @@ def _install_ui_packages() -> None:
     import shutil
     import subprocess
 
-    from tars_tasks.build import ui_bundle
+    from tars_tasks.artifacts import ui_bundle
     from tests.conftest import ROOT
 
     ui = ROOT / "ui"
@@ -76,7 +76,7 @@ def test_the_real_tars_ui_built_and_deployed_by_inv_renders(endpoint, project, r
 
     import boto3
 
-    from tars_tasks.build import ui_bundle
+    from tars_tasks.artifacts import ui_bundle
     from tests.conftest import ROOT
 
     _install_ui_packages()

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 from tars_tasks import lock
-from tars_tasks.aws import session
 from tars_tasks.errors import TarsError
 from tars_tasks.settings import Settings
 
@@ -26,7 +25,6 @@ def main() -> int:
     mode, go, release = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     offset = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     settings = Settings.load(None)
-    session.configure(settings)
     wait_for(go)
     try:
         with lock.hold(settings, f"test-{mode}", clock=lambda: time.time() + offset):

@@ -9,7 +9,6 @@ import boto3
 import pytest
 
 from tars_tasks import lock
-from tars_tasks.aws import session
 from tars_tasks.errors import Refused
 from tars_tasks.settings import Settings
 from tests.faults.proxy import FaultPlan, FaultProxy
@@ -55,8 +54,6 @@ def test_lock_put_applied_but_answer_lost_is_still_ours(endpoint, project, monke
     with FaultProxy(endpoint, plan) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
         settings = Settings.load(None, root=project, environ={"AWS_ENDPOINT_URL": proxy.url})
-        session.reset()
-        session.configure(settings)
         with lock.hold(settings, "deploy-lambda") as holder:
             held = item(endpoint)
         puts = [r for r in plan.records if r.operation == "PutItem"]
@@ -72,7 +69,6 @@ def test_a_live_foreign_lock_is_still_refused(endpoint, project, monkeypatch):
         **KEY, "holder": {"S": "alice"}, "pid": {"N": "42"}, "command": {"S": "deploy-ui"},
         "started": {"S": "now"}, "expires_at": {"N": "99999999999"}, "token": {"S": "alice-token"}})
     settings = Settings.load(None, root=project, environ={})
-    session.configure(settings)
     with pytest.raises(Refused) as err:
         with lock.hold(settings, "deploy-lambda"):
             pass

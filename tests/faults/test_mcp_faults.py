@@ -10,7 +10,6 @@ import os
 import boto3
 import pytest
 
-from tars_tasks.aws import session
 from tars_tasks.errors import StepFailed
 from tars_tasks.settings import Settings
 from tars_tasks.steps import mcp
@@ -34,10 +33,8 @@ def test_deploy_mcp_state_is_whole_under_faults(endpoint, tmp_path, monkeypatch,
     plan_faults = FaultPlan(rate=0.25, seed=seed_value, kinds=("500", "503", "throttle"))
     with FaultProxy(endpoint, plan_faults) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-        session.reset()
         settings = Settings.load(None, environ=environ(root, seeded["repository_url"], AWS_ENDPOINT_URL=proxy.url,
                                                        TARS_MAX_ATTEMPTS="12", TARS_WAITER_DELAY="10"))
-        session.configure(settings)
         clock = FakeClock()
         with pytest.raises(StepFailed) as err:
             mcp.execute(settings, mcp.plan(settings), timeout=30, clock=clock, sleep=clock.sleep)

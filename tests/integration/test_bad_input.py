@@ -68,14 +68,11 @@ def world(moto_server, tmp_path_factory):
                            "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
                            "AWS_DEFAULT_REGION": REGION}.items():
             mp.setenv(key, value)
-        from tars_tasks.aws import session
         from tars_tasks.local import bootstrap
         from tars_tasks.settings import Settings
 
-        session.reset()
         settings = Settings.load(None, root=root, environ=dict(os.environ), env="dev")
         bootstrap.apply(settings, bootstrap.plan(settings), start_services=False)
-        session.reset()
     tasks = tmp / "tasks"
     tasks.mkdir()
     shutil.copy(ROOT / "tasks.py", tasks / "tasks.py")
@@ -246,7 +243,6 @@ def versioning_off(w: World):
 def held_lock(w: World):
     """Another deploy (this test process) holds the environment's lock."""
     from tars_tasks import lock
-    from tars_tasks.aws import session
     from tars_tasks.settings import Settings
 
     env = {"AWS_ENDPOINT_URL": w.endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -254,19 +250,15 @@ def held_lock(w: World):
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
-        session.reset()
         settings = Settings.load(None, root=w.root, environ=dict(os.environ), env="dev")
         holder = lock.hold(settings, "deploy-ui")
         holder.__enter__()
-    session.reset()
 
     def release():
         with pytest.MonkeyPatch.context() as mp:
             for k, v in env.items():
                 mp.setenv(k, v)
-            session.reset()
             holder.__exit__(None, None, None)
-        session.reset()
     return release
 
 

@@ -124,13 +124,11 @@ def test_missing_terraform_says_how_to_install(run_inv, project, endpoint, tmp_p
 
 def test_held_deploy_lock_refuses_before_terraform_runs(deploy, project, endpoint):
     from tars_tasks import lock
-    from tars_tasks.aws import session
     from tars_tasks.settings import Settings
     from tars_tasks.tables import create_all
 
     create_all(boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint), "sre-poc")
     settings = Settings.load(None, root=project)
-    session.configure(settings)
     with lock.hold(settings, "deploy-lambda"):
         result = deploy("creates", "--yes")
     assert result.returncode == 3

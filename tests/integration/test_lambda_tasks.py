@@ -114,12 +114,12 @@ def test_without_yes_and_no_terminal_it_refuses(inv, function, lam):
     assert versions(lam) == {}
 
 
-def test_a_held_deploy_lock_refuses_and_changes_nothing(inv, function, lam):
+def test_a_held_deploy_lock_refuses_and_changes_nothing(clients, inv, function, lam):
     from tars_tasks.aws import dynamodb
     from tars_tasks.tables import create_all
 
     create_all(boto3.client("dynamodb", region_name="us-east-1"), "sre-poc")
-    dynamodb.acquire_lock("sre-poc-deploy-locks", "sre-poc/dev",
+    dynamodb.acquire_lock(clients, "sre-poc-deploy-locks", "sre-poc/dev",
                           {"holder": "alice@box", "pid": 1, "commit": "x", "command": "deploy-ui",
                            "started": "now", "expires_at": 9e12, "token": "t"}, now=0.0)
     result = clean(inv("deploy-lambda", "--yes", "--no-smoke"))

@@ -47,11 +47,8 @@ def root(tmp_path, run_inv):
 
 
 def emulator_settings(root) -> Settings:
-    from tars_tasks.aws import session
-
     s = Settings.load(None, root=root, local=True)
-    emulator.activate(s)
-    session.configure(s)
+    s.target.start(s)
     return s
 
 
@@ -105,7 +102,6 @@ def test_killed_emulator_gives_a_clear_error_and_local_up_recovers(root, run_inv
     s = emulator_settings(root)
     first = processes.read(services.proc_dir(s), "emulator")
 
-    from tars_tasks.aws import session
 
     calls = []
 
@@ -114,7 +110,7 @@ def test_killed_emulator_gives_a_clear_error_and_local_up_recovers(root, run_inv
         if len(calls) == 3:
             os.kill(first.pid, signal.SIGKILL)
 
-    session.client("s3").meta.events.register("before-call", kill_on_third_call)
+    s.clients("s3").meta.events.register("before-call", kill_on_third_call)
     with pytest.raises(TarsError) as err:
         for _ in range(5):
             bootstrap.plan(s)

@@ -18,15 +18,11 @@ STANDIN = Path(__file__).resolve().parent.parent / "fixtures" / "mcp_standin" / 
 
 @pytest.fixture
 def settings(endpoint, tmp_path):
-    from tars_tasks.aws import session
-
     (tmp_path / "mcp_server").mkdir()
     shutil.copy(STANDIN, tmp_path / "mcp_server" / "server.py")
     s = Settings.load(None, root=tmp_path, local=True)
-    session.configure(s)
     bootstrap.apply(s, bootstrap.plan(s), start_services=False)
     s = Settings.load(None, root=tmp_path, local=True)
-    session.configure(s)
     yield s
     for proc in processes.recorded(services.proc_dir(s)):
         processes.stop(services.proc_dir(s), proc.name)
@@ -38,6 +34,11 @@ def service_image(s) -> tuple[str, str]:
     return arn, ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"][0]["image"]
 
 
+def deploy(s, tag: str):
+    """What inv deploy-mcp --local runs: the local publisher's plan, then its execute."""
+    return mcp.execute(s, mcp.plan(s, tag))
+
+
 def health(s) -> dict:
     with urllib.request.urlopen(s.mcp_endpoint + "/health", timeout=10) as r:
         return json.loads(r.read())
@@ -45,7 +46,7 @@ def health(s) -> dict:
 
 def test_deploy_runs_the_server_and_registers_the_revision(settings):
     before_arn, _ = service_image(settings)
-    outcome = mcp.deploy(settings, "abc1234")
+    outcome = deploy(settings, "abc1234")
     assert outcome.status == "deployed"
     arn, image = service_image(settings)
     assert image == f"{settings.ecr_repository_url}:abc1234"
@@ -56,12 +57,12 @@ def test_deploy_runs_the_server_and_registers_the_revision(settings):
 
 
 def test_same_tag_again_is_no_changes_and_a_new_tag_restarts(settings):
-    mcp.deploy(settings, "abc1234")
+    deploy(settings, "abc1234")
     pid = services.running(settings, services.MCP).pid
     again = mcp.plan(settings, "abc1234")
     assert not again.has_changes and again.summary()[0].startswith("no changes")
     assert mcp.execute(settings, again).status == "unchanged"
-    mcp.deploy(settings, "def5678")
+    deploy(settings, "def5678")
     assert services.running(settings, services.MCP).pid != pid
     assert health(settings)["tag"] == "def5678"
     assert service_image(settings)[0].endswith(":3")
@@ -80,9 +81,9 @@ def test_rollback_points_the_service_back_and_runs_that_revisions_code(settings)
     from tars_tasks.steps import mcp as mcp_steps
 
     server = settings.root / "mcp_server" / "server.py"
-    first = mcp.deploy(settings, "abc1234").after
+    first = deploy(settings, "abc1234").after
     server.write_text(server.read_text().replace('"status": "ok"', '"status": "ok", "code": "v2"'))
-    second = mcp.deploy(settings, "def5678").after
+    second = deploy(settings, "def5678").after
     assert health(settings).get("code") == "v2"
 
     back = mcp_steps.rollback(settings, "2")          # whole-release rollback calls this with the revision

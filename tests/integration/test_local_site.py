@@ -17,13 +17,9 @@ from .test_local_runtime import deploy
 
 @pytest.fixture
 def settings(endpoint, tmp_path):
-    from tars_tasks.aws import session
-
     s = Settings.load(None, root=tmp_path, local=True)
-    session.configure(s)
     bootstrap.apply(s, bootstrap.plan(s), start_services=True)
     s = Settings.load(None, root=tmp_path, local=True)
-    session.configure(s)
     yield s
     for proc in processes.recorded(services.proc_dir(s)):
         processes.stop(services.proc_dir(s), proc.name)

@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 for _module in ("tars_tasks.steps.infra", "tars_tasks.steps.mcp", "tars_tasks.steps.lambda_",
-                "tars_tasks.steps.ui", "tars_tasks.local.bootstrap", "tars_tasks.build.ui_bundle"):
+                "tars_tasks.steps.ui", "tars_tasks.local.bootstrap", "tars_tasks.artifacts.ui_bundle"):
     pytest.importorskip(_module, reason=f"{_module} is not on this branch yet")
 
 from tars_tasks.local import processes  # noqa: E402
@@ -37,7 +37,7 @@ def root(tmp_path, run_inv):
     modules = ROOT / "ui" / "node_modules"
     if modules.is_dir():
         subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)
-        from tars_tasks.build import ui_bundle
+        from tars_tasks.artifacts import ui_bundle
 
         ui_bundle.mark_installed(root / "ui")
     yield root

@@ -41,7 +41,7 @@ def root(tmp_path, run_inv):
     modules = ROOT / "ui" / "node_modules"
     if modules.is_dir():
         subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)
-        from tars_tasks.build import ui_bundle
+        from tars_tasks.artifacts import ui_bundle
 
         ui_bundle.mark_installed(root / "ui")
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)

@@ -32,7 +32,7 @@ def _npm() -> str:
 @pytest.fixture(scope="module")
 def ui_installed():
     npm = _npm()
-    from tars_tasks.build import ui_bundle
+    from tars_tasks.artifacts import ui_bundle
 
     if ui_bundle.needs_install(UI):
         result = subprocess.run(

@@ -31,14 +31,12 @@ class Calls:
 
     WRITES = ("PutObject", "CopyObject", "CreateMultipartUpload", "DeleteObjects", "CreateInvalidation")
 
-    def __init__(self, bucket: str):
-        from tars_tasks.aws import session
-
+    def __init__(self, settings, bucket: str):
         self.bucket = bucket
         self.sequence: list[tuple[str, str]] = []
         self._lock = threading.Lock()
-        for service in ("s3", "cloudfront"):
-            session.client(service).meta.events.register(f"before-send.{service}", self._record)
+        settings.clients.observe(lambda service, client: service in ("s3", "cloudfront") and
+                                 client.meta.events.register(f"before-send.{service}", self._record))
 
     def _record(self, request, event_name=None, **_kw):
         op = (event_name or "").rsplit(".", 1)[-1]
@@ -48,3 +46,17 @@ class Calls:
 
     def of(self, *ops: str) -> list[str]:
         return [k for op, k in self.sequence if op in ops]
+
+
+def every_client(monkeypatch, hook) -> None:
+    """Call ``hook(service, client)`` for every boto3 client any run makes from now on (a task run
+    in-process loads its own Settings, hence its own Clients: this reaches those too)."""
+    from tars_tasks.aws.clients import Clients
+
+    real_init = Clients.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self.observe(hook)
+
+    monkeypatch.setattr(Clients, "__init__", init)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tars_tasks.build import lambda_deps, lambda_zip
+from tars_tasks.artifacts import lambda_deps, lambda_zip
 from tars_tasks.errors import Refused, StepFailed
 from tars_tasks.settings import Settings
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tars_tasks.errors import ConfigError, Refused, StepFailed
+from tars_tasks.errors import ConfigError, Refused, StepFailed, UsageError
 from tars_tasks.settings import Settings
 from tars_tasks.steps import infra
 from tars_tasks.tools import terraform
@@ -215,22 +215,30 @@ def test_plan_file_is_private(tmp_path):
     assert not path.parent.exists()
 
 
-def test_local_mode_delegates_to_the_bootstrap(project, monkeypatch):
+def test_local_mode_runs_the_infrastructure_with_the_bootstrap(project, monkeypatch):
+    """What runs the infrastructure is the target's: locally the bootstrap, whose plan comes as a
+    `terraform show -json` document, so the destroy guard and the summary read it as Terraform's."""
+    from tars_tasks.local import bootstrap
+    from tars_tasks.local.bootstrap_resources import Change
+
     seen = []
-    fake = types.ModuleType("tars_tasks.local.bootstrap")
-    fake.plan = lambda settings: seen.append(("plan", settings.env)) or "PLAN"
-    fake.apply = lambda settings, plan: seen.append(("apply", plan)) or "OUTCOME"
-    monkeypatch.setitem(sys.modules, "tars_tasks.local.bootstrap", fake)
-    import tars_tasks.local as local_pkg
-    monkeypatch.setattr(local_pkg, "bootstrap", fake, raising=False)
+    found = bootstrap.Plan(changes=(Change("dynamodb table", "sre-poc-incidents", "create"),
+                                    Change("lambda function", "sre-poc-incident-handler", "update", "environment")),
+                           outputs=(), outputs_path="x", outputs_changed=True)
+    monkeypatch.setattr(bootstrap, "plan", lambda settings: seen.append(("plan", settings.env)) or found)
+    monkeypatch.setattr(bootstrap, "apply", lambda settings, plan: seen.append(("apply", plan)))
     monkeypatch.setenv("TARS_TERRAFORM_BIN", str(FAKE_TERRAFORM))
     monkeypatch.setenv("FAKE_TF_LOG", str(project / "terraform-calls.jsonl"))
     settings = Settings.load(None, root=project, local=True)
-    assert infra.plan(settings) == "PLAN"
-    assert infra.execute(settings, "PLAN") == "OUTCOME"
-    assert seen == [("plan", "local"), ("apply", "PLAN")]
+    plan = infra.plan(settings)
+    assert plan.has_changes and plan.counts()["create"] == 1 and plan.counts()["update"] == 1
+    assert plan.rows()[0] == ("dynamodb_table.sre-poc-incidents", "create", "")
+    assert infra.guard(plan) == []   # create and update only: nothing for the destroy guard
+    outcome = infra.execute(settings, plan)
+    assert seen == [("plan", "local"), ("apply", found)] and outcome.status == "deployed"
     assert calls(project) == []  # terraform never ran
-    infra.guard("PLAN")  # the bootstrap only creates: nothing to guard
+    with pytest.raises(UsageError):   # no state locally: no drift check
+        infra.plan(settings, refresh_only=True)
 
 
 class _FakeProc:

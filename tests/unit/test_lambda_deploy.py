@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 
 import boto3
 import pytest
 
 from tars_tasks.aws import lambda_ as aws_lambda
-from tars_tasks.aws import session
-from tars_tasks.build import lambda_zip
+from tars_tasks.artifacts import lambda_zip
 from tars_tasks.errors import ConfigError, StepFailed
 from tars_tasks.settings import Settings
 from tars_tasks.steps import lambda_ as step
@@ -67,22 +67,28 @@ def settings(endpoint, project):
     boto3.client("lambda").create_function(FunctionName=FN, Runtime="python3.11", Role=role, Timeout=30,
                                            Handler="handler.lambda_handler", Code={"ZipFile": tiny_zip("old = 1")})
     s = Settings.load(None, root=project, environ={"TARS_WAITER_DELAY": "0.01", "TARS_MAX_ATTEMPTS": "3"})
-    session.configure(s)
     return s
 
 
 @pytest.fixture
-def calls(settings):
-    """Every AWS operation this process makes from now on, counted by a botocore event hook."""
+def calls(settings, monkeypatch):
+    """Every AWS operation this process makes from now on (any run's clients), counted by a botocore hook."""
+    from tests.support.recorder import every_client
+
     made: list[str] = []
-    session.session().events.register("before-call", lambda model, **kw: made.append(model.name))
+
+    def hook(service, client):
+        client.meta.events.register("before-call", lambda model, **kw: made.append(model.name))
+
+    settings.clients.observe(hook)
+    every_client(monkeypatch, hook)
     return made
 
 
-def on(event: str, handler):
-    """Answer ``event`` calls from a before-send hook: on the cached client and on fresh ones."""
-    session.client("lambda").meta.events.register(f"before-send.lambda.{event}", handler)
-    session.session().events.register(f"before-send.lambda.{event}", handler)
+def on(settings, event: str, handler):
+    """Answer ``event`` calls from a before-send hook on every lambda client of the run (made or to come)."""
+    settings.clients.observe(lambda service, client: service == "lambda" and client.meta.events.register(
+        f"before-send.lambda.{event}", handler))
 
 
 def lam():
@@ -112,7 +118,6 @@ def change_source(settings, n):
 
 def test_missing_function_is_a_config_error(endpoint, project):
     s = Settings.load(None, root=project, environ={})
-    session.configure(s)
     with pytest.raises(ConfigError) as err:
         step.plan(s, lambda_zip.build(s))
     assert err.value.message == f"function {FN} not found" and err.value.hint == "run inv deploy-infrastructure first"
@@ -173,7 +178,7 @@ def test_conflict_while_an_update_runs_is_retried_with_backoff(settings):
                              f"The operation cannot be performed at this time. An update is in progress for resource: {FN}")
         return None
 
-    on("UpdateFunctionCode", busy)
+    on(settings, "UpdateFunctionCode", busy)
     slept = []
     _, outcome = deploy(settings, sleep=slept.append)
     assert slept == [0.01, 0.02] and outcome.after == "2" and alias_target() == "2"
@@ -183,7 +188,7 @@ def test_conflict_that_never_clears_fails_and_leaves_the_alias(settings):
     """AWS answers 409 for as long as the other update runs; give up after the attempts."""
     deploy(settings)
     change_source(settings, 4)
-    on("UpdateFunctionCode", lambda request, **kw: aws_error(409, "ResourceConflictException", "update in progress"))
+    on(settings, "UpdateFunctionCode", lambda request, **kw: aws_error(409, "ResourceConflictException", "update in progress"))
     with pytest.raises(StepFailed) as err:
         deploy(settings)
     assert "in progress" in err.value.message and alias_target() == "1" and published() == ["1"]
@@ -193,7 +198,7 @@ def test_publish_refused_for_other_code_leaves_the_alias(settings):
     """moto accepts a wrong CodeSha256; AWS refuses the publish when $LATEST holds other code."""
     deploy(settings)
     change_source(settings, 5)
-    on("PublishVersion", lambda request, **kw: aws_error(
+    on(settings, "PublishVersion", lambda request, **kw: aws_error(
         400, "InvalidParameterValueException",
         "CodeSHA256 (abc) is different from current CodeSHA256 in $LATEST (def). Please try again with the CodeSHA256 in $LATEST."))
     with pytest.raises(StepFailed) as err:
@@ -211,7 +216,7 @@ def test_revision_mismatch_is_refused(settings):
         sent.append(json.loads(request.body)["RevisionId"] if request.body and b"RevisionId" in request.body else None)
         return aws_error(412, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id.")
 
-    on("UpdateFunctionCode", stale)
+    on(settings, "UpdateFunctionCode", stale)
     with pytest.raises(StepFailed) as err:
         deploy(settings)
     assert "RevisionId" in err.value.message and alias_target() == "1"
@@ -224,22 +229,21 @@ def test_good_health_reply_moves_the_alias(settings, monkeypatch):
     """moto cannot run the handler: answer the Invoke as Lambda would for a healthy version."""
     deploy(settings)
     change_source(settings, 7)
-    seen, clients = [], []
-    real_client = session.client
-    monkeypatch.setattr(aws_lambda, "client", lambda svc, **o: clients.append(o) or real_client(svc, **o))
-    on("Invoke", lambda request, **kw: seen.append((request.url, json.loads(request.body))) or health_reply("2"))
+    seen, made = [], []
+    settings.clients.observe(lambda service, client: made.append(client))
+    on(settings, "Invoke", lambda request, **kw: seen.append((request.url, json.loads(request.body))) or health_reply("2"))
     _, outcome = deploy(settings, smoke=True)
     assert alias_target() == "2" and outcome.data["smoke"]["reply"]["status"] == "ok"
     assert seen[0][1] == {"action": "health"} and "Qualifier=2" in seen[0][0]
-    invoke_config = [o for o in clients if o]
-    assert invoke_config == [{"read_timeout": 120.0, "total_max_attempts": 1}]   # > Timeout 30, never retried
+    invoke_config = [(c.meta.config.read_timeout, c.meta.config.retries) for c in made if c.meta.config.read_timeout != 30]
+    assert invoke_config == [(120.0, {"mode": "standard", "total_max_attempts": 1})]   # > Timeout 30, never retried
 
 
 def test_function_error_leaves_the_alias_where_it_was(settings):
     """Lambda reports a crash as 200 with X-Amz-Function-Error: Unhandled."""
     deploy(settings)
     change_source(settings, 8)
-    on("Invoke", lambda request, **kw: aws_reply(200, {"errorMessage": "boom", "errorType": "RuntimeError"},
+    on(settings, "Invoke", lambda request, **kw: aws_reply(200, {"errorMessage": "boom", "errorType": "RuntimeError"},
                                                   {"X-Amz-Function-Error": "Unhandled"}))
     with pytest.raises(StepFailed) as err:
         deploy(settings, smoke=True)
@@ -252,7 +256,7 @@ def test_function_error_leaves_the_alias_where_it_was(settings):
 def test_bad_health_reply_leaves_the_alias(settings, reply):
     deploy(settings)
     change_source(settings, 9)
-    on("Invoke", lambda request, **kw: reply)
+    on(settings, "Invoke", lambda request, **kw: reply)
     with pytest.raises(StepFailed):
         deploy(settings, smoke=True)
     assert alias_target() == "1"
@@ -271,7 +275,7 @@ def test_smoke_timeout_reports_deployed_and_is_never_retried(settings):
         attempts.append(1)
         raise ReadTimeoutError(endpoint_url=request.url)
 
-    on("Invoke", hang)
+    on(settings, "Invoke", hang)
     _, outcome = deploy(settings, smoke=True)
     assert attempts == [1]
     assert outcome.detail == "deployed, smoke test timed out" and outcome.data["smoke"]["state"] == "Active"
@@ -296,8 +300,8 @@ def test_local_mode_invokes_through_the_local_runtime(settings, monkeypatch):
         return {"StatusCode": 200, "FunctionError": None, "Payload": json.dumps(body).encode()}
 
     monkeypatch.setattr(runtime, "invoke", fake_invoke, raising=False)
-    on("Invoke", lambda request, **kw: pytest.fail("local mode must not call Lambda's Invoke"))
-    local = settings.replace(target="local")
+    local = settings.replace(target="local", endpoint_url=os.environ["AWS_ENDPOINT_URL"])   # the test's moto server
+    on(local, "Invoke", lambda request, **kw: pytest.fail("local mode must not call Lambda's Invoke"))
     artifact = lambda_zip.build(local)
     outcome = step.execute(local, step.plan(local, artifact, description="commit x"))
     assert got == [(FN, "1", {"action": "health"}, 120.0)] and outcome.after == "1" and alias_target() == "1"
@@ -444,7 +448,7 @@ def test_local_mode_keeps_every_version_so_the_emulator_never_reuses_a_number(se
         return {"StatusCode": 200, "FunctionError": None, "Payload": json.dumps(body).encode()}
 
     monkeypatch.setattr(runtime, "invoke", fake_invoke, raising=False)
-    local = settings.replace(target="local", keep_versions=2)
+    local = settings.replace(target="local", keep_versions=2, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
     afters = []
     for n in range(6):
         change_source(local, n)

@@ -15,10 +15,7 @@ ACCOUNT = "123456789012"
 
 @pytest.fixture
 def settings(aws, tmp_path):
-    from tars_tasks.aws import session
-
     s = Settings.load(None, root=tmp_path, local=True)
-    session.configure(s)
     return s
 
 
@@ -111,10 +108,8 @@ def test_second_apply_is_no_changes(settings, monkeypatch):
     settings = Settings.load(None, root=settings.root, local=True)  # now reading outputs.json
     before = (settings.state_dir / "outputs.json").read_text()
     calls = []
-    boto3_session = __import__("tars_tasks.aws.session", fromlist=["x"])
-    for svc in ("lambda", "s3", "dynamodb", "ecs", "iam", "cloudfront"):
-        boto3_session.client(svc).meta.events.register(
-            "before-call", lambda model, **kw: calls.append(model.name))
+    settings.clients.observe(lambda service, client: client.meta.events.register(
+        "before-call", lambda model, **kw: calls.append(model.name)))
     p = bootstrap.plan(settings)
     assert not p.has_changes, p.summary()
     assert p.summary() == ["no changes: every local resource exists"]

@@ -83,21 +83,17 @@ def created(tmp_path_factory):
     """Bootstrap once into an in-process emulator; yield (settings, outputs.json)."""
     from moto import mock_aws
 
-    from tars_tasks.aws import session
     from tests.conftest import _SAFE_ENV
 
     with pytest.MonkeyPatch.context() as mp, mock_aws():
         mp.delenv("AWS_ENDPOINT_URL", raising=False)
         for key, value in _SAFE_ENV.items():
             mp.setenv(key, value)
-        session.reset()
         root = tmp_path_factory.mktemp("drift")
         s = Settings.load(None, root=root, local=True)
-        session.configure(s)
         bootstrap.apply(s, bootstrap.plan(s), start_services=False)
         outputs = json.loads((s.state_dir / "outputs.json").read_text())
         yield s, outputs, _snapshot(s)
-    session.reset()
 
 
 def _snapshot(s) -> dict[str, Any]:

@@ -8,24 +8,24 @@ from tars_tasks.errors import ConfigError
 from tests.mcp_deploy_support import put_image, seed
 
 
-def test_login_decodes_the_token_and_hides_the_password(aws):
+def test_login_decodes_the_token_and_hides_the_password(clients, aws):
     url = seed()["repository_url"]
-    login = ecr.login(url)
+    login = ecr.login(clients, url)
     assert login.registry == "123456789012.dkr.ecr.us-east-1.amazonaws.com"
     assert login.username == "AWS" and login.password == "123456789012-auth-token"
     assert login.password not in repr(login)
 
 
-def test_image_exists(aws):
+def test_image_exists(clients, aws):
     url = seed()["repository_url"]
-    assert ecr.image_exists(url, "abc123") is False
+    assert ecr.image_exists(clients, url, "abc123") is False
     put_image("abc123")
-    assert ecr.image_exists(url, "abc123") is True
+    assert ecr.image_exists(clients, url, "abc123") is True
 
 
-def test_missing_repository_is_a_config_error(aws):
+def test_missing_repository_is_a_config_error(clients, aws):
     with pytest.raises(ConfigError) as err:
-        ecr.image_exists("123456789012.dkr.ecr.us-east-1.amazonaws.com/nope", "x")
+        ecr.image_exists(clients, "123456789012.dkr.ecr.us-east-1.amazonaws.com/nope", "x")
     assert "not found" in err.value.message
 
 

@@ -5,7 +5,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tars_tasks.aws import ecs, session
+from tars_tasks.aws import ecs
 from tests.mcp_deploy_support import CLUSTER, FAMILY, SERVICE, FakeClock, deployment, seed
 
 OLD = "arn:aws:ecs:us-east-1:123456789012:task-definition/sre-poc-mcp-server:4"
@@ -47,7 +47,7 @@ def test_family_revision_and_short_name():
     assert ecs.short_name(NEW) == "sre-poc-mcp-server:5"
 
 
-def test_register_copy_changes_only_the_image(aws):
+def test_register_copy_changes_only_the_image(clients, aws):
     seeded = seed()
     client = boto3.client("ecs")
     described = client.describe_task_definition(taskDefinition=seeded["task_definition"], include=["TAGS"])
@@ -55,7 +55,7 @@ def test_register_copy_changes_only_the_image(aws):
     assert set(ecs.READ_ONLY_FIELDS) & set(td)     # describe does return read-only fields ...
     args = ecs.copy_with_image(td, "mcp-server", "repo:new")
     assert not set(ecs.READ_ONLY_FIELDS) & set(args)  # ... which the copy strips
-    arn = ecs.register_with_image(td, described["tags"], "mcp-server", "repo:new")
+    arn = ecs.register_with_image(clients, td, described["tags"], "mcp-server", "repo:new")
     assert ecs.family_revision(arn) == (FAMILY, 2)
     again = client.describe_task_definition(taskDefinition=arn, include=["TAGS"])
     assert again["tags"] == described["tags"]
@@ -63,13 +63,13 @@ def test_register_copy_changes_only_the_image(aws):
     assert again["taskDefinition"]["cpu"] == td["cpu"] and again["taskDefinition"]["executionRoleArn"] == td["executionRoleArn"]
 
 
-def test_previous_revision_skips_other_families_and_newer(aws):
+def test_previous_revision_skips_other_families_and_newer(clients, aws):
     client = boto3.client("ecs")
     base = {"containerDefinitions": [{"name": "c", "image": "i", "memory": 128}]}
     for family in ("app", "app", "app-canary", "app", "app-canary"):
         client.register_task_definition(family=family, **base)
-    assert ecs.family_revision(ecs.previous_revision("app", 3)) == ("app", 2)
-    assert ecs.previous_revision("app", 1) is None
+    assert ecs.family_revision(ecs.previous_revision(clients, "app", 3)) == ("app", 2)
+    assert ecs.previous_revision(clients, "app", 1) is None
 
 
 def test_pick_container_prefers_the_repository_image():
@@ -78,11 +78,11 @@ def test_pick_container_prefers_the_repository_image():
     assert ecs.pick_container(td, "123.dkr.ecr/r")["name"] == "mcp"
 
 
-def test_watch_times_out_on_the_injected_clock(aws):
+def test_watch_times_out_on_the_injected_clock(clients, aws):
     seed()
     clock = FakeClock()
     polls = []
-    result = ecs.watch(CLUSTER, SERVICE, lambda s: ecs.Verdict(ecs.WAITING, "rollout in progress"), timeout=9,
+    result = ecs.watch(clients, CLUSTER, SERVICE, lambda s: ecs.Verdict(ecs.WAITING, "rollout in progress"), timeout=9,
                        delay=2, clock=clock, sleep=clock.sleep, on_poll=lambda s, v, e: polls.append(e))
     assert result.verdict.state == ecs.TIMEOUT and "9 s" in result.verdict.reason
     assert clock.sleeps == [2, 2, 2, 2, 1] and polls == [0, 2, 4, 6, 8, 9]
@@ -96,8 +96,8 @@ def test_newest_events_are_shown_once():
     assert ecs.newest_events(service, seen) == ["c"]
 
 
-def test_stopped_task_reasons_name_the_task_and_container():
-    client = session.client("ecs")
+def test_stopped_task_reasons_name_the_task_and_container(clients):
+    client = clients("ecs")
     task = "arn:aws:ecs:us-east-1:123456789012:task/sre-poc-cluster/0123456789abcdef"
     with Stubber(client) as stub:
         stub.add_response("list_tasks", {"taskArns": [task]},
@@ -106,6 +106,6 @@ def test_stopped_task_reasons_name_the_task_and_container():
             "taskArn": task, "taskDefinitionArn": NEW, "stoppedReason": "Essential container in task exited",
             "containers": [{"name": "mcp-server", "exitCode": 1, "reason": "CannotPullContainerError"}]}]},
             {"cluster": CLUSTER, "tasks": [task]})
-        lines = ecs.stopped_task_reasons(CLUSTER, SERVICE, NEW)
+        lines = ecs.stopped_task_reasons(clients, CLUSTER, SERVICE, NEW)
     assert lines == ["task 0123456789ab: Essential container in task exited; "
                      "mcp-server: CannotPullContainerError exit 1"]

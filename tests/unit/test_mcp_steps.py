@@ -7,7 +7,6 @@ import boto3
 import pytest
 
 from tars_tasks.aws import ecs as ecs_api
-from tars_tasks.aws import session
 from tars_tasks.errors import ConfigError, StepFailed
 from tars_tasks.settings import Settings
 from tars_tasks.steps import mcp
@@ -25,7 +24,6 @@ def world(aws, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{FAKES}:" + __import__("os").environ["PATH"])
     monkeypatch.setenv("FAKE_DOCKER_LOG", str(log))
     settings = Settings.load(None, environ=environ(root, seeded["repository_url"], TARS_WAITER_DELAY="5"))
-    session.configure(settings)
     return {"root": root, "settings": settings, "log": log, **seeded}
 
 
@@ -38,7 +36,7 @@ def service_now():
 
 
 def test_plan_tags_with_the_commit_and_reads_only(world):
-    script = RolloutScript(session.client("ecs"), world["task_definition"], [lambda real, ctx: real])
+    script = RolloutScript(world["settings"].clients("ecs"), world["task_definition"], [lambda real, ctx: real])
     plan = mcp.plan(world["settings"])
     assert plan.tag == head(world["root"])
     assert plan.image == f"{world['repository_url']}:{plan.tag}"
@@ -58,7 +56,7 @@ def test_dirty_tree_adds_dirty_and_a_content_hash(world):
 
 def test_success_builds_pushes_registers_and_waits_for_primary_completed(world):
     clock = FakeClock()
-    script = RolloutScript(session.client("ecs"), world["task_definition"], [
+    script = RolloutScript(world["settings"].clients("ecs"), world["task_definition"], [
         on("new", ("new", "PRIMARY", "IN_PROGRESS", 0), ("old", "ACTIVE", "COMPLETED", 1)),
         on("new", ("new", "PRIMARY", "IN_PROGRESS", 1), ("old", "ACTIVE", "COMPLETED", 1), running=2),
         on("new", ("new", "PRIMARY", "COMPLETED", 1)),
@@ -99,7 +97,7 @@ def test_failed_rollout_points_the_service_back_and_fails_with_reasons(world):
     clock = FakeClock()
     failing = on("new", ("new", "PRIMARY", "FAILED", 0, FAILED_REASON), ("old", "ACTIVE", "COMPLETED", 1),
                  events=["(service sre-poc-mcp-server) deployment failed: tasks failed to start."])
-    RolloutScript(session.client("ecs"), world["task_definition"], [
+    RolloutScript(world["settings"].clients("ecs"), world["task_definition"], [
         on("new", ("new", "PRIMARY", "IN_PROGRESS", 0), ("old", "ACTIVE", "COMPLETED", 1)),
         back_on_old_when_pointed(failing)], new_id="ecs-svc/new1")
     plan = mcp.plan(world["settings"])
@@ -115,7 +113,7 @@ def test_circuit_breaker_rollback_is_a_failure_though_services_stable_says_ok(wo
     clock = FakeClock()
     cb_state = on("old", ("old", "PRIMARY", "COMPLETED", 1),
                   events=["(service sre-poc-mcp-server) rolling back to deployment ecs-svc/old."])
-    script = RolloutScript(session.client("ecs"), world["task_definition"], [
+    script = RolloutScript(world["settings"].clients("ecs"), world["task_definition"], [
         on("new", ("new", "PRIMARY", "IN_PROGRESS", 0), ("old", "ACTIVE", "COMPLETED", 1)),
         cb_state], new_id="ecs-svc/new1")
     plan = mcp.plan(world["settings"])
@@ -124,7 +122,7 @@ def test_circuit_breaker_rollback_is_a_failure_though_services_stable_says_ok(wo
     assert "rolled back" in err.value.message
     assert service_now()["taskDefinition"] == world["task_definition"]
     # the same answer satisfies botocore's services_stable waiter: that is why it is not trusted
-    session.client("ecs").get_waiter("services_stable").wait(
+    world["settings"].clients("ecs").get_waiter("services_stable").wait(
         cluster=CLUSTER, services=[SERVICE], WaiterConfig={"Delay": 0, "MaxAttempts": 1})
     assert script.calls >= 3
 
@@ -132,7 +130,7 @@ def test_circuit_breaker_rollback_is_a_failure_though_services_stable_says_ok(wo
 def test_timeout_rolls_back(world):
     clock = FakeClock()
     stuck = on("new", ("new", "PRIMARY", "IN_PROGRESS", 0), ("old", "ACTIVE", "COMPLETED", 1))
-    RolloutScript(session.client("ecs"), world["task_definition"], [back_on_old_when_pointed(stuck)],
+    RolloutScript(world["settings"].clients("ecs"), world["task_definition"], [back_on_old_when_pointed(stuck)],
                   new_id="ecs-svc/new1")
     plan = mcp.plan(world["settings"])
     with pytest.raises(StepFailed) as err:
@@ -151,7 +149,7 @@ def test_unchanged_image_skips_build_push_and_task_definition(world, tmp_path):
     arn = ecs.register_task_definition(**args)["taskDefinition"]["taskDefinitionArn"]
     ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=arn)
     put_image(tag)
-    script = RolloutScript(session.client("ecs"), arn, [lambda real, ctx: real])
+    script = RolloutScript(world["settings"].clients("ecs"), arn, [lambda real, ctx: real])
     plan = mcp.plan(world["settings"])
     assert not plan.has_changes
     outcome = mcp.execute(world["settings"], plan)
@@ -164,7 +162,7 @@ def test_unchanged_image_skips_build_push_and_task_definition(world, tmp_path):
 def test_image_in_ecr_skips_build_but_rolls_out(world):
     put_image(head(world["root"]))
     clock = FakeClock()
-    RolloutScript(session.client("ecs"), world["task_definition"],
+    RolloutScript(world["settings"].clients("ecs"), world["task_definition"],
                   [on("new", ("new", "PRIMARY", "COMPLETED", 1))], new_id="ecs-svc/new1")
     plan = mcp.plan(world["settings"])
     assert not plan.needs_build and plan.needs_task_definition
@@ -174,7 +172,7 @@ def test_image_in_ecr_skips_build_but_rolls_out(world):
 
 def test_build_failure_changes_nothing_in_ecs(world, monkeypatch):
     monkeypatch.setenv("FAKE_DOCKER_FAIL", "build")
-    script = RolloutScript(session.client("ecs"), world["task_definition"], [lambda real, ctx: real])
+    script = RolloutScript(world["settings"].clients("ecs"), world["task_definition"], [lambda real, ctx: real])
     plan = mcp.plan(world["settings"])
     with pytest.raises(StepFailed) as err:
         mcp.execute(world["settings"], plan)
@@ -196,7 +194,7 @@ def test_rollback_defaults_to_the_previous_revision(world):
     arn2 = ecs.register_task_definition(**ecs_api.copy_with_image(td, "mcp-server", "x:2"))["taskDefinition"]["taskDefinitionArn"]
     ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition=arn2)
     clock = FakeClock()
-    RolloutScript(session.client("ecs"), arn2, [on("new", ("new", "PRIMARY", "COMPLETED", 1))])
+    RolloutScript(world["settings"].clients("ecs"), arn2, [on("new", ("new", "PRIMARY", "COMPLETED", 1))])
     preview = mcp.rollback(world["settings"], None, dry_run=True)
     assert (preview.status, preview.before, preview.after) == ("planned", "sre-poc-mcp-server:2", "sre-poc-mcp-server:1")
     assert service_now()["taskDefinition"] == arn2
@@ -220,8 +218,10 @@ def test_scale_to_zero_and_back(world):
     assert service_now()["desiredCount"] == 1
 
 
-def test_local_mode_delegates_to_local_mcp_deploy(tmp_path, monkeypatch):
-    """tars_tasks.local.mcp is written on the `local` branch; its contract: deploy(settings, image_tag)."""
+def test_local_mode_delegates_to_the_local_targets_publisher(tmp_path, monkeypatch):
+    """The local target's MCP publisher is tars_tasks.local.mcp; steps/mcp hands it the image tag
+    (plan) and the plan it made (execute): its contract is plan(settings, tag, builder=) and
+    execute(settings, plan, timeout=, clock=, sleep=)."""
     import sys
     import types
 
@@ -231,20 +231,27 @@ def test_local_mode_delegates_to_local_mcp_deploy(tmp_path, monkeypatch):
     received = {}
     fake_module = types.ModuleType("tars_tasks.local.mcp")
 
-    def deploy(settings, image_tag):
-        received.update(settings=settings, tag=image_tag)
-        return Outcome("mcp", "deployed", None, image_tag)
+    def plan(settings, tag, *, builder=None):
+        received.update(settings=settings, tag=tag, builder=builder)
+        return ("local plan", tag)
 
-    fake_module.deploy = deploy
+    def execute(settings, p, **kwargs):
+        received.update(executed=p, kwargs=sorted(kwargs))
+        return Outcome("mcp", "deployed", None, p[1])
+
+    fake_module.plan, fake_module.execute = plan, execute
     monkeypatch.setitem(sys.modules, "tars_tasks.local.mcp", fake_module)
     import tars_tasks.local as local_pkg
 
     monkeypatch.setattr(local_pkg, "mcp", fake_module, raising=False)
     settings = Settings.load(None, environ=environ(root, "r.example/x", TARS_TARGET="local"))
-    plan = mcp.plan(settings)
-    assert plan.local and plan.has_changes and plan.tag == head(root)
-    outcome = mcp.execute(settings, plan)
-    assert received == {"settings": settings, "tag": head(root)} and outcome.after == head(root)
+    assert settings.target.mcp() is fake_module
+    made = mcp.plan(settings)
+    assert made == ("local plan", head(root))
+    assert received == {"settings": settings, "tag": head(root), "builder": None}
+    outcome = mcp.execute(settings, made)
+    assert outcome.after == head(root) and received["executed"] == made
+    assert received["kwargs"] == ["clock", "sleep", "timeout"]
 
 
 def test_wait_reports_events_stopped_tasks_and_log_lines_every_30_s(world, monkeypatch):
@@ -281,7 +288,7 @@ def test_wait_reports_events_stopped_tasks_and_log_lines_every_30_s(world, monke
         return on("new", ("new", "PRIMARY", "IN_PROGRESS", 0), ("old", "ACTIVE", "COMPLETED", 1),
                   events=[f"(service sre-poc-mcp-server) event {polls['n']}"])(real, ctx)
 
-    RolloutScript(session.client("ecs"), world["task_definition"], [back_on_old_when_pointed(stuck)],
+    RolloutScript(world["settings"].clients("ecs"), world["task_definition"], [back_on_old_when_pointed(stuck)],
                   new_id="ecs-svc/new1")
     put_image(head(world["root"]))
     plan = mcp.plan(world["settings"].replace(waiter_delay=10.0))
@@ -295,17 +302,3 @@ def test_wait_reports_events_stopped_tasks_and_log_lines_every_30_s(world, monke
                       "event: (service sre-poc-mcp-server) event 7"]
     assert shown.count("stopped: task abc: Essential container in task exited") == 1
     assert shown.count("log: Traceback: ImportError: fastmcp") == 1
-
-
-def test_local_mode_without_the_local_runtime_is_a_config_error(tmp_path, monkeypatch):
-    import sys
-
-    import tars_tasks.local as local_pkg
-
-    monkeypatch.setitem(sys.modules, "tars_tasks.local.mcp", None)   # makes the import fail ...
-    monkeypatch.delattr(local_pkg, "mcp", raising=False)             # ... even after another test imported it
-    root = make_project(tmp_path)
-    settings = Settings.load(None, environ=environ(root, "r.example/x", TARS_TARGET="local"))
-    with pytest.raises(ConfigError) as err:
-        mcp.execute(settings, mcp.plan(settings))
-    assert "local/mcp.py is missing" in err.value.message

@@ -5,8 +5,8 @@ import pytest
 
 from tars_tasks.errors import StepFailed, UsageError
 from tars_tasks.steps import release
-from tars_tasks.tasks import pipeline as deploy_task
-from tars_tasks.tasks.rollback import rollback_to
+from tars_tasks.steps import deploy as deploy_task
+from tars_tasks.steps.rollback import rollback_to
 from tests.fakes.components import registry
 from tests.unit.test_pipeline_run import ALL, fresh_console, settings  # noqa: F401 - fixtures
 

@@ -12,7 +12,7 @@ from tars_tasks.errors import Refused, StepFailed
 from tars_tasks.settings import Settings
 from tars_tasks.steps import pipeline, release
 from tars_tasks.tables import create_all
-from tars_tasks.tasks import pipeline as task
+from tars_tasks.steps import deploy as task
 from tests.fakes.components import registry
 
 ALL = ["infra", "mcp", "lambda", "ui"]
@@ -41,13 +41,11 @@ def settings(aws, tmp_path):
     for bucket in ("tars-ui", "tars-artifacts"):
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
     s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui", "TARS_ARTIFACT_BUCKET": "tars-artifacts"})
-    from tars_tasks.aws import session
-    session.configure(s)
     return s
 
 
 def lock_item(s):
-    return dynamodb.read_lock(s.lock_table, lock.lock_id(s))
+    return dynamodb.read_lock(s.clients, s.lock_table, lock.lock_id(s))
 
 
 def test_all_components_deploy_in_order_and_record_the_release(settings, tmp_path, capsys):
@@ -177,8 +175,8 @@ def test_component_taking_the_lock_itself_is_not_refused(settings):
     assert lock_item(settings) is None
 
 
-def test_second_pipeline_refused_while_lock_is_held(settings):
-    dynamodb.acquire_lock(settings.lock_table, lock.lock_id(settings),
+def test_second_pipeline_refused_while_lock_is_held(clients, settings):
+    dynamodb.acquire_lock(clients, settings.lock_table, lock.lock_id(settings),
                           {"holder": "ann@ci", "pid": 9, "commit": "c", "command": "deploy-ui",
                            "started": "t", "expires_at": 9e12, "token": "x"}, now=1.0)
     reg = registry()
@@ -271,8 +269,6 @@ def test_first_setup_takes_the_lock_once_infra_created_its_table(aws, tmp_path):
     for bucket in ("tars-ui", "tars-artifacts"):
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
     s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui", "TARS_ARTIFACT_BUCKET": "tars-artifacts"})
-    from tars_tasks.aws import session
-    session.configure(s)
     reg = registry()
     reg["infra"].on_execute = lambda st: create_all(boto3.client("dynamodb", region_name="us-east-1"), "sre-poc")
     holders = []
@@ -282,17 +278,15 @@ def test_first_setup_takes_the_lock_once_infra_created_its_table(aws, tmp_path):
     assert lock_item(s) is None
 
 
-def test_lock_taken_by_another_deploy_after_infra_stops_the_pipeline(aws, tmp_path):
+def test_lock_taken_by_another_deploy_after_infra_stops_the_pipeline(clients, aws, tmp_path):
     for bucket in ("tars-ui", "tars-artifacts"):
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
     s = Settings.load(None, root=tmp_path, environ={"TARS_UI_BUCKET": "tars-ui", "TARS_ARTIFACT_BUCKET": "tars-artifacts"})
-    from tars_tasks.aws import session
-    session.configure(s)
     reg = registry()
 
     def infra_then_rival(st):
         create_all(boto3.client("dynamodb", region_name="us-east-1"), "sre-poc")
-        dynamodb.acquire_lock(st.lock_table, lock.lock_id(st), {"holder": "eve@ci", "pid": 7, "commit": "c",
+        dynamodb.acquire_lock(clients, st.lock_table, lock.lock_id(st), {"holder": "eve@ci", "pid": 7, "commit": "c",
                               "command": "deploy-ui", "started": "t", "expires_at": 9e12, "token": "r"}, now=1.0)
     reg["infra"].on_execute = infra_then_rival
     with pytest.raises(StepFailed) as err:

@@ -105,8 +105,6 @@ def put_incident(ddb, iid, severity, status):
 def ddb(aws):
     client = boto3.client("dynamodb", region_name="us-east-1")
     create_all(client, "sre-poc")
-    from tars_tasks.aws import session
-    session.reset()
     return client
 
 

@@ -13,8 +13,7 @@ from types import SimpleNamespace
 import boto3
 import pytest
 
-from tars_tasks.aws import session
-from tars_tasks.build import ui_bundle
+from tars_tasks.artifacts import ui_bundle
 from tars_tasks.errors import ConfigError
 from tars_tasks.settings import Settings
 from tars_tasks.steps import release
@@ -31,7 +30,6 @@ def site(aws, tmp_path):
     settings = Settings.load(None, root=tmp_path, environ={
         "TARS_UI_BUCKET": bucket, "TARS_DISTRIBUTION_ID": dist_id, "TARS_ARTIFACT_BUCKET": RECORDS_BUCKET,
         "TARS_WAITER_DELAY": "0.01", "AWS_REGION": "us-east-1"})
-    session.configure(settings)
     return SimpleNamespace(settings=settings, bucket=bucket, s3=boto3.client("s3", region_name="us-east-1"),
                            dist=tmp_path / "dist")
 

@@ -98,7 +98,11 @@ def test_lambda_environment_carries_the_runbook_table(tmp_path):
 
 def test_local_flag_selects_local_env(tmp_path):
     s = load(tmp_path, local=True)
-    assert s.is_local and s.env == "local"
+    from tars_tasks.target import AwsTarget, LocalTarget
+
+    assert s.target_name == "local" and s.env == "local"
+    assert isinstance(s.target, LocalTarget) and s.target.disposable and not s.target.prunes_versions
+    assert isinstance(load(tmp_path).target, AwsTarget)
 
 
 def test_resource_names_with_account():

@@ -4,7 +4,7 @@ import pytest
 
 from tars_tasks import lock
 from tars_tasks.settings import Settings
-from tars_tasks.tasks import pipeline as deploy_task
+from tars_tasks.steps import deploy as deploy_task
 from tars_tasks.tasks import status
 from tests.fakes.components import registry
 from tests.unit.test_pipeline_run import fresh_console, settings  # noqa: F401
@@ -33,8 +33,6 @@ def test_status_shows_components_lock_and_latest_release(settings):  # noqa: F81
 
 def test_status_with_nothing_deployed(aws, tmp_path):
     s = Settings.load(None, root=tmp_path, environ={})
-    from tars_tasks.aws import session
-    session.configure(s)
     table = {r[0]: r[1:] for r in status.rows(status.collect(s, {"lambda": None}))}
     assert table["lambda"][0] == "unknown"
     assert table["deploy lock"][0] == "not deployed"

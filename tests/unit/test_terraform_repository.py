@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 
 from tars_tasks.settings import Settings
-from tars_tasks.tools import terraform
 
 
 def repo(tmp_path, origin=None):
     root = tmp_path / "r"
-    (root / "infrastructure").mkdir(parents=True)
+    (root / "infrastructure" / "backend").mkdir(parents=True)
+    (root / "infrastructure" / "backend" / "dev.hcl").write_text('key = "tars/dev/terraform.tfstate"\n')
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     if origin:
         subprocess.run(["git", "remote", "add", "origin", origin], cwd=root, check=True)
@@ -19,7 +19,7 @@ def repo(tmp_path, origin=None):
 
 def variables(root, environ):
     settings = Settings.load(None, root=root, environ={"TARS_TERRAFORM_BIN": "/bin/true", **environ})
-    return terraform.Terraform.for_settings(settings).variables
+    return settings.target.terraform(settings).variables
 
 
 def test_github_repository_setting_wins(tmp_path):

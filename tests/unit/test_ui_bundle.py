@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tars_tasks.build import ui_bundle
+from tars_tasks.artifacts import ui_bundle
 from tars_tasks.errors import StepFailed, UsageError
 from tests.support.ui_site import write_dist
 

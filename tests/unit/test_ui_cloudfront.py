@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from tars_tasks.aws import cloudfront, session
+from tars_tasks.aws import cloudfront
 from tars_tasks.errors import StepFailed
 from tests.support.recorder import aws_error
 from tests.support.ui_site import make_site
@@ -28,7 +28,7 @@ def distribution(aws):
     return dist_id
 
 
-def test_backs_off_while_too_many_invalidations_are_in_progress(distribution):
+def test_backs_off_while_too_many_invalidations_are_in_progress(clients, distribution):
     busy_answers = iter([True, True])  # two refusals, then the emulator answers
 
     def busy(request, **_kw):
@@ -36,27 +36,27 @@ def test_backs_off_while_too_many_invalidations_are_in_progress(distribution):
             return aws_error(request.url, 400, "TooManyInvalidationsInProgress")
         return None
 
-    session.client("cloudfront").meta.events.register("before-send.cloudfront.CreateInvalidation", busy)
+    clients("cloudfront").meta.events.register("before-send.cloudfront.CreateInvalidation", busy)
     slept = []
-    inv_id = cloudfront.invalidate(distribution, ["/index.html"], "ref-1", delay=0.5, max_attempts=5,
+    inv_id = cloudfront.invalidate(clients, distribution, ["/index.html"], "ref-1", delay=0.5, max_attempts=5,
                                    sleep=slept.append)
     assert slept == [0.5, 1.0]
     got = boto3.client("cloudfront").get_invalidation(DistributionId=distribution, Id=inv_id)
     assert got["Invalidation"]["InvalidationBatch"]["Paths"]["Items"] == ["/index.html"]
 
 
-def test_gives_up_after_max_attempts_with_a_hint(distribution):
-    session.client("cloudfront").meta.events.register(
+def test_gives_up_after_max_attempts_with_a_hint(clients, distribution):
+    clients("cloudfront").meta.events.register(
         "before-send.cloudfront.CreateInvalidation",
         lambda request, **_kw: aws_error(request.url, 400, "TooManyInvalidationsInProgress"))
     slept = []
     with pytest.raises(StepFailed, match="too many invalidations") as err:
-        cloudfront.invalidate(distribution, ["/"], "ref", delay=1, max_attempts=3, sleep=slept.append)
+        cloudfront.invalidate(clients, distribution, ["/"], "ref", delay=1, max_attempts=3, sleep=slept.append)
     assert slept == [1, 2] and "--invalidate-all" in err.value.hint
 
 
-def test_wait_uses_the_invalidation_completed_waiter_with_cloudfronts_statuses(distribution):
-    inv_id = cloudfront.invalidate(distribution, ["/"], "ref", delay=0, max_attempts=1)
+def test_wait_uses_the_invalidation_completed_waiter_with_cloudfronts_statuses(clients, distribution):
+    inv_id = cloudfront.invalidate(clients, distribution, ["/"], "ref", delay=0, max_attempts=1)
     statuses = iter(["InProgress", "InProgress", "Completed"])  # what CloudFront answers
     polls = []
 
@@ -73,21 +73,21 @@ def test_wait_uses_the_invalidation_completed_waiter_with_cloudfronts_statuses(d
                 f"<CallerReference>ref</CallerReference></InvalidationBatch></Invalidation>").encode()
         return AWSResponse(request.url, 200, {"Content-Type": "text/xml"}, _Raw(body))
 
-    session.client("cloudfront").meta.events.register("before-send.cloudfront.GetInvalidation", answer)
-    cloudfront.wait_completed(distribution, inv_id, delay=0.001, max_attempts=5)
+    clients("cloudfront").meta.events.register("before-send.cloudfront.GetInvalidation", answer)
+    cloudfront.wait_completed(clients, distribution, inv_id, delay=0.001, max_attempts=5)
     assert polls == ["InProgress", "InProgress", "Completed"]
 
 
-def test_wait_gives_up_as_a_step_failure(distribution):
-    inv_id = cloudfront.invalidate(distribution, ["/"], "ref", delay=0, max_attempts=1)
-    session.client("cloudfront").meta.events.register(
+def test_wait_gives_up_as_a_step_failure(clients, distribution):
+    inv_id = cloudfront.invalidate(clients, distribution, ["/"], "ref", delay=0, max_attempts=1)
+    clients("cloudfront").meta.events.register(
         "before-send.cloudfront.GetInvalidation",
         lambda request, **_kw: aws_error(request.url, 404, "NoSuchInvalidation"))
     with pytest.raises(StepFailed, match="did not complete"):
-        cloudfront.wait_completed(distribution, inv_id, delay=0.001, max_attempts=2)
+        cloudfront.wait_completed(clients, distribution, inv_id, delay=0.001, max_attempts=2)
 
 
-def test_the_emulator_invalidation_completes_too(distribution):
-    inv_id = cloudfront.invalidate(distribution, ["/"], "ref", delay=0, max_attempts=1)
-    cloudfront.wait_completed(distribution, inv_id, delay=0.001, max_attempts=2)
+def test_the_emulator_invalidation_completes_too(clients, distribution):
+    inv_id = cloudfront.invalidate(clients, distribution, ["/"], "ref", delay=0, max_attempts=1)
+    cloudfront.wait_completed(clients, distribution, inv_id, delay=0.001, max_attempts=2)
     # moto answers "COMPLETED" (CloudFront: "Completed"): accepted, no WaiterError

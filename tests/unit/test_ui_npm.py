@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tars_tasks.build import ui_bundle
+from tars_tasks.artifacts import ui_bundle
 from tars_tasks.errors import ConfigError, StepFailed
 from tars_tasks.settings import Settings
 from tests.support.npm_project import write_project
@@ -64,7 +64,7 @@ def test_npm_run_build_runs_only_when_its_inputs_or_dist_changed(tmp_path):
 
 
 def test_the_makefile_marker_is_the_one_the_build_reads(tmp_path):
-    """`make setup` runs npm ci then `python -m tars_tasks.build.ui_bundle --mark-installed ui`."""
+    """`make setup` runs npm ci then `python -m tars_tasks.artifacts.ui_bundle --mark-installed ui`."""
     import subprocess
     import sys
 
@@ -73,8 +73,8 @@ def test_the_makefile_marker_is_the_one_the_build_reads(tmp_path):
     ui = write_project(tmp_path / "ui")
     assert ui_bundle.needs_install(ui)
     makefile = (ROOT / "Makefile").read_text()
-    assert "-m tars_tasks.build.ui_bundle --mark-installed ui" in makefile
-    subprocess.run([sys.executable, "-m", "tars_tasks.build.ui_bundle", "--mark-installed", str(ui)],
+    assert "-m tars_tasks.artifacts.ui_bundle --mark-installed ui" in makefile
+    subprocess.run([sys.executable, "-m", "tars_tasks.artifacts.ui_bundle", "--mark-installed", str(ui)],
                    cwd=ROOT, check=True)
     steps = []
     ui_bundle.build(_settings(tmp_path), on_step=steps.append)

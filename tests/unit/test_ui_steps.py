@@ -8,8 +8,7 @@ from types import SimpleNamespace
 import boto3
 import pytest
 
-from tars_tasks.aws import session
-from tars_tasks.build import ui_bundle
+from tars_tasks.artifacts import ui_bundle
 from tars_tasks.errors import ConfigError, Refused, StepFailed, UsageError
 from tars_tasks.settings import Settings
 from tars_tasks.steps import ui as steps
@@ -25,7 +24,6 @@ def _settings(root, bucket, dist_id, **extra):
     environ = {"TARS_UI_BUCKET": bucket, "TARS_DISTRIBUTION_ID": dist_id, "TARS_ARTIFACT_BUCKET": RECORDS_BUCKET, "TARS_WAITER_DELAY": "0.01",
                "AWS_REGION": "us-east-1", **extra}
     settings = Settings.load(None, root=root, environ=environ)
-    session.configure(settings)
     return settings
 
 
@@ -75,7 +73,7 @@ def referenced_assets(html: str, site) -> set[str]:
 
 
 def test_first_deploy_uploads_every_file_and_records_the_release(site):
-    calls = Calls(site.bucket)
+    calls = Calls(site.settings, site.bucket)
     plan, outcome, _ = deploy(site)
     files = {f.key for f in plan.files}
     assert outcome.status == "deployed"
@@ -92,7 +90,7 @@ def test_first_deploy_uploads_every_file_and_records_the_release(site):
 
 def test_second_deploy_of_the_same_build_uploads_and_invalidates_nothing(site):
     deploy(site)
-    calls = Calls(site.bucket)
+    calls = Calls(site.settings, site.bucket)
     plan, outcome, _ = deploy(site)
     assert not plan.has_changes and outcome.status == "unchanged"
     assert calls.sequence == []
@@ -101,7 +99,7 @@ def test_second_deploy_of_the_same_build_uploads_and_invalidates_nothing(site):
 
 def test_one_changed_source_uploads_its_new_asset_and_index_html_only(site):
     _, _, v1 = deploy(site, "v1")
-    calls = Calls(site.bucket)
+    calls = Calls(site.settings, site.bucket)
     plan, outcome, v2 = deploy(site, "v2")
     assert v2["js"] != v1["js"] and v2["css"] == v1["css"]
     assert calls.of("PutObject") == [v2["js"], "index.html", f"releases/dev/ui/{plan.release_id}.json"]
@@ -115,7 +113,7 @@ def test_cache_control_rule_change_copies_in_place_without_reuploading(site):
         return "max-age=31536000" if not key.endswith(".html") else "no-cache"
 
     deploy(site, cache_rule=old_rule)
-    calls = Calls(site.bucket)
+    calls = Calls(site.settings, site.bucket)
     plan, outcome, keys = deploy(site)
     assert calls.of("PutObject") == [f"releases/dev/ui/{plan.release_id}.json"]
     assert set(calls.of("CopyObject")) == {f.key for f in plan.files}
@@ -154,7 +152,7 @@ def test_headers_for_every_file_kind_read_back(site):
 
 
 def test_every_asset_is_put_before_the_first_html_and_index_html_last(site):
-    calls = Calls(site.bucket)
+    calls = Calls(site.settings, site.bucket)
     plan, _, _ = deploy(site, workers=4)
     puts = [k for k in calls.of("PutObject") if not k.startswith("releases/")]
     first_html = min(i for i, k in enumerate(puts) if k.endswith(".html"))
@@ -181,8 +179,8 @@ def test_a_failed_asset_put_leaves_the_old_index_html_live(site, nth):
                 return aws_error(request.url, 403, "AccessDenied")
         return None
 
-    session.client("s3").meta.events.register("before-send.s3.PutObject", fail_nth_asset)
-    calls = Calls(site.bucket)
+    site.settings.clients("s3").meta.events.register("before-send.s3.PutObject", fail_nth_asset)
+    calls = Calls(site.settings, site.bucket)
     with pytest.raises(StepFailed) as err:
         # extra hashed chunks so there are several assets to upload
         shutil.rmtree(site.dist)
@@ -226,7 +224,7 @@ def test_rollback_defaults_to_the_release_before_the_live_one(site):
     ticks = iter(range(1_000, 100_000, 10))
     p1, _, _ = deploy(site, "v1", clock=lambda: next(ticks))
     p2, _, _ = deploy(site, "v2", clock=lambda: next(ticks))
-    calls = Calls(site.bucket)
+    calls = Calls(site.settings, site.bucket)
     outcome = steps.rollback(site.settings)
     assert (outcome.before, outcome.after) == (p2.release_id, p1.release_id)
     # v1's assets are still current (kept for cached pages): only the page is switched back
@@ -243,7 +241,7 @@ def test_rollback_refuses_unknown_release_and_missing_versions_before_any_change
     entry = next(e for e in steps.list_releases(site.settings)[1]["files"] if e["key"] == v1["js"])
     site.s3.delete_object(Bucket=site.bucket, Key=v1["js"], VersionId=entry["version_id"])
     before = live_bytes(site, "index.html")
-    calls = Calls(site.bucket)
+    calls = Calls(site.settings, site.bucket)
     with pytest.raises(Refused) as err:
         steps.rollback(site.settings, p1.release_id)
     assert v1["js"] in " ".join(err.value.details)
@@ -287,7 +285,7 @@ def test_big_files_go_multipart_and_compare_by_the_stored_hash(site):
     write_dist(site.dist, "v1")
     big = site.dist / "assets" / "model-Big12345.wasm"
     big.write_bytes(b"\0asm" + bytes(9 * 1024 * 1024))
-    calls = Calls(site.bucket)
+    calls = Calls(site.settings, site.bucket)
     plan = steps.plan(site.settings, ui_bundle.scan(site.dist), commit="v1")
     steps.execute(site.settings, plan)
     assert "assets/model-Big12345.wasm" in calls.of("CreateMultipartUpload")
@@ -311,7 +309,7 @@ def test_source_maps_are_uploaded_only_when_asked(site):
 
 def test_dry_run_plan_reads_only(site):
     deploy(site, "v1")
-    calls = Calls(site.bucket)
+    calls = Calls(site.settings, site.bucket)
     write_dist(site.dist, "v2")
     plan = steps.plan(site.settings, ui_bundle.scan(site.dist), commit="v2")
     assert plan.has_changes and calls.sequence == []

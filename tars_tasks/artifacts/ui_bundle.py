@@ -230,8 +230,7 @@ def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = No
     endpoint = api_endpoint or settings.vite_api_endpoint
     if not endpoint:
         settings.require("vite_api_endpoint")
-    env = settings.process_environment()
-    env["VITE_API_ENDPOINT"] = endpoint
+    env = settings.child_env(VITE_API_ENDPOINT=endpoint)   # no AWS variable, no secret
     if needs_install(ui_dir):
         on_step("npm ci (package-lock.json changed)")
         npm.ci(ui_dir, env)
@@ -252,9 +251,9 @@ def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = No
     return dist
 
 
-if __name__ == "__main__":   # `python -m tars_tasks.build.ui_bundle --mark-installed ui` (the Makefile)
+if __name__ == "__main__":   # `python -m tars_tasks.artifacts.ui_bundle --mark-installed ui` (the Makefile)
     import sys
 
     if sys.argv[1:2] != ["--mark-installed"] or len(sys.argv) != 3:
-        sys.exit("usage: python -m tars_tasks.build.ui_bundle --mark-installed UI_DIR")
+        sys.exit("usage: python -m tars_tasks.artifacts.ui_bundle --mark-installed UI_DIR")
     mark_installed(sys.argv[2])

@@ -1,4 +1,7 @@
-"""What every task shares: the ``tars_task`` decorator, common flags, and loading Settings.
+"""The task skeleton, written once: the ``tars_task`` decorator (common flags, the failure
+contract), ``load_settings`` (Settings and their target, once per run) and ``apply`` (plan → show →
+--dry-run → confirm outside the lock → lock → re-plan → execute → report) that every mutating
+task runs its component's plan through.
 
 ``tars_task`` is Invoke's ``@task`` plus the failure contract of DESIGN.md: a TarsError
 prints its two lines (what failed, what to do) and exits with its code; a ``--json`` path that
@@ -93,16 +96,64 @@ def _report_written(task_name: str) -> None:
 
 
 def load_settings(c: Any, **flags: Any):
-    """Settings for this run, validated, with the AWS session bound (and local mode started)."""
-    from .aws import session
+    """Settings for this run, validated, its target started (the emulator, for --local)."""
     from .settings import Settings
 
     settings = Settings.load(c, **flags)
     console.set_target(settings.target_flags)   # printed commands and hints name this run's target
     settings.ensure_valid()
-    if settings.is_local:
-        from .local import emulator
-
-        emulator.activate(settings)
-    session.configure(settings)
+    settings.target.start(settings)
     return settings
+
+
+def apply(settings, command: str, plan: Callable[[], Any], execute: Callable[[Any], Any], *, dry_run: bool,
+          yes: bool, question: Callable[[Any], str | None], show: Callable[[Any], None] | None = None,
+          report: dict | None = None):
+    """The skeleton of a mutating task once its settings are loaded; returns ``(plan, outcome)``.
+
+    plan (reads only) → show it → ``--dry-run``: the plan's own preview, nothing else → no
+    changes: ``execute`` of the empty plan (it changes nothing) → confirm, outside the lock
+    (``question`` None: nothing to ask) → take the deploy lock → plan again under it: when the live
+    state moved since the plan shown, refuse (exit 3) unless ``--yes`` (then the new plan is shown
+    and run) → execute → release the lock. The lock is held from the re-plan to the end of
+    ``execute``, never while a person answers. ``report`` (the --json report) gets the plan
+    (``as_dict``) each time one is made and the outcome.
+    """
+    from . import lock
+    from .errors import Refused
+
+    report = {} if report is None else report
+    show = show or _show_plan
+
+    def planned():
+        made = plan()
+        report["plan"] = made.as_dict()
+        return made
+
+    def done(made, outcome):
+        report["outcome"] = outcome.as_dict()
+        return made, outcome
+
+    first = planned()
+    show(first)
+    if dry_run:
+        return done(first, first.preview())
+    if not first.has_changes:
+        return done(first, execute(first))
+    asked = question(first)
+    if asked:
+        console.confirm(asked, yes)
+    with lock.hold(settings, command):
+        current = planned()
+        if current != first:
+            if not yes:
+                raise Refused(f"{command}: what is live changed while the plan was shown",
+                              f"run inv {command} again and look at the new plan")
+            console.warn("what is live changed since the plan was shown: the new plan")
+            show(current)
+        return done(current, execute(current))
+
+
+def _show_plan(plan) -> None:
+    for line in plan.summary():
+        console.detail(line)

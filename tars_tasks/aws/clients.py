@@ -1,0 +1,100 @@
+"""The boto3 clients of one run (``settings.clients``), made by its target (tars_tasks/target.py).
+
+The one place a boto3 session and its clients are made: every other module calls
+``aws/<service>`` functions with the run's ``Clients``. Local: the emulator's ``endpoint_url``
+and dummy credentials, given explicitly (the user's profile is never read); AWS: the user's
+profile and boto3's own configuration. botocore's standard retry mode everywhere.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+class Clients:
+    """The boto3 clients of one run. ``clients("lambda")`` is the cached client of a service;
+    ``clients("lambda", read_timeout=...)`` a fresh one with those botocore Config overrides."""
+
+    def __init__(self, *, region: str, profile: str | None = None, endpoint_url: Callable[[], str | None] | None = None,
+                 credentials: dict[str, str] | None = None, max_attempts: int = 5, read_timeout: float = 30.0):
+        self.region = region
+        self.profile = profile
+        self._endpoint = endpoint_url or (lambda: None)
+        self._credentials = credentials
+        self.max_attempts = int(max_attempts)
+        self.read_timeout = float(read_timeout)
+        self._lock = threading.RLock()   # creating a client is not thread-safe: one at a time
+        self._session = None
+        self._clients: dict[str, Any] = {}
+        self._observers: list[Callable[[str, Any], None]] = []
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self._endpoint()
+
+    def session(self):
+        """The run's boto3 session (credentials for signing, and every client's factory)."""
+        import boto3
+
+        with self._lock:
+            if self._session is None:
+                if self._credentials is not None:   # the emulator: never the user's profile or keys
+                    import botocore.session
+
+                    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+                    self._session = boto3.session.Session(
+                        aws_access_key_id=self._credentials["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=self._credentials["AWS_SECRET_ACCESS_KEY"],
+                        region_name=self.region, botocore_session=core)
+                else:
+                    self._session = boto3.session.Session(profile_name=self.profile or None,
+                                                          region_name=self.region or None)
+            return self._session
+
+    def config(self, **overrides: Any):
+        """botocore Config with standard retries. ``total_max_attempts`` counts attempts in total."""
+        from botocore.config import Config
+
+        attempts = overrides.pop("total_max_attempts", None) or self.max_attempts
+        read_timeout = overrides.pop("read_timeout", None) or self.read_timeout
+        return Config(retries={"mode": "standard", "total_max_attempts": int(attempts)},
+                      connect_timeout=overrides.pop("connect_timeout", 10), read_timeout=read_timeout, **overrides)
+
+    def _make(self, service: str, **overrides: Any):
+        from .errors import translate
+
+        endpoint = self.endpoint_url
+        with translate(f"create {service} client"):
+            made = self.session().client(service, config=self.config(**overrides),
+                                         **({"endpoint_url": endpoint} if endpoint else {}))
+        for observe in list(self._observers):
+            observe(service, made)
+        return made
+
+    def __call__(self, service: str, **config_overrides: Any):
+        with self._lock:
+            if config_overrides:
+                return self._make(service, **config_overrides)
+            if service not in self._clients:
+                self._clients[service] = self._make(service)
+            return self._clients[service]
+
+    def forget(self) -> None:
+        """Drop the clients made so far (the endpoint changed); observers stay."""
+        with self._lock:
+            self._clients.clear()
+
+    def observe(self, hook: Callable[[str, Any], None]) -> None:
+        """Call ``hook(service, client)`` for every client made from now on, and for those made."""
+        with self._lock:
+            self._observers.append(hook)
+            made = list(self._clients.items())
+        for service, client in made:
+            hook(service, client)
+
+    def credentials(self):
+        """The frozen credentials of the session (None when there are none)."""
+        found = self.session().get_credentials()
+        return found.get_frozen_credentials() if found is not None else None
