@@ -55,9 +55,7 @@ def resolve(settings, function_name: str, qualifier: str | None) -> Version:
 
     with translate(f"find {function_name}:{qualifier or '$LATEST'} in the local emulator",
                    not_found_hint="run inv deploy-infrastructure --local, then inv deploy-lambda --local"):
-        version = qualifier or "$LATEST"
-        if not (version == "$LATEST" or version.isdigit()):
-            version = lambda_.alias_version(settings.clients, function_name, version)
+        version = qualifier or "$LATEST"   # GetFunction of an alias answers the version it names: one call
         got = lambda_.function(settings.clients, function_name, version)
     c = got["Configuration"]
     return Version(function_name=function_name, version=c.get("Version") or version, arn=c["FunctionArn"],
