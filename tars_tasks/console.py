@@ -99,7 +99,7 @@ def _console(stderr: bool = False):
 
 
 def is_terminal() -> bool:
-    return _console().is_terminal
+    return _consoles["out"].is_terminal if "out" in _consoles else _isatty(sys.stdout)
 
 
 # The prefixes' plain text: what rich prints for them with no terminal and no colours.
