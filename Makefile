@@ -44,6 +44,7 @@ $(UI_STAMP): ui/package-lock.json ui/package.json | $(STAMP)
 demo: setup
 	$(INV) deploy --all --local --yes
 	$(INV) seed-logs --local
+	$(INV) users.add demo@tars.local --role editor --local --exist-ok
 	$(INV) local.status
 	@echo "inv is in .venv: run 'source .venv/bin/activate' once in your shell, then every inv command of the README works"
 

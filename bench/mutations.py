@@ -55,6 +55,8 @@ LOCK = ("tests/unit/test_lock.py", "tests/integration/test_lock_processes.py",
 GUARD = ("tests/unit/test_infra_guard.py", "tests/integration/test_infra_deploy.py")
 TRANSFER = "tars_tasks/steps/ui_transfer.py"
 STEPS_LAMBDA = "tars_tasks/steps/lambda_.py"
+AUTH = "lambda_src/auth.py"
+HANDLER_AUTH = "tests/unit/test_handler_auth.py"
 
 MUTATIONS = (
     Mutation("html-in-asset-pool", "index-last", "HTML uploaded in the same pool as the assets", TRANSFER,
@@ -81,6 +83,30 @@ MUTATIONS = (
     Mutation("destroy-guard-off", "destroy guard", "a plan that deletes or replaces is applied without --allow-destroy",
              "tars_tasks/steps/infra_guard.py", "    if found and not allow_destroy:", "    if False:", GUARD,
              faults=False),
+    # issue 14 phase B: the auth guards (no fault/kill suite covers them: their own tests only)
+    Mutation("auth-fail-open", "auth check", "no user pool configured: a person's request is let through",
+             AUTH, "    if cfg is None:   # fail closed", "    if False:   # fail closed",
+             (f"{HANDLER_AUTH}::test_without_a_user_pool_it_fails_closed_for_people_and_answers_iam",), faults=False),
+    Mutation("cdn-taken-for-machine", "auth check", "a request through CloudFront taken for an IAM machine client",
+             AUTH, '    if "x-amz-cf-id" in headers_of(event):', "    if False:",
+             (f"{HANDLER_AUTH}::test_iam_alone_authorizes_only_a_direct_signer_of_this_account",), faults=False),
+    Mutation("url-iam-off", "auth check", "the local Function URL no longer checks SigV4 (AuthType ignored)",
+             "tars_tasks/local/function_url.py", "            if iam.required():", "            if False:",
+             ("tests/integration/test_local_runtime.py::test_function_url_server_serves_requests_and_picks_up_a_new_alias_target",),
+             faults=False),
+    Mutation("sigv4-not-compared", "auth check", "the local SigV4 check accepts any signature", "tars_tasks/local/sigv4.py",
+             "    if not hmac.compare_digest(expected, signature):", "    if False:",
+             ("tests/unit/test_local_sigv4.py",), faults=False),
+    Mutation("site-without-cf-id", "auth check", "the local site forwards /api without CloudFront's X-Amz-Cf-Id",
+             "tars_tasks/local/site.py", '            headers["X-Amz-Cf-Id"] = base64.urlsafe_b64encode(os.urandom(42)).decode()',
+             "            pass",
+             ("tests/integration/test_local_site.py::test_the_site_signs_api_requests_as_cloudfront_oac_and_adds_its_own_cf_id",),
+             faults=False),
+    Mutation("prod-without-pool", "auth check", "a production env deploys the API without a user pool",
+             STEPS_LAMBDA, "    if settings.env in production and not settings.cognito_user_pool_id:", "    if False:",
+             ("tests/integration/test_sign_in_guard.py",), faults=False),
+    Mutation("users-any-role", "bad input", "inv users.add/role accept any role name", "tars_tasks/tasks/users.py",
+             "    if value not in ROLES:", "    if False:", ("tests/integration/test_users_tasks.py",), faults=False),
 )
 
 

@@ -50,7 +50,7 @@ _IAM_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
 
 @dataclass(frozen=True)
 class Caller:
-    kind: str                     # "user" (Cognito token), "iam" (SigV4 / invoke), "open" (no pool: phase A)
+    kind: str                     # "user" (Cognito token) or "iam" (SigV4 / invoke)
     role: str | None              # "editor", "viewer", or None (signed in but in no TARS group)
     sub: str | None = None
     username: str | None = None
@@ -95,17 +95,13 @@ def settings() -> Settings | None:
     region = pool.split("_", 1)[0] if "_" in pool else (os.environ.get("AWS_REGION") or "us-east-1")
     issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool}"
     clients = tuple(c.strip() for c in os.environ.get("COGNITO_CLIENT_ID", "").split(",") if c.strip())
-    jwks = os.environ.get("COGNITO_JWKS_URL", "").strip() or f"{issuer}/.well-known/jwks.json"
+    # An AWS endpoint override (boto3's AWS_ENDPOINT_URL: only the local emulator's runtime sets one)
+    # serves the pool's JWKS at <endpoint>/<pool>/.well-known/jwks.json, as moto does; its tokens
+    # still carry the AWS issuer.
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "").strip().rstrip("/")
+    jwks = (os.environ.get("COGNITO_JWKS_URL", "").strip()
+            or (f"{endpoint}/{pool}/.well-known/jwks.json" if endpoint else f"{issuer}/.well-known/jwks.json"))
     return Settings(pool, clients, region, issuer, jwks)
-
-
-def enforced(cfg: Settings | None) -> bool:
-    # ---------------------------------------------------------------- PHASE A TRANSITION (issue 14)
-    # Auth is enforced when the environment names a user pool (Terraform always sets it). With no
-    # pool (today's local target) every request is let through as before. Phase B turns this into
-    # fail-closed: no pool configured -> every request but health answers 503.
-    return cfg is not None
-    # -----------------------------------------------------------------------------------------------
 
 
 # ------------------------------------------------------------------------------- the signing keys
@@ -243,14 +239,15 @@ def _token(event: dict) -> str | None:
 
 def authenticate(event: dict, context: Any) -> Caller:
     """The caller of ``event``; Unauthorized when a person's token is missing or bad."""
-    cfg = settings()
-    if not enforced(cfg):
-        return Caller("open", "editor")
     if not (event.get("requestContext") or {}).get("http"):
         return Caller("iam", "editor", principal="lambda:InvokeFunction")   # a direct invoke
     signer = iam_signer(event, context)
     if signer:
         return Caller("iam", "editor", principal=signer)
+    cfg = settings()
+    if cfg is None:   # fail closed: no pool to check people against, so no person gets in
+        raise ApiError(503, "sign-in is not configured (no COGNITO_USER_POOL_ID): only IAM-signed calls are "
+                            "answered")
     token = _token(event)
     if not token:
         raise Unauthorized("missing_token", f"sign in: this API needs a user token in the {TOKEN_HEADER} header")

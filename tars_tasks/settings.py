@@ -155,6 +155,15 @@ FIELDS: tuple[Field, ...] = (
     Field("github_token_ssm_param", "GITHUB_TOKEN_SSM_PARAM", "SSM path to the GitHub token", _name,
           _named("github_token_ssm_param"), "github_token_ssm_param", lambda_env=True),
     Field("vite_api_endpoint", "VITE_API_ENDPOINT", "API base the React app calls", _str, None, "api_endpoint"),
+    # the SRE team's user pool (infrastructure/cognito.tf): inv users.*, and the UI's sign-in
+    Field("cognito_user_pool_id", "TARS_COGNITO_USER_POOL_ID", "Cognito user pool of the SRE team", _name, None,
+          "cognito_user_pool_id"),
+    Field("cognito_client_id", "TARS_COGNITO_CLIENT_ID", "Cognito app client of the triage UI", _name, None,
+          "cognito_client_id"),
+    Field("production_envs", "TARS_PRODUCTION_ENVS", "production envs: the API is never deployed there without "
+          "a user pool", _str, "prod"),
+    Field("user_password", "TARS_USER_PASSWORD", "inv users.add: the new user's temporary password "
+          "(default: Cognito generates and e-mails one; locally: generated into .tars/local/users/)", secret=True),
     Field("github_token", "GITHUB_TOKEN", "GitHub token (PR approval check)", secret=True),
     Field("aws_secret_access_key", "AWS_SECRET_ACCESS_KEY", "AWS secret key", secret=True),
     Field("aws_session_token", "AWS_SESSION_TOKEN", "AWS session token", secret=True),

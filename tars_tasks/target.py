@@ -27,6 +27,7 @@ class Target:
     name = ""
     prunes_versions = True     # delete old Lambda versions after a deploy
     disposable = False         # writes of sample data need no confirmation
+    emails_passwords = True    # Cognito e-mails a new user's temporary password (inv users.add)
 
     def __init__(self, settings) -> None:
         self.region = settings.region
@@ -67,8 +68,15 @@ class Target:
         raise NotImplementedError
 
     def signs_function_url(self, settings) -> bool:
-        """True when requests to the Function URL must be SigV4-signed."""
-        raise NotImplementedError
+        """True when requests to the Function URL must be SigV4-signed (its AuthType is AWS_IAM: in
+        AWS as lambda.tf makes it, and locally, where local/function_url.py checks SigV4 too)."""
+        from .aws import lambda_
+
+        return lambda_.url_auth_type(self.clients, settings.function_name, settings.alias) == "AWS_IAM"
+
+    def sign_in_build_env(self) -> dict[str, str]:
+        """What the UI build needs beyond the pool and client to sign in here (none on AWS)."""
+        return {}
 
     def infrastructure(self, settings):
         """What runs the infrastructure (plan, apply, outputs, state): see steps/infra.py."""
@@ -110,11 +118,6 @@ class AwsTarget(Target):
 
         return lambda_.invoke(self.clients, function, qualifier, payload, timeout=timeout)
 
-    def signs_function_url(self, settings) -> bool:
-        from .aws import lambda_
-
-        return lambda_.url_auth_type(self.clients, settings.function_name, settings.alias) == "AWS_IAM"
-
     def infrastructure(self, settings):
         from .steps.infra_terraform import TerraformRunner
 
@@ -154,6 +157,7 @@ class LocalTarget(Target):
     name = "local"
     prunes_versions = False    # moto reuses the number of a deleted version (len(versions) + 1)
     disposable = True
+    emails_passwords = False   # the emulator sends no e-mail: inv users.add keeps a generated password
 
     def __init__(self, settings) -> None:
         self._endpoint = settings.endpoint_url   # given (a local server's own environment), else start()
@@ -203,8 +207,11 @@ class LocalTarget(Target):
 
         return runtime.invoke(settings, function, qualifier, payload, timeout=timeout)
 
-    def signs_function_url(self, settings) -> bool:
-        return False   # the local Function URL is AuthType NONE: nobody signs for it
+    def sign_in_build_env(self) -> dict[str, str]:
+        """The UI signs in against the emulator, with USER_PASSWORD_AUTH: moto cannot complete SRP
+        (it looks the user up by USER_ID_FOR_SRP and never checks the proof; ui/src/auth.js)."""
+        return {"VITE_COGNITO_ENDPOINT": self._endpoint, "VITE_COGNITO_AUTH_FLOW": "USER_PASSWORD_AUTH"} \
+            if self._endpoint else {}
 
     def infrastructure(self, settings):
         from .local.bootstrap import BootstrapRunner

@@ -54,8 +54,11 @@ def create_resources() -> None:
 
 
 def event(action: str | None, method: str = "POST", raw_body: str | None = None, b64: bool = False, **fields) -> dict:
-    """A Lambda Function URL event: POST fields in a JSON body, GET fields in the query string."""
-    http = {"requestContext": {"http": {"method": method}}}
+    """A Lambda Function URL event: POST fields in a JSON body, GET fields in the query string, sent
+    by a machine client of this account (SigV4 on the Function URL: the handler authorizes it by IAM
+    alone). The callers of issue 14 (no token, viewer, editor ...) are built by action_event + via_cdn."""
+    http = {"requestContext": {"http": {"method": method}, "accountId": ACCOUNT, "authorizer": iam_authorizer(
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/tars-deploy/tests")}}
     if method == "GET":
         query = {k: str(v) for k, v in fields.items()}
         if action:
@@ -68,7 +71,7 @@ def event(action: str | None, method: str = "POST", raw_body: str | None = None,
 
 
 def call(handler, action: str | None, method: str = "POST", **fields) -> tuple[int, dict]:
-    reply = handler.lambda_handler(event(action, method, **fields), None)
+    reply = handler.lambda_handler(event(action, method, **fields), Context())
     assert "Access-Control-Allow-Origin" not in reply["headers"]   # no Origin sent: no CORS (never "*")
     assert reply["headers"]["Content-Type"] == "application/json"
     return reply["statusCode"], json.loads(reply["body"])

@@ -17,7 +17,6 @@ import base64
 import hashlib
 import json
 import os
-import re
 import stat
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ConfigError, Refused, StepFailed
+from . import secrets as secrets_
 from .lambda_deps import COMPLETE_MARKER, check_builder, dependency_key, ensure_dependencies
 
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024      # bytes, zipped: above this the zip goes through S3
@@ -40,8 +40,6 @@ HANDLER_MODULE = "handler"
 BUILD_INFO = "build_info.json"
 EXCLUDED_DIRS = {"__pycache__", ".git", "tests", "test", ".pytest_cache", ".mypy_cache"}
 EXCLUDED_FILES = ("*.pyc", "*.pyo", "test_*.py", "*_test.py", "conftest.py", ".DS_Store", BUILD_INFO)
-SECRET_NAMES = (".env", ".env.*", "*.pem", "*.key", "id_*", "*.p12", "*.pfx", ".netrc", "credentials")
-SECRET_CONTENT = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36,}")
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 
 
@@ -70,18 +68,18 @@ class Artifact:
 
 # ------------------------------------------------------------------ inputs
 
-def is_secret_name(name: str) -> bool:
-    return any(fnmatch(name, pattern) for pattern in SECRET_NAMES) and not name.endswith(".py")
-
-
 def collect_sources(src: Path) -> tuple[list[Path], list[str]]:
     """(files to pack, secret-looking files skipped), relative to ``src``, sorted."""
     files, secrets = [], []
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_DIRS)
+        for name in dirnames:
+            rel = Path(dirpath, name).relative_to(src)
+            secrets_.refuse_link_out(src, src / rel, f"{SOURCE_DIR}/{rel.as_posix()}")
         for name in sorted(filenames):
             rel = Path(dirpath, name).relative_to(src)
-            if is_secret_name(name):
+            secrets_.refuse_link_out(src, src / rel, f"{SOURCE_DIR}/{rel.as_posix()}")
+            if secrets_.is_secret_name(name):
                 secrets.append(rel.as_posix())
             elif not any(fnmatch(name, pattern) for pattern in EXCLUDED_FILES):
                 files.append(rel)
@@ -89,15 +87,9 @@ def collect_sources(src: Path) -> tuple[list[Path], list[str]]:
 
 
 def refuse_secret_content(src: Path, files: list[Path]) -> None:
+    """Every packed file is scanned whole (no size cut-off): Refused on the first secret-looking one."""
     for rel in files:
-        path = src / rel
-        if path.stat().st_size > 2 * 1024 * 1024:
-            continue
-        match = SECRET_CONTENT.search(path.read_bytes())
-        if match:
-            raise Refused(f"{SOURCE_DIR}/{rel.as_posix()} holds what looks like a secret "
-                          f"({match.group(0)[:10].decode(errors='replace')}...): not packing it",
-                          "move the secret to SSM/Secrets Manager and read it at run time")
+        secrets_.refuse_secret_content(src / rel, f"{SOURCE_DIR}/{rel.as_posix()}")
 
 
 def source_commit(root: Path) -> str:

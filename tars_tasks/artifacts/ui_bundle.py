@@ -121,6 +121,7 @@ def scan(dist_dir: Path, *, sourcemaps: bool = False,
         raise StepFailed(f"no index.html in {dist_dir}: nothing to deploy",
                          "run the build (without --skip-build) and check that it writes dist/index.html")
     from ..steps.release import LEGACY_PREFIXES
+    from . import secrets
 
     reserved = tuple(LEGACY_PREFIXES.values())
     files, excluded = [], []
@@ -129,10 +130,12 @@ def scan(dist_dir: Path, *, sourcemaps: bool = False,
         if key.startswith(reserved):
             raise UsageError(f"dist holds {key}: {', '.join(reserved)} are reserved (older versions of this "
                              "tool kept release records there)", "rename that folder in the UI build")
-        if key.endswith(".map") and not sourcemaps:
+        secrets.refuse_link_out(dist_dir, path, f"dist/{key}")
+        if (key.endswith(".map") and not sourcemaps) or secrets.is_secret_name(path.name):
             excluded.append(key)
             continue
-        md5, sha = _hashes(path)
+        md5, sha = _hashes(path)             # an unreadable file is a ConfigError here, before the scan
+        secrets.refuse_secret_content(path, f"dist/{key}")
         files.append(BundleFile(key, path, path.stat().st_size, md5, sha, content_type(key), cache_rule(key)))
     return Bundle(dist_dir, tuple(files), tuple(excluded))
 
@@ -227,6 +230,16 @@ def _built(ui_dir: Path, inputs: str) -> bool:
     return stamp == {"inputs": inputs, "dist": _dist_state(dist)} and (dist / "index.html").is_file()
 
 
+def sign_in_environment(settings) -> dict[str, str]:
+    """The UI's sign-in configuration (ui/src/auth.js): the user pool and app client from the
+    cognito_* outputs; locally also the emulator that plays Cognito. None without a pool."""
+    if not (settings.cognito_user_pool_id and settings.cognito_client_id):
+        return {}
+    return {"VITE_COGNITO_USER_POOL_ID": settings.cognito_user_pool_id,
+            "VITE_COGNITO_CLIENT_ID": settings.cognito_client_id, "VITE_COGNITO_REGION": settings.region,
+            **settings.target.sign_in_build_env()}
+
+
 def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = None,
           on_step: Callable[[str], None] = lambda _text: None) -> Path:
     """Install (when the lock changed) and build the UI (when its inputs changed). Returns dist."""
@@ -241,7 +254,7 @@ def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = No
     endpoint = api_endpoint or settings.vite_api_endpoint
     if not endpoint:
         settings.require("vite_api_endpoint")
-    env = settings.child_env(VITE_API_ENDPOINT=endpoint)   # no AWS variable, no secret
+    env = settings.child_env(VITE_API_ENDPOINT=endpoint, **sign_in_environment(settings))   # no AWS variable, no secret
     if needs_install(ui_dir):
         on_step("npm ci (package-lock.json changed)")
         npm.ci(ui_dir, env)

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from ..aws.errors import translate
 from ..tables import TABLES, create_table_args
-from . import code
+from . import bootstrap_user_pool as user_pool, code
 from .bootstrap_resources import (HANDLER, LOG_RETENTION_DAYS, MCP_PORT, MEMORY, RUNTIME, TIMEOUT, Change,
                                   Context, repository_url)
 
@@ -105,10 +105,16 @@ def create_alias(ctx: Context, change: Change) -> None:
 
 
 def create_url(ctx: Context, change: Change) -> None:
+    """AWS_IAM as in lambda.tf: the local Function URL checks SigV4 (local/sigv4.py) and the local
+    site signs /api the way CloudFront's origin access control does."""
+    lam = ctx.client("lambda")
     with translate("create the Function URL"):
-        # AWS_IAM behind CloudFront's origin access control in AWS; locally nobody signs.
-        ctx.client("lambda").create_function_url_config(
-            FunctionName=ctx.names["function_name"], Qualifier=change.name, AuthType="NONE")
+        if change.action == "create":
+            lam.create_function_url_config(FunctionName=ctx.names["function_name"], Qualifier=change.name,
+                                           AuthType="AWS_IAM")
+        else:
+            lam.update_function_url_config(FunctionName=ctx.names["function_name"], Qualifier=change.name,
+                                           AuthType="AWS_IAM")
 
 
 def create_repository(ctx: Context, change: Change) -> None:
@@ -175,10 +181,13 @@ APPLY: dict[tuple[str, str], Callable[[Context, Change], None]] = {
     ("s3 bucket", "create"): put_bucket,
     ("s3 bucket", "update"): put_bucket,
     ("ssm parameter", "create"): create_parameter,
+    ("cognito user pool", "create"): user_pool.apply,
+    ("cognito user pool", "update"): user_pool.apply,
     ("lambda function", "create"): create_function,
     ("lambda function", "update"): update_function,
     ("lambda alias", "create"): create_alias,
     ("function url", "create"): create_url,
+    ("function url", "update"): create_url,
     ("ecr repository", "create"): create_repository,
     ("ecs cluster", "create"): create_cluster,
     ("ecs task definition", "create"): create_task_definition,

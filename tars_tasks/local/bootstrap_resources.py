@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 from ..aws.errors import error_code, translate
 from ..names import resource_names
 from ..tables import TABLES
-from . import services
+from . import bootstrap_user_pool as user_pool, services
 
 RUNTIME = "python3.11"
 HANDLER = "handler.lambda_handler"
@@ -19,6 +19,7 @@ TIMEOUT = 120                # infrastructure: var.lambda_timeout
 MEMORY = 512
 LOG_RETENTION_DAYS = 365    # infrastructure: var.log_retention_days
 MCP_PORT = 8000              # infrastructure: var.mcp_port (the container port in ECS)
+LOG_GROUP_PREFIX = "/ecs/"   # infrastructure: var.log_group_prefix
 
 
 @dataclass
@@ -65,10 +66,13 @@ class Context:
                 "github_token_ssm_param": n["github_token_ssm_param"], "ecs_cluster": n["ecs_cluster"],
                 "ecs_service": n["ecs_service"], "mcp_endpoint": services.url(self.settings, services.MCP),
                 "function_url": services.url(self.settings, services.RUNTIME) + "/",
-                "site_url": site, "vite_api_endpoint": site + "/api"}
+                "site_url": site, "vite_api_endpoint": site + "/api", **user_pool.values(self)}
 
     def lambda_environment(self) -> dict[str, str]:
-        return self.settings.replace(**self.local_values()).lambda_environment()
+        """lambda.tf's variables: the runbook's table, the chat's log prefix (var.log_group_prefix),
+        no extra CORS origin (the site calls /api on its own origin), the user pool."""
+        return {**self.settings.replace(**self.local_values()).lambda_environment(),
+                "LOG_GROUP_PREFIX": LOG_GROUP_PREFIX, "ALLOWED_ORIGINS": "", **user_pool.lambda_environment(self)}
 
     def wait(self, service: str, waiter: str, **kwargs: Any) -> None:
         s = self.settings
@@ -169,9 +173,12 @@ def check_function(ctx: Context) -> Iterator:
             yield _change("lambda function", fn, "update", ", ".join(differs))
         if _missing(lambda: lam.get_alias(FunctionName=fn, Name=alias), "ResourceNotFoundException"):
             yield _change("lambda alias", alias, "create")
-        if _missing(lambda: lam.get_function_url_config(FunctionName=fn, Qualifier=alias),
+        url: dict = {}
+        if _missing(lambda: url.update(lam.get_function_url_config(FunctionName=fn, Qualifier=alias)),
                     "ResourceNotFoundException"):
             yield _change("function url", alias, "create")
+        elif url.get("AuthType") != "AWS_IAM":
+            yield _change("function url", alias, "update", "AuthType AWS_IAM")
 
 
 def check_repository(ctx: Context) -> Iterator:
@@ -201,8 +208,22 @@ def check_distribution(ctx: Context) -> Iterator:
         yield _change("cloudfront distribution", ctx.distribution_comment, "create")
 
 
+def check_user_pool(ctx: Context) -> Iterator:
+    """The pool first (the function's environment names it); a function that exists gets the new
+    environment once the pool is made."""
+    found = user_pool.missing(ctx)
+    if found is None:
+        return
+    yield _change("cognito user pool", user_pool.pool_name(ctx), *found)
+    fn = ctx.names["function_name"]
+    if found[0] == "create":
+        with translate("read the Lambda function"):
+            if not _missing(lambda: ctx.client("lambda").get_function(FunctionName=fn), "ResourceNotFoundException"):
+                yield _change("lambda function", fn, "update", "environment: the user pool")
+
+
 CHECKS: tuple[Callable[[Context], Iterator], ...] = (
-    check_role, check_log_groups, check_tables, check_buckets, check_parameter, check_function,
+    check_role, check_log_groups, check_tables, check_buckets, check_parameter, check_user_pool, check_function,
     check_repository, check_ecs, check_distribution)
 
 
@@ -242,5 +263,6 @@ def outputs(ctx: Context, known: bool = True) -> dict[str, str | None]:
             "bedrock_model_id": ctx.settings.bedrock_model_id, "incidents_table": n["incidents_table"],
             "kb_documents_table": n["kb_documents_table"], "kb_chunks_table": n["kb_chunks_table"],
             "kb_bucket": n["kb_bucket"], "mcp_endpoint": v["mcp_endpoint"],
-            "github_token_ssm_param": n["github_token_ssm_param"], "api_endpoint": v["vite_api_endpoint"]}
+            "github_token_ssm_param": n["github_token_ssm_param"], "api_endpoint": v["vite_api_endpoint"],
+            **user_pool.outputs(ctx)}
 

@@ -71,9 +71,55 @@ def read_reply(reply: dict[str, Any]) -> tuple[int, dict[str, str], list[str], b
     return 200, {"Content-Type": "application/json"}, [], json.dumps(result).encode()
 
 
+class IamAuth:
+    """The Function URL's AuthType (re-read every few seconds: the bootstrap may change it) and
+    the SigV4 check of AWS_IAM against the one key the emulator knows (this server's own)."""
+
+    RECHECK_S = 5.0
+
+    def __init__(self, settings, function_name: str, qualifier: str, clock=time.monotonic):
+        import threading
+
+        self.settings, self.function_name, self.qualifier, self.clock = settings, function_name, qualifier, clock
+        self._lock = threading.Lock()
+        self._auth_type: tuple[float, str] | None = None
+        self._identity: dict | None = None
+
+    def required(self) -> bool:
+        with self._lock:
+            if self._auth_type is None or self.clock() - self._auth_type[0] > self.RECHECK_S:
+                from ..aws import lambda_
+
+                try:
+                    found = lambda_.url_auth_type(self.settings.clients, self.function_name, self.qualifier) or "AWS_IAM"
+                except Exception:  # noqa: BLE001 - cannot read it: like AWS_IAM, refuse unsigned calls
+                    found = "AWS_IAM"
+                self._auth_type = (self.clock(), found)
+            return self._auth_type[1] == "AWS_IAM"
+
+    def _credentials(self):
+        return self.settings.clients.credentials()
+
+    def _who(self, _key_id: str) -> dict:
+        from ..aws import sts
+
+        if self._identity is None:
+            self._identity = sts.caller(self.settings.clients)
+        return self._identity
+
+    def signer(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict | None:
+        from . import sigv4
+
+        own = self._credentials()
+        return sigv4.check(method, url, headers, body, identity=self._who,
+                           secret_for=lambda key: own.secret_key if key == own.access_key else None)
+
+
 def make_handler(settings, function_name: str, qualifier: str, port: int, pool=None):
     from ..errors import TarsError
     from . import runtime, warm_api
+
+    iam = IamAuth(settings, function_name, qualifier)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -111,6 +157,9 @@ def make_handler(settings, function_name: str, qualifier: str, port: int, pool=N
                 return self.invoke(body)
             with pool.logs_after_reply() as ship_logs:   # the reply does not wait for CloudWatch
                 if self.path in (warm_api.INVOKE, warm_api.WORKERS):  # the runtime's own API
+                    if iam.signer(self.command, f"http://{self.headers.get('Host', '')}{self.path}",
+                                  dict(self.headers.items()), body) is None:   # as Lambda's Invoke API: SigV4
+                        return self._send(403, {"Content-Type": "application/json"}, b'{"Message":"Forbidden"}')
                     answer = warm_api.handle(pool, settings, body) if self.path == warm_api.INVOKE else pool.workers()
                     self._send(200, {"Content-Type": "application/json"}, json.dumps(answer).encode())
                 else:
@@ -121,6 +170,13 @@ def make_handler(settings, function_name: str, qualifier: str, port: int, pool=N
         def invoke(self, body: bytes) -> None:
             event = build_event(self.command, self.path, dict(self.headers.items()), body, port,
                                 self.client_address[0])
+            if iam.required():
+                signer = iam.signer(self.command, f"http://{self.headers.get('Host', '')}{self.path}",
+                                    dict(self.headers.items()), body)
+                if signer is None:   # what an AWS_IAM Function URL answers an unsigned or badly signed call
+                    return self._send(403, {"Content-Type": "application/json"}, b'{"Message":"Forbidden"}')
+                event["requestContext"]["accountId"] = signer["accountId"]
+                event["requestContext"]["authorizer"] = {"iam": signer}
             try:
                 reply = runtime.invoke(settings, function_name, qualifier, event, timeout=900, pool=pool)
             except TarsError as err:

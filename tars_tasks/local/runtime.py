@@ -26,7 +26,7 @@ def invoke(settings, function_name: str, qualifier: str | None, payload: dict, *
                            qualifier=qualifier)
     server = warm_api.server_url(settings)
     if server:
-        return warm_api.invoke(server, function_name, qualifier, payload, timeout=timeout)
+        return warm_api.invoke(settings, server, function_name, qualifier, payload, timeout=timeout)
     once = warm.Pool(settings, size=1)   # no runtime server: one cold worker for this invoke, then stopped
     try:
         return once.invoke(versions.resolve(settings, function_name, qualifier), payload, timeout=timeout,

@@ -9,7 +9,9 @@ Run as ``python -m tars_tasks.local.site --port N``.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
+import os
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +41,7 @@ def make_handler(settings, runtime_url: str):
 
     from ..aws import s3
     from ..errors import TarsError
+    from . import sigv4
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -94,11 +97,18 @@ def make_handler(settings, runtime_url: str):
             self._send(200, headers, obj["body"])
 
         def forward(self) -> None:
+            """What CloudFront does with /api: adds its X-Amz-Cf-Id (a viewer's own is replaced) and
+            signs the origin request for the Function URL (origin access control, SigV4 in
+            Authorization, a viewer's Authorization replaced). The person's token rides along in
+            x-tars-token; the handler, not this signature, decides who may do what."""
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-            request = urllib.request.Request(runtime_url + self.path, data=body, method=self.command,
-                                             headers=headers)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"x-amz-cf-id"}}
+            headers["X-Amz-Cf-Id"] = base64.urlsafe_b64encode(os.urandom(42)).decode()
+            url = runtime_url + self.path
+            headers = sigv4.sign(self.command, url, headers, body or b"", settings.clients.credentials(),
+                                 settings.region)
+            request = urllib.request.Request(url, data=body, method=self.command, headers=headers)
             try:
                 with urllib.request.urlopen(request, timeout=settings.smoke_timeout) as reply:
                     self._send(reply.status, dict(reply.headers.items()), reply.read())

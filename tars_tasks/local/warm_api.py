@@ -4,6 +4,7 @@ The runtime server (``local.function_url``) holds the :class:`~tars_tasks.local.
 ``POST /_local/invoke`` with ``{"function", "qualifier", "payload", "timeout"}`` runs one invoke
 there and answers the boto3 shape (``Payload`` as text), ``{"error": TarsError.as_dict()}``, or
 ``{"callerTimedOut": true}``. ``GET /_local/workers`` lists the live workers (pid, version, busy).
+Both need a SigV4 signature of the emulator's key, as Lambda's Invoke API does.
 :func:`invoke` is the client side: the reply exactly as ``runtime.invoke`` returns it, errors
 raised as the same kinds, so a caller cannot tell which process ran the handler.
 """
@@ -52,15 +53,17 @@ def handle(pool, settings, body: bytes) -> dict[str, Any]:
     return answer
 
 
-def invoke(url: str, function: str, qualifier: str | None, payload: Any, *, timeout: float) -> dict[str, Any]:
-    """``runtime.invoke`` through the runtime server at ``url``."""
+def invoke(settings, url: str, function: str, qualifier: str | None, payload: Any, *, timeout: float) -> dict[str, Any]:
+    """``runtime.invoke`` through the runtime server at ``url``, signed with SigV4 as Lambda's
+    Invoke API is (the server refuses an unsigned call: 403)."""
     from .. import errors
-    from . import versions
+    from . import sigv4, versions
 
     body = json.dumps({"function": function, "qualifier": qualifier, "payload": payload,
                        "timeout": timeout}).encode()
-    request = urllib.request.Request(url + INVOKE, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    headers = sigv4.sign("POST", url + INVOKE, {"Content-Type": "application/json"}, body,
+                         settings.clients.credentials(), settings.region)
+    request = urllib.request.Request(url + INVOKE, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=float(timeout) + 30) as reply:
             answer = json.loads(reply.read())

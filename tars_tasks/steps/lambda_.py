@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from .. import plan as plan_base
-from ..errors import ConfigError, StepFailed, UsageError
+from ..errors import ConfigError, Refused, StepFailed, UsageError
 from ..outcome import DEPLOYED, UNCHANGED, Outcome
 
 COMPONENT = "lambda"
@@ -80,11 +80,24 @@ class Plan(plan_base.Plan):
         return {**asdict(self), "has_changes": self.has_changes, "summary": self.summary()}
 
 
+def require_sign_in(settings) -> None:
+    """A production env (TARS_PRODUCTION_ENVS) never gets the API without a user pool to check people
+    against: the handler would refuse every person (503), so the deploy refuses first (exit 3).
+    deploy --all plans the function again after infrastructure created the pool."""
+    production = {e.strip() for e in str(settings.production_envs or "").split(",") if e.strip()}
+    if settings.env in production and not settings.cognito_user_pool_id:
+        raise Refused(f"refusing to deploy the API to {settings.env}: no user pool is configured "
+                      "(cognito_user_pool_id), so nobody could sign in",
+                      f"run inv deploy-infrastructure --env {settings.env} (it creates the pool), "
+                      "or set TARS_COGNITO_USER_POOL_ID")
+
+
 def plan(settings, artifact=None, *, smoke: bool = True, description: str | None = None) -> Plan:
     """Compare the artifact with the alias's version (1 read), then with $LATEST (1 more read)."""
     from ..aws import lambda_
     from ..artifacts import lambda_zip
 
+    require_sign_in(settings)
     artifact = artifact or lambda_zip.build(settings)
     s3_location = None
     if artifact.needs_s3:   # checked before any AWS call

@@ -1,9 +1,10 @@
 """The runbook's three post-deployment checks as plain functions: logs, the KB test, chat.
 
-Requests go through the public entry the UI uses: settings.site_url + "/api" (CloudFront, whose
-origin access control signs for Lambda: the client sends ``x-amz-content-sha256`` on POST/PUT),
-else settings.function_url, SigV4-signed (service "lambda") when the target is AWS and the
-Function URL uses AWS_IAM auth.
+Requests go to the Function URL SigV4-signed (service "lambda") when it uses AWS_IAM auth: a machine
+client, authorized by IAM alone (the site's /api needs a signed-in person since issue 14). Without
+a Function URL, or one with no IAM auth, they go to the public entry the UI uses: settings.site_url +
+"/api" (CloudFront, whose origin access control signs for Lambda: the client sends
+``x-amz-content-sha256`` on POST/PUT).
 """
 from __future__ import annotations
 
@@ -44,12 +45,14 @@ class Api:
     def __init__(self, settings, *, timeout: float = 60.0, sign: bool | None = None):
         self.settings = settings
         self.timeout = timeout
-        if settings.site_url:
-            self.url = settings.site_url.rstrip("/") + "/api"
-            self.sign = bool(sign)
+        if sign is None:
+            sign = bool(settings.function_url) and settings.target.signs_function_url(settings)
+        if sign and settings.function_url:
+            self.url, self.sign = settings.function_url, True
+        elif settings.site_url:
+            self.url, self.sign = settings.site_url.rstrip("/") + "/api", False
         elif settings.function_url:
-            self.url = settings.function_url
-            self.sign = settings.target.signs_function_url(settings) if sign is None else sign
+            self.url, self.sign = settings.function_url, False
         else:
             raise ConfigError("no API entry to verify against",
                               "set TARS_SITE_URL or TARS_FUNCTION_URL, or run inv deploy-infrastructure")

@@ -67,6 +67,7 @@ def deploy_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None,
     report = {"task": "deploy-lambda", "env": settings.env, "function": settings.function_name,
               "alias": settings.alias, "dry_run": bool(dry_run)}
     try:
+        step.require_sign_in(settings)   # before the build: a refused deploy costs nothing
         artifact = _build(settings)
         report["artifact"] = artifact.as_dict()
         console.step(f"Comparing with {settings.function_name}:{settings.alias}")

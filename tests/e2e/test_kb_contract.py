@@ -10,6 +10,10 @@ the local Function URL and the site's ``/api``), then:
   after each step;
 - the UI's own upload form in Debian's Chromium: a markdown runbook uploaded through the Knowledge
   base page shows ``active`` with its chunk count, and the chat lists it among the KB sources.
+
+Since issue 14 the local deployment has a user pool and enforces sign-in as AWS does: through the
+site a person's access token (an editor added by ``inv users.add --local``), on the Function URL a
+SigV4 signature (the machine client's path); an anonymous or unsigned request is refused.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
+EDITOR, VIEWER = "editor@tars.local", "viewer@tars.local"
 RUNBOOK = """# Ledger service runbook
 
 ## KafkaConsumerLagExceeded
@@ -62,6 +67,7 @@ class Local:
     function_url: str
     emulator_url: str
     outputs: dict
+    passwords: dict   # e-mail -> the password inv users.add --local generated
 
     def client(self, service: str):
         import boto3
@@ -78,7 +84,13 @@ def local(tmp_path_factory):
         raw = json.loads((root / ".tars" / "local" / "outputs.json").read_text())
         outputs = {k: v["value"] for k, v in raw.items()}
         emulator = processes.read(root / ".tars" / "local" / "proc", "emulator")
-        yield Local(root, outputs["site_url"], outputs["function_url"].rstrip("/"), emulator.url, outputs)
+        passwords = {}
+        for email, role in ((EDITOR, "editor"), (VIEWER, "viewer")):
+            added = _inv(root, "users.add", email, "--role", role, "--local")
+            assert added.returncode == 0, added.stdout[-2000:] + added.stderr[-2000:]
+            passwords[email] = (root / ".tars" / "local" / "users" / f"{email}.password").read_text().strip()
+            assert passwords[email] not in added.stdout + added.stderr
+        yield Local(root, outputs["site_url"], outputs["function_url"].rstrip("/"), emulator.url, outputs, passwords)
     finally:
         _inv(root, "local.down", timeout=120)
 
@@ -95,20 +107,53 @@ def http(method: str, url: str, body: bytes | None = None, headers: dict | None 
 
 class Client:
     """What an existing TARS client sends: POST JSON with the action in the body, GET with a query.
-    Through the site, POSTs carry x-amz-content-sha256 as CloudFront's origin access control needs."""
+    Through the site, POSTs carry x-amz-content-sha256 as CloudFront's origin access control needs
+    and a person's access token in x-tars-token; on the Function URL a machine client signs with
+    SigV4 (service lambda) as ``inv verify`` does."""
 
-    def __init__(self, api: str, signed: bool):
-        self.api, self.signed = api, signed
+    def __init__(self, api: str, signed: bool, token: str | None = None, iam: bool = False):
+        self.api, self.signed, self.token, self.iam = api, signed, token, iam
+
+    def headers(self, method: str, url: str, body: bytes | None) -> dict:
+        headers = {"Content-Type": "application/json"}
+        if self.signed or self.iam:
+            headers["x-amz-content-sha256"] = hashlib.sha256(body or b"").hexdigest()
+        if self.token:
+            headers["x-tars-token"] = self.token
+        if self.iam:
+            from botocore.auth import SigV4Auth
+            from botocore.awsrequest import AWSRequest
+            from botocore.credentials import Credentials
+
+            request = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
+            SigV4Auth(Credentials("testing", "testing"), "lambda", "us-east-1").add_auth(request)
+            headers = dict(request.headers.items())
+        return headers
 
     def post(self, action: str, **fields) -> tuple[int, dict]:
         body = json.dumps({"action": action, **fields}).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.signed:
-            headers["x-amz-content-sha256"] = hashlib.sha256(body).hexdigest()
-        return http("POST", self.api, body, headers)
+        return http("POST", self.api, body, self.headers("POST", self.api, body))
 
     def get(self, action: str, **query) -> tuple[int, dict]:
-        return http("GET", self.api + "?" + urllib.parse.urlencode({"action": action, **query}))
+        url = self.api + "?" + urllib.parse.urlencode({"action": action, **query})
+        return http("GET", url, None, self.headers("GET", url, None))
+
+
+def token_of(local: Local, email: str) -> str:
+    """A person's access token from the local pool (moto checks the password on this flow; the
+    browser tests sign in with SRP through the UI)."""
+    idp = local.client("cognito-idp")
+    reply = idp.admin_initiate_auth(UserPoolId=local.outputs["cognito_user_pool_id"],
+                                    ClientId=local.outputs["cognito_client_id"], AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                                    AuthParameters={"USERNAME": email, "PASSWORD": local.passwords[email]})
+    return reply["AuthenticationResult"]["AccessToken"]
+
+
+def client_for(local: Local, path: str, who: str = "editor") -> Client:
+    """The site with a person's token, or the Function URL signed by IAM."""
+    if path == "site":
+        return Client(local.site_url + "/api", signed=True, token=token_of(local, EDITOR if who == "editor" else VIEWER))
+    return Client(local.function_url + "/", signed=False, iam=True)
 
 
 def document_item(local: Local, document_id: str) -> dict | None:
@@ -133,8 +178,7 @@ def object_body(local: Local, key: str) -> bytes | None:
 
 @pytest.mark.parametrize("path, feature_field", [("site", "feature_name"), ("function_url", "functionality")])
 def test_an_existing_clients_kb_sequence_over_http(local, path, feature_field):
-    api = local.site_url + "/api" if path == "site" else local.function_url
-    client = Client(api, signed=path == "site")
+    client = client_for(local, path)
     service = f"contract-{path.replace('_', '-')}"
     text = RUNBOOK.replace("Ledger", f"Ledger ({path})")
 
@@ -188,13 +232,49 @@ def test_an_existing_clients_kb_sequence_over_http(local, path, feature_field):
 
 @pytest.mark.parametrize("path", ["site", "function_url"])
 def test_a_get_kb_delete_is_refused_and_deletes_nothing(local, path):
-    api = local.site_url + "/api" if path == "site" else local.function_url
-    client = Client(api, signed=path == "site")
+    client = client_for(local, path)
     up = client.post("kb_upload", service_name="contract-get", feature_name="x", file_name="keep.md")[1]
     status, reply = client.get("kb_delete", document_id=up["document_id"])
     assert status == 405 and "POST" in reply["error"]
     assert document_item(local, up["document_id"])["status"]["S"] == "pending"
     assert client.post("kb_delete", document_id=up["document_id"])[1]["deleted"] is True
+
+
+def test_the_api_refuses_whom_it_cannot_name_and_viewers_cannot_write(local):
+    """Anonymous through the site: 401 (the site signs every /api request as CloudFront's OAC does, so
+    that signature proves nothing about the person); an unsigned or wrongly signed call to the
+    Function URL: 403 from the URL itself, as AWS_IAM answers; a viewer reads but cannot write."""
+    table = local.client("dynamodb")
+    count = lambda: table.scan(TableName=local.outputs["kb_documents_table"], Select="COUNT")["Count"]  # noqa: E731
+    before = count()
+    anonymous = Client(local.site_url + "/api", signed=True)
+    status, body = anonymous.post("kb_upload", service_name="anon", feature_name="x", file_name="a.md")
+    assert (status, body["code"]) == (401, "missing_token")
+    assert anonymous.get("kb_list")[0] == 401
+    status, body = Client(local.site_url + "/api", signed=True, token="not-a-jwt").get("kb_list")
+    assert (status, body["code"]) == (401, "malformed_token")
+    unsigned = Client(local.function_url + "/", signed=True)
+    assert unsigned.post("kb_upload", service_name="anon", feature_name="x", file_name="a.md") == (403, {"Message": "Forbidden"})
+    forged = Client(local.function_url + "/", signed=False, iam=True)
+    headers = forged.headers("POST", forged.api, b'{"action":"kb_list"}')
+    assert http("POST", forged.api, b'{"action":"kb_delete","document_id":"x"}', headers)[0] == 403   # another body
+    assert http("GET", local.site_url + "/api?action=health")[0] == 200   # health answers anyone
+
+    viewer = client_for(local, "site", who="viewer")
+    assert viewer.get("kb_list")[0] == 200
+    status, body = viewer.post("kb_upload", service_name="viewer", feature_name="x", file_name="v.md")
+    assert (status, body["code"]) == (403, "viewer_cannot_write")
+    assert count() == before
+
+
+def sign_in(page, local: Local, email: str) -> None:
+    """The UI's sign-in form (amazon-cognito-identity-js, USER_SRP_AUTH against the local pool)."""
+    from playwright.sync_api import expect
+
+    page.get_by_test_id("signin-username").fill(email)
+    page.get_by_test_id("signin-secret").fill(local.passwords[email])
+    page.get_by_test_id("signin-submit").click()
+    expect(page.get_by_test_id("signed-in-user")).to_have_text(email, timeout=30_000)
 
 
 def test_the_ui_uploads_a_runbook_that_the_chat_then_cites(local, tmp_path):
@@ -211,6 +291,8 @@ def test_the_ui_uploads_a_runbook_that_the_chat_then_cites(local, tmp_path):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             page.goto(local.site_url + "/", wait_until="networkidle")
+            sign_in(page, local, EDITOR)
+            expect(page.get_by_test_id("signed-in-role")).to_contain_text("editor")
             page.get_by_test_id("nav-kb").click()
             page.get_by_test_id("kb-file").set_input_files(str(runbook))
             page.get_by_test_id("kb-service").fill("ledger-service")
@@ -247,3 +329,66 @@ def test_the_ui_uploads_a_runbook_that_the_chat_then_cites(local, tmp_path):
         finally:
             browser.close()
     assert errors == []
+
+
+def test_a_viewer_signs_in_chats_sees_no_write_controls_and_a_direct_write_is_refused(local):
+    from playwright.sync_api import expect, sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(local.site_url + "/", wait_until="networkidle")
+            expect(page.get_by_test_id("signin-username")).to_be_visible()
+            sign_in(page, local, VIEWER)
+            expect(page.get_by_test_id("signed-in-role")).to_contain_text("viewer")
+
+            page.get_by_test_id("nav-chat").click()
+            page.get_by_test_id("chat-question").fill("Are there any errors in the last hour?")
+            page.get_by_test_id("chat-submit").click()
+            expect(page.get_by_test_id("chat-answer")).to_be_visible(timeout=60_000)
+            expect(page.get_by_test_id("chat-llm")).to_be_visible()
+
+            page.get_by_test_id("nav-kb").click()
+            expect(page.get_by_test_id("kb-count")).to_be_visible(timeout=30_000)
+            assert page.get_by_test_id("kb-file").count() == 0 and page.get_by_test_id("kb-upload").count() == 0
+            # the page's own session token, sent by hand: the handler refuses the write, not just the UI
+            status, body = page.evaluate("""async () => {
+                const key = Object.keys(sessionStorage).find((k) => k.endsWith(".accessToken"));
+                const body = JSON.stringify({action: "kb_upload", service_name: "v", feature_name: "x", file_name: "v.md"});
+                const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
+                const hash = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+                const r = await fetch("/api", {method: "POST", body, headers: {"Content-Type": "application/json",
+                    "x-amz-content-sha256": hash, "x-tars-token": sessionStorage.getItem(key)}});
+                return [r.status, await r.json()];
+            }""")
+            assert (status, body["code"]) == (403, "viewer_cannot_write")
+
+            page.get_by_test_id("sign-out").click()
+            expect(page.get_by_test_id("signin-username")).to_be_visible()
+        finally:
+            browser.close()
+    assert errors == []
+
+
+def test_inv_audit_shows_who_wrote_and_who_was_refused(local, tmp_path):
+    """After the editor's writes and the refusals above: `inv audit --local` names each, read back from
+    the function's log group where the handler wrote them."""
+    editor = client_for(local, "site")
+    status, up = editor.post("kb_upload", service_name="audited", feature_name="x", file_name="audited.md")
+    assert status == 200
+    viewer = client_for(local, "site", who="viewer")
+    assert viewer.post("kb_delete", document_id=up["document_id"])[0] == 403
+    report = tmp_path / "audit.json"
+    done = _inv(local.root, "audit", "--local", "--since", "1h", "--json", str(report))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    records = json.loads(report.read_text())["records"]
+    mine = [r for r in records if (r.get("ids") or {}).get("document_id") == up["document_id"]]
+    assert {(r["action"], r["result"], r["who"].get("username")) for r in mine} >= {
+        ("kb_upload", "ok", EDITOR), ("kb_delete", "refused", VIEWER)}
+    assert any(r["who"].get("kind") == "iam" and r["action"] == "kb_upload" for r in records)   # the machine client
+    assert "kb_upload" in done.stdout and EDITOR in done.stdout
+    only = _inv(local.root, "audit", "--local", "--who", "viewer@", "--json", str(report))
+    assert only.returncode == 0 and {r["who"]["username"] for r in json.loads(report.read_text())["records"]} == {VIEWER}

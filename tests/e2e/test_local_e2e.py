@@ -3,7 +3,7 @@
 In a private copy of the project (a git repository of its own, sharing the Lambda dependency
 cache): ``inv deploy --all --local --yes``, ``inv seed-logs --local``, ``inv verify --local``,
 then Debian's Chromium (driven by Playwright's Python package, never ``playwright install``)
-opens the site, asks the runbook's question and must see an answer naming payment-service with
+opens the site, signs in as a viewer added by ``inv users.add --local``, asks the runbook's question and must see an answer naming payment-service with
 no console error; a second deploy is "unchanged" for every component.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ def statuses(report: Path) -> dict[str, str]:
     return {c["component"]: c["status"] for c in json.loads(report.read_text())["components"]}
 
 
-def ask_in_chromium(site_url: str) -> tuple[str, list[str]]:
+def ask_in_chromium(site_url: str, email: str, password: str) -> tuple[str, list[str]]:
     from playwright.sync_api import sync_playwright
 
     errors: list[str] = []
@@ -46,6 +46,10 @@ def ask_in_chromium(site_url: str) -> tuple[str, list[str]]:
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             page.goto(site_url, wait_until="networkidle")
+            page.get_by_test_id("signin-username").fill(email)       # the local pool enforces sign-in
+            page.get_by_test_id("signin-secret").fill(password)
+            page.get_by_test_id("signin-submit").click()
+            page.get_by_test_id("signed-in-user").wait_for(timeout=30_000)
             page.get_by_test_id("chat-question").fill(QUESTION)
             page.get_by_test_id("chat-submit").click()
             answer = page.get_by_test_id("chat-answer").filter(has_text="payment-service")
@@ -67,9 +71,12 @@ def test_deploy_verify_and_chat_in_a_real_browser(project, run_inv):
     verified = run_inv("verify", "--local", env=env, cwd=project, timeout=300)
     assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-3000:]
 
+    added = run_inv("users.add", "sre@tars.local", "--role", "viewer", "--local", env=env, cwd=project)
+    assert added.returncode == 0, added.stderr
+    password = (project / ".tars" / "local" / "users" / "sre@tars.local.password").read_text().strip()
     outputs = json.loads((project / ".tars" / "local" / "outputs.json").read_text())
     site_url = outputs["site_url"]["value"]
-    answer, errors = ask_in_chromium(site_url)
+    answer, errors = ask_in_chromium(site_url, "sre@tars.local", password)
     assert "payment-service" in answer
     assert errors == []
 

@@ -466,7 +466,7 @@ def test_a_report_that_cannot_be_written_after_a_deploy_says_the_deploy_happened
 
 
 # ---------------------------------------------------------------- the handler's bad requests
-from tests.handler_support import configure, create_resources, event, handler_module  # noqa: E402
+from tests.handler_support import Context, configure, create_resources, event, handler_module, signed_by_iam  # noqa: E402
 
 HANDLER_CASES = [
     ("bad-json", dict(raw_body="{not json"), "body is not valid JSON"),
@@ -494,10 +494,11 @@ def test_handler_rejects_bad_requests(aws, monkeypatch, fields, says):
     fields = dict(fields)
     action = fields.pop("action", "create_incident")
     if fields.get("b64"):
-        ev = {"requestContext": {"http": {"method": "POST"}}, "body": fields["raw_body"], "isBase64Encoded": True}
+        ev = signed_by_iam({"requestContext": {"http": {"method": "POST"}}, "body": fields["raw_body"],
+                            "isBase64Encoded": True})
     else:
         ev = event(action, **fields)
-    reply = handler.lambda_handler(ev, None)
+    reply = handler.lambda_handler(ev, Context())
     body = json.loads(reply["body"])
     assert reply["statusCode"] == 400 and set(body) == {"error"}, body
     assert says in body["error"] and "Traceback" not in body["error"]

@@ -9,6 +9,8 @@ import zipfile
 import boto3
 import pytest
 
+from tests.support.iam_request import signed
+
 from tars_tasks.errors import StepFailed
 from tars_tasks.local import bootstrap, code, processes, runtime, services
 from tars_tasks.settings import Settings
@@ -131,17 +133,21 @@ def test_function_url_server_serves_requests_and_picks_up_a_new_alias_target(set
                      '"body": event.get("body"), "q": event.get("queryStringParameters")})}')
     proc = services.start_runtime(settings)
     assert settings.function_url == proc.url + "/"
-    req = urllib.request.Request(proc.url + "/api?x=1", data=b'{"action": "health"}', method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = signed(proc.url + "/api?x=1", data=b'{"action": "health"}', method="POST",
+                 headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as r:
         assert r.status == 201 and r.headers["X-Code"] == "one"
         assert json.loads(r.read()) == {"method": "POST", "body": '{"action": "health"}', "q": {"x": "1"}}
+    # AWS_IAM, as lambda.tf makes it: unsigned is refused by the URL itself, the function never runs
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(proc.url + "/", timeout=30)
+    assert err.value.code == 403 and json.loads(err.value.read()) == {"Message": "Forbidden"}
     deploy(settings, 'return {"code": "two"}')
-    with urllib.request.urlopen(proc.url + "/", timeout=30) as r:
+    with urllib.request.urlopen(signed(proc.url + "/"), timeout=30) as r:
         assert r.status == 200 and json.loads(r.read()) == {"code": "two"}
     deploy(settings, 'raise RuntimeError("x")')
     with pytest.raises(urllib.error.HTTPError) as err:
-        urllib.request.urlopen(proc.url + "/", timeout=30)
+        urllib.request.urlopen(signed(proc.url + "/"), timeout=30)
     assert err.value.code == 502
 
 

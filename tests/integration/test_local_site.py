@@ -70,6 +70,21 @@ def test_forwards_api_to_the_function(settings):
     assert status == 200 and json.loads(body)["path"] == "/api/kb"
 
 
+def test_the_site_signs_api_requests_as_cloudfront_oac_and_adds_its_own_cf_id(settings):
+    """The Function URL is AWS_IAM: the site's SigV4 gets the request in (a viewer's Authorization is
+    replaced), and X-Amz-Cf-Id marks it as CloudFront's (a viewer's own value is replaced), which
+    is how the handler knows a person, not a machine, is calling."""
+    deploy(settings, 'return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, '
+                     '"body": json.dumps({"cf": event["headers"].get("x-amz-cf-id"), '
+                     '"token": event["headers"].get("x-tars-token"), '
+                     '"iam": event["requestContext"]["authorizer"]["iam"]["accessKey"]})}')
+    status, _, body = get(settings.site_url + "/api?action=kb_list", headers={
+        "X-Amz-Cf-Id": "viewer-chosen", "x-tars-token": "t0k", "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAV/x"})
+    seen = json.loads(body)
+    assert status == 200 and seen["cf"] and seen["cf"] != "viewer-chosen"
+    assert (seen["token"], seen["iam"]) == ("t0k", "testing")
+
+
 def test_api_before_deploy_gets_the_placeholder_reply(settings):
     assert settings.vite_api_endpoint == settings.site_url + "/api"
     status, _, body = get(settings.vite_api_endpoint)

@@ -251,3 +251,48 @@ def test_a_malformed_builder_is_usage_error(project, bad):
     with pytest.raises(UsageError) as err:   # refused even when the cache would serve the build
         lambda_zip.build(settings_for(project), builder=bad)
     assert err.value.exit_code == 2 and "user@host[:port]" in err.value.message
+
+
+@pytest.mark.parametrize("content", [
+    'KEY = "ASIAABCDEFGHIJKLMNOP"\n',                                   # a temporary key id
+    "[default]\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG\n",        # a credentials-file line
+])
+def test_temporary_key_ids_and_credentials_lines_are_refused(project, content):
+    (project / "lambda_src" / "settings.txt").write_text(content)
+    with pytest.raises(Refused) as err:
+        lambda_zip.build(settings_for(project))
+    assert "settings.txt" in err.value.message and err.value.exit_code == 3
+    assert not (project / "dist" / "lambda.zip").exists()
+
+
+def test_a_key_deep_in_a_large_file_is_found(project):
+    """No size cut-off: a 3 MB file with the key across a 1 MiB chunk boundary is still refused."""
+    data = bytearray(b"x" * (3 * 1024 * 1024))
+    key = b" AKIAABCDEFGHIJKLMNOP "
+    data[(1 << 20) - 10:(1 << 20) - 10 + len(key)] = key
+    (project / "lambda_src" / "model.bin").write_bytes(bytes(data))
+    with pytest.raises(Refused) as err:
+        lambda_zip.build(settings_for(project))
+    assert "model.bin" in err.value.message
+
+
+@pytest.mark.parametrize("kind", ["file", "dir"])
+def test_a_link_out_of_lambda_src_is_refused_with_its_path(project, tmp_path, kind):
+    from tars_tasks.errors import ConfigError
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "notes.txt").write_text("private\n")
+    link = project / "lambda_src" / ("notes.txt" if kind == "file" else "shared")
+    link.symlink_to(outside / "notes.txt" if kind == "file" else outside)
+    with pytest.raises(ConfigError) as err:
+        lambda_zip.build(settings_for(project))
+    assert f"lambda_src/{link.name}" in err.value.message and "outside" in err.value.message
+    assert not (project / "dist" / "lambda.zip").exists()
+
+
+def test_a_link_inside_lambda_src_is_packed(project):
+    (project / "lambda_src" / "alias.py").symlink_to(project / "lambda_src" / "handler.py")
+    artifact = lambda_zip.build(settings_for(project))
+    with zipfile.ZipFile(artifact.path) as zf:
+        assert "alias.py" in zf.namelist()

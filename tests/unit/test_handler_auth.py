@@ -192,16 +192,34 @@ def test_a_direct_invoke_is_an_iam_caller(world):
     assert r["statusCode"] == 200
 
 
-def test_without_a_user_pool_requests_pass_as_before_phase_a_transition(aws, monkeypatch):
-    """PHASE A TRANSITION (auth.enforced): no COGNITO_USER_POOL_ID -> today's behaviour. Phase B
-    makes this fail closed and turns this test around."""
+def test_without_a_user_pool_it_fails_closed_for_people_and_answers_iam(aws, monkeypatch):
+    """No COGNITO_USER_POOL_ID: no person can be checked, so none gets in (503, nothing written);
+    an IAM signer of this account and health still answer."""
     configure(monkeypatch)
     create_resources()
     h = handler_module()
     monkeypatch.delenv("COGNITO_USER_POOL_ID", raising=False)
-    status, _, _ = _call(h, via_cdn(action_event("create_incident", fields_for("create_incident", {}))))
-    assert status == 200
-    assert lambda_module("auth").enforced(None) is False
+    table = boto3.resource("dynamodb").Table("sre-poc-incidents")
+    for ev in (via_cdn(action_event("create_incident", fields_for("create_incident", {}))),
+               action_event("create_incident", fields_for("create_incident", {}))):   # no signer at all
+        status, body, _ = _call(h, ev)
+        assert status == 503 and "COGNITO_USER_POOL_ID" in body["error"]
+    assert table.scan()["Items"] == []
+    assert _call(h, signed_by_iam(action_event("create_incident", fields_for("create_incident", {}))))[0] == 200
+    assert len(table.scan()["Items"]) == 1
+    assert _call(h, via_cdn(action_event("health", {})))[0] == 200
+
+
+def test_the_jwks_comes_from_the_emulator_when_an_endpoint_override_is_set(monkeypatch, aws):
+    handler_module()
+    auth = lambda_module("auth")
+    monkeypatch.setenv("COGNITO_USER_POOL_ID", POOL_ID)
+    monkeypatch.delenv("COGNITO_JWKS_URL", raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5123/")
+    cfg = auth.settings()
+    assert cfg.jwks_url == f"http://127.0.0.1:5123/{POOL_ID}/.well-known/jwks.json" and cfg.issuer == ISSUER
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    assert auth.settings().jwks_url == JWKS_URL
 
 
 def test_the_pool_settings_come_from_the_environment(monkeypatch, aws):

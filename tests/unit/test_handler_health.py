@@ -3,6 +3,8 @@ import json
 import sys
 from pathlib import Path
 
+from tests.handler_support import Context, signed_by_iam
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,12 +25,13 @@ def test_health_direct_invoke():
 
 def test_unknown_action_is_400_without_trace():
     h = handler()
-    reply = h.lambda_handler({"body": json.dumps({"action": "nope"}), "requestContext": {"http": {"method": "POST"}}}, None)
+    reply = h.lambda_handler(signed_by_iam({"body": json.dumps({"action": "nope"}),
+                                            "requestContext": {"http": {"method": "POST"}}}), Context())
     assert reply["statusCode"] == 400
     assert json.loads(reply["body"]) == {"error": "unknown action 'nope'"}
 
 
 def test_invalid_json_is_400():
     h = handler()
-    reply = h.lambda_handler({"body": "{nope", "requestContext": {"http": {"method": "POST"}}}, None)
+    reply = h.lambda_handler(signed_by_iam({"body": "{nope", "requestContext": {"http": {"method": "POST"}}}), Context())
     assert reply["statusCode"] == 400

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from tests.handler_support import ROOT, configure, create_resources, event, handler_module, item_count, url_event
+from tests.handler_support import (ROOT, Context, configure, create_resources, event, handler_module, item_count,
+                                   signed_by_iam, url_event)
 
 
 @pytest.fixture
@@ -17,7 +18,8 @@ def h(aws, monkeypatch):
 
 
 def reply_of(h, ev):
-    r = h.lambda_handler(ev, None)
+    """``ev`` from a machine client of this account (IAM on the Function URL), as the deploy tasks call."""
+    r = h.lambda_handler(signed_by_iam(ev) if ev.get("requestContext") else ev, Context())
     return r["statusCode"], json.loads(r["body"]) if r["body"] else None
 
 
@@ -132,7 +134,7 @@ def state():
 
 
 def url_reply(h, ev):
-    r = h.lambda_handler(ev, None)
+    r = h.lambda_handler(signed_by_iam(ev), Context())
     assert "Access-Control-Allow-Origin" not in r["headers"] and r["headers"]["Content-Type"] == "application/json"
     return r["statusCode"], r["headers"], json.loads(r["body"])
 

@@ -30,7 +30,7 @@ def test_first_plan_lists_every_resource_and_changes_nothing(settings):
     kinds = {c.kind for c in p.changes}
     assert kinds == {"iam role", "log group", "dynamodb table", "s3 bucket", "ssm parameter", "lambda function",
                      "lambda alias", "function url", "ecr repository", "ecs cluster", "ecs task definition",
-                     "ecs service", "cloudfront distribution"}
+                     "ecs service", "cloudfront distribution", "cognito user pool"}
     assert all(c.action == "create" for c in p.changes)
     assert any("outputs.json" in line for line in p.summary())
     assert json.loads(json.dumps(p.as_dict()))["has_changes"] is True
@@ -61,13 +61,24 @@ def test_apply_creates_every_resource(settings):
     assert env["GITHUB_TOKEN_SSM_PARAM"] == n["github_token_ssm_param"]
     assert env["MCP_ENDPOINT"].startswith("http://127.0.0.1:")
     assert set(env) == {"BEDROCK_MODEL_ID", "INCIDENTS_TABLE", "KB_DOCUMENTS_TABLE", "KB_CHUNKS_TABLE",
-                        "KB_S3_BUCKET", "MCP_ENDPOINT", "GITHUB_TOKEN_SSM_PARAM"}
+                        "KB_S3_BUCKET", "MCP_ENDPOINT", "GITHUB_TOKEN_SSM_PARAM", "COGNITO_USER_POOL_ID",
+                        "COGNITO_CLIENT_ID", "LOG_GROUP_PREFIX", "ALLOWED_ORIGINS"}
+    # the user pool as infrastructure/cognito.tf makes it, named in the handler's environment and outputs
+    idp = boto3.client("cognito-idp")
+    pool = idp.describe_user_pool(UserPoolId=env["COGNITO_USER_POOL_ID"])["UserPool"]
+    assert pool["Name"] == "sre-poc-sre" and pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == 14
+    client = idp.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=env["COGNITO_CLIENT_ID"])["UserPoolClient"]
+    assert client["ClientName"] == "sre-poc-ui" and "ClientSecret" not in client
+    assert {g["GroupName"] for g in idp.list_groups(UserPoolId=pool["Id"])["Groups"]} == {"tars-viewers", "tars-editors"}
+    outputs = {k: v["value"] for k, v in json.loads((settings.state_dir / "outputs.json").read_text()).items()}
+    assert (outputs["cognito_user_pool_id"], outputs["cognito_client_id"]) == (pool["Id"], client["ClientId"])
     alias = lam.get_alias(FunctionName=n["function_name"], Name="production")
     version = lam.get_function_configuration(FunctionName=n["function_name"], Qualifier=alias["FunctionVersion"])
     assert version["CodeSha256"] == code.sha256_b64(code.placeholder_zip())
     assert (code.store_dir(settings) / (code._hex(version["CodeSha256"]) + ".zip")).is_file()
     url = lam.get_function_url_config(FunctionName=n["function_name"], Qualifier="production")
-    assert url["AuthType"] == "NONE"
+    assert url["AuthType"] == "AWS_IAM"   # as lambda.tf: the local Function URL checks SigV4
     groups = {g["logGroupName"]: g for g in boto3.client("logs").describe_log_groups()["logGroups"]}
     assert groups[n["log_group"]]["retentionInDays"] == 365
     assert boto3.client("ssm").get_parameter(Name=n["github_token_ssm_param"])["Parameter"]["Type"] == "SecureString"
@@ -144,3 +155,28 @@ def test_environment_drift_is_updated_and_reaches_the_alias(settings):
     live = lam.get_alias(FunctionName=n["function_name"], Name="production")["FunctionVersion"]
     env = lam.get_function_configuration(FunctionName=n["function_name"], Qualifier=live)["Environment"]["Variables"]
     assert "X" not in env and env["KB_S3_BUCKET"] == n["kb_bucket"]
+
+
+def test_a_deployment_from_before_sign_in_gets_the_pool_its_environment_and_an_iam_url(settings):
+    """Made before issue 14 (no pool, AuthType NONE): one apply adds the pool, names it in the
+    handler's environment (the alias serves it) and makes the Function URL AWS_IAM."""
+    applied(settings)
+    n = resource_names("sre-poc", ACCOUNT)
+    lam, idp = boto3.client("lambda"), boto3.client("cognito-idp")
+    for pool in idp.list_user_pools(MaxResults=10)["UserPools"]:
+        idp.delete_user_pool(UserPoolId=pool["Id"])
+    env = lam.get_function_configuration(FunctionName=n["function_name"])["Environment"]["Variables"]
+    old_env = {k: v for k, v in env.items() if not k.startswith("COGNITO_")}
+    lam.update_function_configuration(FunctionName=n["function_name"], Environment={"Variables": old_env})
+    lam.update_function_url_config(FunctionName=n["function_name"], Qualifier="production", AuthType="NONE")
+
+    p = bootstrap.plan(settings)
+    assert {(c.kind, c.action) for c in p.changes} >= {("cognito user pool", "create"), ("lambda function", "update"),
+                                                         ("function url", "update")}
+    bootstrap.apply(settings, p, start_services=False)
+    pool_id = idp.list_user_pools(MaxResults=10)["UserPools"][0]["Id"]
+    alias = lam.get_alias(FunctionName=n["function_name"], Name="production")["FunctionVersion"]
+    live = lam.get_function_configuration(FunctionName=n["function_name"], Qualifier=alias)["Environment"]["Variables"]
+    assert live["COGNITO_USER_POOL_ID"] == pool_id
+    assert lam.get_function_url_config(FunctionName=n["function_name"], Qualifier="production")["AuthType"] == "AWS_IAM"
+    assert not bootstrap.plan(settings).changes

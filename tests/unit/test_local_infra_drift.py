@@ -117,18 +117,11 @@ def _snapshot(s) -> dict[str, Any]:
     }
 
 
-# ISSUE 14 PHASE A: the local target has no user pool yet (phase B creates one and removes these
-# two sets); until then these outputs and handler variables exist only in infrastructure/.
-PHASE_A_OUTPUTS = {"cognito_user_pool_id", "cognito_client_id", "cognito_region", "cognito_issuer", "cognito_jwks_url"}
-PHASE_A_VARIABLES = {"COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "LOG_GROUP_PREFIX", "ALLOWED_ORIGINS"}
-
-
 def test_every_terraform_output_is_in_the_local_outputs(terraform, created):
     _, outputs, _ = created
-    missing = sorted(set(terraform["output"]) - set(outputs) - PHASE_A_OUTPUTS)
+    missing = sorted(set(terraform["output"]) - set(outputs))
     assert not missing, f"outputs.tf has outputs the local bootstrap does not write: {missing}"
-    assert set(terraform["output"]) - PHASE_A_OUTPUTS == set(outputs), \
-        "the local bootstrap writes outputs Terraform does not have"
+    assert set(terraform["output"]) == set(outputs), "the local bootstrap writes outputs Terraform does not have"
 
 
 def test_every_table_index_and_key_is_created_alike(terraform, created):
@@ -153,7 +146,7 @@ def test_the_function_has_every_terraform_variable_and_setting(terraform, create
     fn = terraform["resource"]["aws_lambda_function"]
     assert len(fn) == 1
     spec = next(iter(fn.values()))
-    want_vars = set(spec["environment"][0]["variables"]) - PHASE_A_VARIABLES
+    want_vars = set(spec["environment"][0]["variables"])
     config = snap["function"]
     assert set(config["Environment"]["Variables"]) == want_vars
     assert config["Runtime"] == spec["runtime"] and config["Handler"] == spec["handler"]

@@ -62,3 +62,38 @@ def test_scan_refuses_a_dist_without_index_html_or_with_reserved_keys(tmp_path):
     (tmp_path / "_releases" / "a.json").write_text("{}")
     with pytest.raises(UsageError, match="reserved"):
         ui_bundle.scan(tmp_path)
+
+
+def test_scan_leaves_secret_named_files_out_of_the_bundle(tmp_path):
+    keys = write_dist(tmp_path)
+    for name in (".env", ".env.local", "server.pem", "tls.key"):
+        (tmp_path / name).write_text("X=1\n")
+    bundle = ui_bundle.scan(tmp_path)
+    assert {".env", ".env.local", "server.pem", "tls.key"} <= set(bundle.excluded)
+    assert not {".env", ".env.local", "server.pem", "tls.key"} & set(bundle.by_key())
+    assert keys["js"] in bundle.by_key()
+
+
+@pytest.mark.parametrize("content", ['const k="AKIAABCDEFGHIJKLMNOP";', 'const k="ASIAABCDEFGHIJKLMNOP";',
+                                     "aws_secret_access_key = abc"])
+def test_scan_refuses_a_bundle_file_holding_a_key(tmp_path, content):
+    from tars_tasks.errors import Refused
+
+    write_dist(tmp_path)
+    (tmp_path / "assets" / "config-Ab12Cd34.js").write_text(content)
+    with pytest.raises(Refused) as err:
+        ui_bundle.scan(tmp_path)
+    assert "dist/assets/config-Ab12Cd34.js" in err.value.message and err.value.exit_code == 3
+
+
+def test_scan_refuses_a_link_out_of_dist(tmp_path):
+    from tars_tasks.errors import ConfigError
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    write_dist(dist)
+    (tmp_path / "secret.txt").write_text("private\n")
+    (dist / "notes.txt").symlink_to(tmp_path / "secret.txt")
+    with pytest.raises(ConfigError) as err:
+        ui_bundle.scan(dist)
+    assert "dist/notes.txt" in err.value.message and "outside" in err.value.message

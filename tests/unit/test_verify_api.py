@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from tars_tasks.settings import ROOT, Settings
+from tars_tasks.local import sigv4
 from tars_tasks.steps import verify
 from tars_tasks.tables import create_all
 from tests.fakes import kb_faults
@@ -35,6 +36,14 @@ def load_handler(monkeypatch, src=ROOT / "lambda_src"):
     return module
 
 
+ACCOUNT = "123456789012"
+IDENTITY = {"Account": ACCOUNT, "UserId": "AIDAVERIFY", "Arn": f"arn:aws:iam::{ACCOUNT}:user/deployer"}
+
+
+class Context:
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{FN}:production"
+
+
 class FunctionUrl:
     """HTTP → Lambda Function URL event (payload 2.0) → handler → HTTP."""
 
@@ -53,7 +62,12 @@ class FunctionUrl:
                          "queryStringParameters": dict(parse_qsl(url.query)) or None,
                          "requestContext": {"http": {"method": self.command, "path": url.path}},
                          "body": base64.b64encode(body).decode() if body else None, "isBase64Encoded": bool(body)}
-                reply = outer.handler.lambda_handler(event, None)
+                signer = sigv4.check(self.command, f"http://{self.headers['Host']}{self.path}", dict(self.headers.items()),
+                                     body, secret_for=lambda key: "testing" if key == "testing" else None,
+                                     identity=lambda key: IDENTITY)
+                if signer:   # what an AWS_IAM Function URL puts in the event for a good signature
+                    event["requestContext"]["authorizer"] = {"iam": signer}
+                reply = outer.handler.lambda_handler(event, Context())
                 payload = reply.get("body", "").encode()
                 self.send_response(reply["statusCode"])
                 for k, v in reply.get("headers", {}).items():
@@ -100,6 +114,7 @@ def deployed(endpoint, monkeypatch, tmp_path):
     kb_faults.FAULTS.clear()
     kb_faults.install(handler, "sre-poc-kb-chunks")
     fn = FunctionUrl(handler)
+    boto3.client("lambda", region_name=region).create_function_url_config(FunctionName=FN, AuthType="AWS_IAM")
     settings = Settings.load(None, root=tmp_path, environ={
         "TARS_FUNCTION_URL": fn.url, "KB_S3_BUCKET": KB_BUCKET, "AWS_ENDPOINT_URL": endpoint})
     yield settings, fn, ddb
@@ -123,7 +138,8 @@ def test_all_three_checks_pass_and_leave_nothing_behind(deployed):
     posts = [r for r in fn.requests if r["method"] == "POST"]
     assert posts and all(r["headers"]["x-amz-content-sha256"] ==
                          __import__("hashlib").sha256(r["body"]).hexdigest() for r in posts)
-    assert not any("authorization" in r["headers"] for r in fn.requests)  # no AWS_IAM URL config
+    # the URL is AWS_IAM (as lambda.tf makes it): every check signed, the handler authorized it by IAM
+    assert all(r["headers"]["authorization"].startswith("AWS4-HMAC-SHA256 ") for r in fn.requests)
 
 
 @pytest.mark.parametrize("fault,step", [("short_embedding", "256-float"), ("list_hides", "kb_list"),
@@ -178,7 +194,6 @@ def test_chat_over_the_limit_fails(deployed):
 
 def test_function_url_with_aws_iam_is_sigv4_signed(deployed):
     settings, fn, ddb = deployed
-    boto3.client("lambda", region_name="us-east-1").create_function_url_config(FunctionName=FN, AuthType="AWS_IAM")
     api = verify.Api(settings)
     assert api.sign is True
     assert api.post("chat", question="hi")["answer"]
@@ -188,9 +203,14 @@ def test_function_url_with_aws_iam_is_sigv4_signed(deployed):
     assert "x-amz-content-sha256" in headers["authorization"]  # the body hash is a signed header
 
 
+def test_an_iam_function_url_is_preferred_to_the_site_whose_api_needs_a_person(deployed):
+    settings, fn, ddb = deployed
+    api = verify.Api(settings.replace(site_url="https://tars.example.com"))
+    assert api.url == settings.function_url and api.sign is True
+
+
 def test_site_url_goes_through_api_path_unsigned(tmp_path):
-    s = Settings.load(None, root=tmp_path, environ={"TARS_SITE_URL": "https://tars.example.com/",
-                                                    "TARS_FUNCTION_URL": "https://x.lambda-url.us-east-1.on.aws/"})
+    s = Settings.load(None, root=tmp_path, environ={"TARS_SITE_URL": "https://tars.example.com/"})
     api = verify.Api(s)
     assert api.url == "https://tars.example.com/api" and api.sign is False
     headers = api.headers_for("POST", api.url, b'{"action":"chat"}')

@@ -76,7 +76,12 @@ function Pages({ session }) {
 }
 
 /** The app: the pages, behind the sign-in screen when the build names a user pool. */
-export default function App({ auth = defaultAuth(), clock = () => Date.now() / 1000 }) {
+// One sign-in client and one clock per page: a default made in the parameter list would be a new
+// object on every render, re-running the session check after each one (a render loop).
+const PAGE_AUTH = defaultAuth();
+const NOW = () => Date.now() / 1000;
+
+export default function App({ auth = PAGE_AUTH, clock = NOW }) {
   const [state, setState] = useState(auth ? { status: "checking" } : { status: "open" });
   const timer = useRef(null);
 

@@ -60,7 +60,12 @@ describe("sign-in", () => {
       clientId: "c1",
       region: "eu-west-1",
       endpoint: undefined,
+      authFlow: "USER_SRP_AUTH",
     });
+    // the local build's emulator cannot complete SRP: it asks for USER_PASSWORD_AUTH; nothing else is taken
+    const local = { VITE_COGNITO_USER_POOL_ID: "us-east-1_abc", VITE_COGNITO_CLIENT_ID: "c1" };
+    expect(authConfig({ ...local, VITE_COGNITO_AUTH_FLOW: "USER_PASSWORD_AUTH" }).authFlow).toBe("USER_PASSWORD_AUTH");
+    expect(authConfig({ ...local, VITE_COGNITO_AUTH_FLOW: "CUSTOM_AUTH" }).authFlow).toBe("USER_SRP_AUTH");
     listApi();
     render(<App auth={null} />);
     expect(screen.getByTestId("chat-question")).toBeInTheDocument();
@@ -227,6 +232,9 @@ describe("CognitoAuth (amazon-cognito-identity-js underneath)", () => {
         made.users.push(this);
         this.session = session;
       }
+      setAuthenticationFlowType(flow) {
+        this.flow = flow;
+      }
       authenticateUser(details, callbacks) {
         this.details = details;
         (onAuthenticate || ((cb) => cb.onSuccess(session)))(callbacks, this);
@@ -267,7 +275,15 @@ describe("CognitoAuth (amazon-cognito-identity-js underneath)", () => {
     const result = await auth.signIn("alice@example.com", "pw");
     expect(made.pools[0].options).toEqual({ UserPoolId: "us-east-1_abc", ClientId: "c1", Storage: window.sessionStorage, endpoint: "http://127.0.0.1:5000" });
     expect(made.users[0].details.options).toEqual({ Username: "alice@example.com", Password: "pw" });
+    expect(made.users[0].flow).toBeUndefined(); // the library's default: USER_SRP_AUTH
     expect(result.session).toMatchObject({ username: "alice@example.com", role: "editor", token: "access-1" });
+  });
+
+  test("a build for the emulator signs in with USER_PASSWORD_AUTH behind the same screen", async () => {
+    const { made, deps } = library();
+    const auth = new CognitoAuth({ ...config, authFlow: "USER_PASSWORD_AUTH" }, deps);
+    await auth.signIn("alice@example.com", "pw");
+    expect(made.users[0].flow).toBe("USER_PASSWORD_AUTH");
   });
 
   test("the new-password and authenticator-code challenges go back to the same user", async () => {

@@ -1,7 +1,8 @@
 // Sign-in with the SRE team's Cognito user pool (amazon-cognito-identity-js: SRP, so the password
 // never leaves the browser). Configured at build time by VITE_COGNITO_USER_POOL_ID,
-// VITE_COGNITO_CLIENT_ID and VITE_COGNITO_REGION (VITE_COGNITO_ENDPOINT points it at an emulator);
-// without them the UI has no sign-in (issue 14 phase A: the API lets every request through then).
+// VITE_COGNITO_CLIENT_ID and VITE_COGNITO_REGION (VITE_COGNITO_ENDPOINT points it at an emulator,
+// VITE_COGNITO_AUTH_FLOW=USER_PASSWORD_AUTH for an emulator that cannot do SRP); without them the
+// UI has no sign-in (and the API, which fails closed, answers a person 503).
 //
 // Tokens live in sessionStorage (gone when the tab closes). The API gets the access token in
 // x-tars-token; it is refreshed with the refresh token when it has less than REFRESH_MARGIN_S left.
@@ -18,7 +19,11 @@ export function authConfig(env = import.meta.env) {
   if (!userPoolId || !clientId) return null;
   const region = (env.VITE_COGNITO_REGION || "").trim() || userPoolId.split("_")[0];
   const endpoint = (env.VITE_COGNITO_ENDPOINT || "").trim() || undefined;
-  return { userPoolId, clientId, region, endpoint };
+  // SRP unless the build says otherwise: the local emulator (moto) cannot complete SRP (it looks
+  // the user up by USER_ID_FOR_SRP, which it does not know, and never checks the proof), so the
+  // local build signs in with USER_PASSWORD_AUTH, which moto does check. Same screen, same tokens.
+  const authFlow = (env.VITE_COGNITO_AUTH_FLOW || "").trim() === "USER_PASSWORD_AUTH" ? "USER_PASSWORD_AUTH" : "USER_SRP_AUTH";
+  return { userPoolId, clientId, region, endpoint, authFlow };
 }
 
 /** What the UI needs from a session: who, which role, the token and when it expires. */
@@ -49,6 +54,7 @@ export class CognitoAuth {
     this.pool = new Pool({ UserPoolId: config.userPoolId, ClientId: config.clientId, Storage: this.storage, endpoint: config.endpoint });
     this.User = User;
     this.Details = Details;
+    this.authFlow = config.authFlow || "USER_SRP_AUTH";
     this.user = null;
     this.pending = null; // the CognitoUser in the middle of a challenge
   }
@@ -95,6 +101,7 @@ export class CognitoAuth {
   signIn(username, password) {
     const user = new this.User({ Username: username, Pool: this.pool, Storage: this.storage });
     const details = new this.Details({ Username: username, Password: password });
+    if (this.authFlow !== "USER_SRP_AUTH") user.setAuthenticationFlowType(this.authFlow);
     return new Promise((resolve, reject) => user.authenticateUser(details, this._callbacks(user, resolve, reject)));
   }
 
