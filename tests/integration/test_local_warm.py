@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -53,8 +54,16 @@ def report_lines(stream: str) -> list[str]:
     return [e["message"] for e in events]
 
 
-def first_stream(proc) -> str:
-    with urllib.request.urlopen(proc.url + warm_api.WORKERS, timeout=30) as reply:
+def signed(settings, url: str):  # noqa: F811
+    """A GET signed with the emulator's key (the local Function URL is AWS_IAM, as is the runtime's API)."""
+    from tars_tasks.local import sigv4
+
+    headers = sigv4.sign("GET", url, {}, b"", settings.clients.credentials(), settings.region)
+    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30)
+
+
+def first_stream(settings, proc) -> str:  # noqa: F811
+    with signed(settings, proc.url + warm_api.WORKERS) as reply:
         return json.loads(reply.read())[0]["stream"]
 
 
@@ -211,12 +220,15 @@ def test_tasks_reach_the_runtime_servers_warm_workers_and_local_down_leaves_none
     proc = services.start_runtime(settings)
     assert warm_api.server_url(settings) == proc.url
     first = payload(runtime.invoke(settings, FN, "production", {}, timeout=30))   # as the smoke test calls it
-    with urllib.request.urlopen(proc.url + "/", timeout=30) as reply:              # a Function URL request
+    with signed(settings, proc.url + "/") as reply:                                # a Function URL request
         second = json.loads(reply.read())
     assert second["pid"] == first["pid"] and second["n"] == 2
-    with urllib.request.urlopen(proc.url + warm_api.WORKERS, timeout=30) as reply:
+    with signed(settings, proc.url + warm_api.WORKERS) as reply:
         assert [w["pid"] for w in json.loads(reply.read())] == [first["pid"]]
-    reports = eventually(lambda: [m for m in report_lines(first_stream(proc)) if m.startswith("REPORT")], 2)
+    with pytest.raises(urllib.error.HTTPError) as unsigned:   # the runtime's API wants SigV4, as Invoke does
+        urllib.request.urlopen(urllib.request.Request(proc.url + warm_api.INVOKE, data=b"{}", method="POST"), timeout=30)
+    assert unsigned.value.code == 403
+    reports = eventually(lambda: [m for m in report_lines(first_stream(settings, proc)) if m.startswith("REPORT")], 2)
     assert ["Init Duration" in r for r in reports] == [True, False]   # shipped after the replies went out
     with pytest.raises(Exception, match="not found|does not exist|ResourceNotFound"):
         runtime.invoke(settings, "no-such-function", "production", {}, timeout=30)
@@ -255,8 +267,7 @@ def test_local_down_stops_a_worker_that_is_busy_in_its_handler(settings, run_inv
 
     thread = threading.Thread(target=long_invoke, daemon=True)
     thread.start()
-    busy = eventually(lambda: [w for w in json.loads(urllib.request.urlopen(proc.url + warm_api.WORKERS,
-                                                                            timeout=30).read()) if w["busy"]], 1)
+    busy = eventually(lambda: [w for w in json.loads(signed(settings, proc.url + warm_api.WORKERS).read()) if w["busy"]], 1)
     assert busy and alive(busy[0]["pid"])
     assert run_inv("local.down", env={"TARS_ROOT": str(settings.root)}).returncode == 0
     assert not alive(busy[0]["pid"])
