@@ -86,6 +86,8 @@ def inv_env(extra: dict | None = None) -> dict:
     env = {k: v for k, v in os.environ.items()}
     env.update(extra or {})
     env["PYTHONPATH"] = str(ROOT)
+    if env.get("DEPLOY_CALLS_LOG"):  # bench/deploy_role_actions.py records the tasks' AWS calls
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests" / "support" / "aws_calls"), str(ROOT)])
     return env
 
 
