@@ -126,8 +126,10 @@ def test_the_local_deploy_passes_under_the_deploy_role_and_the_rest_is_refused(t
 
         done = scenario.run()   # every command exits 0, or Scenario raises with its output
         assert len(done["ran"]) > 8 and all(code == 0 for _, code in done["ran"])
-        # every call the deployer made was signed with the role's keys
-        deployer = [(r["pid"], r["operation"]) for r in A.load_rows(log) if A.origin(r, A.LOCAL_STAND_INS) == "deployer"]
+        # every call the deployer made to the emulator was signed with the role's keys (verify's
+        # Function URL requests go to the local function URL server, which checks SigV4 itself)
+        deployer = [(r["pid"], r["operation"]) for r in A.load_rows(log)
+                    if A.origin(r, A.LOCAL_STAND_INS) == "deployer" and r["operation"] != "InvokeFunctionUrl"]
         signed = {(r["pid"], r["operation"]) for r in A.load_signatures(log)}
         assert len(deployer) > 100 and set(deployer) <= signed, set(deployer) - signed
 
