@@ -10,6 +10,19 @@ from pathlib import Path
 
 import pytest
 
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under `make test` (TARS_NO_SKIPS=1) a skipped test fails the run: a test that cannot run on
+    the CI machine (no terraform, no Chromium...) must not pass as if it had proven something."""
+    if os.environ.get("TARS_NO_SKIPS") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        for report in skipped:
+            sys.stderr.write(f"skipped under make test: {report.nodeid}: {report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 ROOT = Path(__file__).resolve().parent.parent
 FAKES = ROOT / "tests" / "fakes"
 REGION = "us-east-1"
