@@ -58,7 +58,7 @@ demo: setup
 # see pytest.ini). The UI's Vitest suite runs first so pytest's summary is the last line printed.
 test: setup test-deps
 	cd ui && npm test
-	$(PY) -m pytest -m "faults or not faults" $(ARGS)
+	TARS_NO_SKIPS=1 $(PY) -m pytest -m "faults or not faults" $(ARGS)
 
 # What the tests need beyond Python and Node: Debian's Chromium (browser tests) and an OpenSSH
 # server (remote-builder tests). Installed with apt-get when missing and running as root;

@@ -9,9 +9,9 @@
 # provider exists once per account: the first env creates it; another env in the same account
 # passes its ARN (github_oidc_provider_arn) instead.
 #
-# The permissions below are THE deploy role policy (one place): a scoped first version of what
-# the tasks call. A later step derives it exactly from recorded calls; until then the role can
-# plan the infrastructure (read-only verbs) but not apply infrastructure changes (README, CI/CD).
+# The permissions below are THE deploy role policy (one place), derived from the calls the tasks
+# make (docs/deploy-role-actions.json, docs/security.md). The role can plan the infrastructure
+# (read-only verbs) but not apply infrastructure changes (README, CI/CD).
 
 variable "github_deploy_role" {
   description = "Create the GitHub Actions deploy role of this env (and the OIDC provider unless github_oidc_provider_arn is set)."
@@ -71,50 +71,85 @@ locals {
   github_oidc_provider_arn = (var.github_oidc_provider_arn != "" ? var.github_oidc_provider_arn :
   "${local.arn_prefix}:iam::${local.account_id}:oidc-provider/${local.github_oidc_host}")
 
-  # The deploy role's permissions: sid => actions and the resources they apply to.
+  # The deploy role's permissions: sid => actions and the resources they apply to. Derived from
+  # the calls the tasks make (bench/deploy_role_actions.py records them into
+  # docs/deploy-role-actions.json; tests/e2e/test_deploy_role_actions.py fails when a task calls
+  # an action this map does not grant, or this map grants one no task calls). docs/security.md
+  # says why each is needed.
+  deploy_ecs_arn   = "${local.arn_prefix}:ecs:${var.region}:${local.account_id}"
+  deploy_table_arn = "${local.arn_prefix}:dynamodb:${var.region}:${local.account_id}:table"
   deploy_role_statements = {
+    # deploy-lambda: upload, publish, smoke-test the new version, move the alias, prune old versions
     LambdaDeploy = {
       actions = [
         "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode",
-        "lambda:UpdateFunctionConfiguration", "lambda:PublishVersion", "lambda:ListVersionsByFunction",
-        "lambda:DeleteFunction", "lambda:GetAlias", "lambda:CreateAlias", "lambda:UpdateAlias", "lambda:ListAliases",
-        "lambda:InvokeFunction", "lambda:GetFunctionUrlConfig",
+        "lambda:PublishVersion", "lambda:ListVersionsByFunction", "lambda:ListAliases", "lambda:CreateAlias",
+        "lambda:UpdateAlias", "lambda:InvokeFunction", "lambda:GetFunctionUrlConfig", "lambda:InvokeFunctionUrl",
       ]
       resources = [local.deploy_function_arn, "${local.deploy_function_arn}:*"]
     }
-    SiteAndArtifacts = {
-      actions = [
-        "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion",
-      ]
-      resources = ["${local.arn_prefix}:s3:::${local.ui_bucket}/*", "${local.arn_prefix}:s3:::${local.artifact_bucket}/*"]
+    # prune deletes published versions only (always with a Qualifier): never the function itself
+    LambdaPruneVersions = {
+      actions   = ["lambda:DeleteFunction"]
+      resources = ["${local.deploy_function_arn}:*"]
     }
-    SiteAndArtifactBuckets = {
-      actions   = ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketVersioning", "s3:GetBucketLocation"]
-      resources = ["${local.arn_prefix}:s3:::${local.ui_bucket}", "${local.arn_prefix}:s3:::${local.artifact_bucket}"]
+    # deploy-ui, rollback-ui: the site's objects (assets first, index.html last; object versions)
+    SiteObjects = {
+      actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"]
+      resources = ["${local.arn_prefix}:s3:::${local.ui_bucket}/*"]
+    }
+    SiteBucket = {
+      actions   = ["s3:ListBucket", "s3:GetBucketVersioning"]
+      resources = ["${local.arn_prefix}:s3:::${local.ui_bucket}"]
+    }
+    # release records of this env only (releases/<env>/), and zips over Lambda's 50 MB upload limit
+    ReleaseRecords = {
+      actions = ["s3:GetObject", "s3:PutObject"]
+      resources = [
+        "${local.arn_prefix}:s3:::${local.artifact_bucket}/releases/${var.env}/*",
+        "${local.arn_prefix}:s3:::${local.artifact_bucket}/lambda/${local.function_name}/*",
+      ]
+    }
+    # listing the records (releases/<env>/...), and verify's check that the KB bucket exists
+    ListRecordsAndKnowledgeBase = {
+      actions   = ["s3:ListBucket"]
+      resources = ["${local.arn_prefix}:s3:::${local.artifact_bucket}", "${local.arn_prefix}:s3:::${local.kb_bucket}"]
+    }
+    # the data buckets are SSE-KMS with the data key: writing needs a data key, reading decrypts
+    DataKey = {
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [aws_kms_key.data.arn]
     }
     Invalidate = {
       actions   = ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation", "cloudfront:GetDistribution"]
       resources = [local.deploy_distribution_arn]
     }
+    # deploy-mcp: is the image in ECR (the push itself: PushImage)
+    FindImage = {
+      actions   = ["ecr:DescribeImages"]
+      resources = ["${local.arn_prefix}:ecr:${var.region}:${local.account_id}:repository/${local.ecr_repository}"]
+    }
+    # docker/podman push with the login token (the engine's calls, not the tasks': docs/security.md)
     PushImage = {
       actions = [
-        "ecr:DescribeImages", "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
-        "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+        "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage",
       ]
       resources = ["${local.arn_prefix}:ecr:${var.region}:${local.account_id}:repository/${local.ecr_repository}"]
     }
     RollService = {
       actions   = ["ecs:DescribeServices", "ecs:UpdateService"]
-      resources = ["${local.arn_prefix}:ecs:${var.region}:${local.account_id}:service/${local.ecs_cluster}/${local.ecs_service}"]
+      resources = ["${local.deploy_ecs_arn}:service/${local.ecs_cluster}/${local.ecs_service}"]
     }
-    ServiceTasks = {
-      actions = ["ecs:ListTasks", "ecs:DescribeTasks", "ecs:DescribeClusters"]
+    # the rollout watch: the service's tasks and why they stopped
+    WatchTasks = {
+      actions = ["ecs:ListTasks", "ecs:DescribeTasks"]
       resources = [
-        "${local.arn_prefix}:ecs:${var.region}:${local.account_id}:cluster/${local.ecs_cluster}",
-        "${local.arn_prefix}:ecs:${var.region}:${local.account_id}:task/${local.ecs_cluster}/*",
-        "${local.arn_prefix}:ecs:${var.region}:${local.account_id}:container-instance/${local.ecs_cluster}/*",
+        "${local.deploy_ecs_arn}:container-instance/${local.ecs_cluster}/*",
+        "${local.deploy_ecs_arn}:task/${local.ecs_cluster}/*",
       ]
     }
+    # a new task definition revision keeps the MCP roles: RegisterTaskDefinition passes them
     PassTaskRoles = {
       actions = ["iam:PassRole"]
       resources = [
@@ -123,31 +158,39 @@ locals {
       ]
     }
     DeployLock = {
-      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable"]
-      resources = ["${local.arn_prefix}:dynamodb:${var.region}:${local.account_id}:table/${local.lock_table}"]
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+      resources = ["${local.deploy_table_arn}/${local.lock_table}"]
     }
+    # verify: the KB tables exist and a document's chunks are indexed
     VerifyKnowledgeBase = {
-      actions = ["dynamodb:DescribeTable"]
+      actions   = ["dynamodb:DescribeTable"]
+      resources = ["${local.deploy_table_arn}/${local.kb_documents_table}", "${local.deploy_table_arn}/${local.kb_chunks_table}"]
+    }
+    # verify's chunk lookup, prod preflight's open incidents: each through its index
+    QueryIndexes = {
+      actions = ["dynamodb:Query"]
       resources = [
-        "${local.arn_prefix}:dynamodb:${var.region}:${local.account_id}:table/${local.kb_documents_table}",
-        "${local.arn_prefix}:dynamodb:${var.region}:${local.account_id}:table/${local.kb_chunks_table}",
+        "${local.deploy_table_arn}/${local.kb_chunks_table}/index/DocumentIndex",
+        "${local.deploy_table_arn}/${local.incidents_table}/index/StatusIndex",
       ]
     }
+    # verify reads the function's log lines; the rollout watch reads the MCP containers' logs
     ReadLogs = {
-      actions = ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"]
+      actions = ["logs:FilterLogEvents", "logs:DescribeLogStreams", "logs:GetLogEvents"]
       resources = [
-        local.deploy_log_group_arn, "${local.deploy_log_group_arn}:*",
+        "${local.deploy_log_group_arn}:*",
         "${local.arn_prefix}:logs:${var.region}:${local.account_id}:log-group:/ecs/${local.ecs_service}:*",
       ]
     }
-    ReadToken = {
-      actions   = ["ssm:GetParameter"]
-      resources = ["${local.arn_prefix}:ssm:${var.region}:${local.account_id}:parameter${local.github_token_param}"]
+    # These calls have no resource-level permissions: AWS documents "*" as their only resource.
+    Unscoped = {
+      actions = [
+        "ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition",
+        "ecs:ListTaskDefinitions",
+      ]
+      resources = ["*"]
     }
-    DataKey = {
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-      resources = [aws_kms_key.data.arn]
-    }
+    # terraform (deploy --infra) with this env's state: the S3 backend's object and lock
     TerraformState = {
       actions   = ["s3:GetObject", "s3:PutObject"]
       resources = ["${local.arn_prefix}:s3:::${var.state_bucket}/${local.deploy_state_key}"]
@@ -157,11 +200,12 @@ locals {
       resources = ["${local.arn_prefix}:s3:::${var.state_bucket}"]
     }
     TerraformStateLock = {
-      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable"]
-      resources = ["${local.arn_prefix}:dynamodb:${var.region}:${local.account_id}:table/${var.state_lock_table}"]
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      resources = ["${local.deploy_table_arn}/${var.state_lock_table}"]
     }
     # terraform plan (deploy --infra) refreshes every resource of infrastructure/: read-only verbs
     # on the project's resources. Applying changes is not granted (see the README's CI/CD section).
+    # The provider's calls are not botocore calls, so they are not recorded: docs/security.md.
     TerraformPlanRead = {
       actions = [
         "s3:GetBucket*", "s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration", "s3:GetReplicationConfiguration",
@@ -172,28 +216,31 @@ locals {
         "ecr:ListTagsForResource", "ecs:ListTagsForResource", "logs:ListTagsForResource", "logs:ListTagsLogGroup",
         "ssm:DescribeParameters", "ssm:ListTagsForResource", "cloudfront:Get*", "cloudfront:List*",
         "servicediscovery:GetNamespace", "servicediscovery:GetService", "servicediscovery:ListTagsForResource",
+        "cognito-idp:DescribeUserPool", "cognito-idp:DescribeUserPoolClient", "cognito-idp:GetUserPoolMfaConfig",
+        "cognito-idp:GetGroup", "cognito-idp:ListTagsForResource", "wafv2:GetWebACL", "wafv2:GetLoggingConfiguration",
+        "wafv2:ListTagsForResource",
       ]
       resources = concat(
         [for b in [local.ui_bucket, local.kb_bucket, local.artifact_bucket, "${var.project}-logs-${local.account_id}"] :
         "${local.arn_prefix}:s3:::${b}"],
         [local.deploy_function_arn, "${local.deploy_function_arn}:*", aws_kms_key.data.arn, local.github_oidc_provider_arn,
           "${local.arn_prefix}:iam::${local.account_id}:role/${var.project}-*",
-          "${local.arn_prefix}:dynamodb:${var.region}:${local.account_id}:table/${var.project}-*",
+          "${local.deploy_table_arn}/${var.project}-*",
           "${local.arn_prefix}:ecr:${var.region}:${local.account_id}:repository/${local.ecr_repository}",
-          "${local.arn_prefix}:ecs:${var.region}:${local.account_id}:cluster/${local.ecs_cluster}",
-          "${local.arn_prefix}:ecs:${var.region}:${local.account_id}:service/${local.ecs_cluster}/${local.ecs_service}",
+          "${local.deploy_ecs_arn}:cluster/${local.ecs_cluster}",
+          "${local.deploy_ecs_arn}:service/${local.ecs_cluster}/${local.ecs_service}",
           "${local.arn_prefix}:logs:${var.region}:${local.account_id}:log-group:*",
           "${local.arn_prefix}:ssm:${var.region}:${local.account_id}:parameter${local.github_token_param}",
           "${local.arn_prefix}:servicediscovery:${var.region}:${local.account_id}:*",
+          # a user pool's ARN holds its generated id, not its name: this account's pools in the region
+          "${local.arn_prefix}:cognito-idp:${var.region}:${local.account_id}:userpool/*",
+          "${local.arn_prefix}:wafv2:us-east-1:${local.account_id}:global/webacl/${var.project}-site/*",
         "${local.arn_prefix}:cloudfront::${local.account_id}:*"],
       )
     }
-    # These calls have no resource-level permissions: AWS documents "*" as their only resource.
-    Unscoped = {
-      actions = [
-        "ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition",
-        "ecs:ListTaskDefinitions", "logs:DescribeLogGroups", "ec2:Describe*", "kms:ListAliases",
-      ]
+    # terraform plan's reads that AWS documents with "*" as their only resource
+    TerraformPlanUnscoped = {
+      actions   = ["ec2:Describe*", "kms:ListAliases", "logs:DescribeLogGroups"]
       resources = ["*"]
     }
   }

@@ -99,14 +99,31 @@ def _console(stderr: bool = False):
 
 
 def is_terminal() -> bool:
-    return _console().is_terminal
+    return _consoles["out"].is_terminal if "out" in _consoles else _isatty(sys.stdout)
+
+
+# The prefixes' plain text: what rich prints for them with no terminal and no colours.
+_PLAIN = {"[bold blue]==>[/] ": "==> ", "[green]✓[/] ": "✓ ", "[yellow]warning:[/] ": "warning: ",
+          "[bold red]error:[/] ": "error: ", "[cyan]hint:[/] ": "hint: "}
 
 
 def _print(markup_prefix: str, text: str, *, stderr: bool = False, style: str | None = None) -> None:
+    stream = sys.stderr if stderr else sys.stdout
+    if ("err" if stderr else "out") not in _consoles and not _isatty(stream):
+        with _lock:   # no terminal: the plain line rich would print, without importing rich
+            stream.write(_PLAIN.get(markup_prefix, markup_prefix) + _out(str(text)) + "\n")
+        return
     from rich.markup import escape
 
     with _lock:
         _console(stderr).print(markup_prefix + escape(_out(str(text))), style=style)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def info(text: str) -> None:

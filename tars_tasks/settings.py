@@ -211,8 +211,9 @@ def read_dotenv(path: Path) -> dict[str, tuple[str, int]]:
         for binding in parse_stream(stream):
             if binding.error:
                 line = binding.original.line
-                text = binding.original.string.strip()
-                raise ConfigError(f"{path.name}:{line}: cannot parse '{text[:60]}'",
+                key = binding.original.string.split("=", 1)[0].strip()
+                named = f" (key {key})" if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,63}", key) else ""
+                raise ConfigError(f"{path.name}:{line}: cannot parse this line{named}; its value is not shown",
                                   "each line must be KEY=value (quotes allowed, # for comments)")
             if binding.key is not None:
                 values[binding.key] = (binding.value or "", binding.original.line)
@@ -343,7 +344,7 @@ class Settings:
             try:
                 values[f.name] = f.parse(raw)
             except (TypeError, ValueError) as exc:
-                problems[f.name] = f"{f.env}={'****' if f.secret else raw!r} {exc}"
+                problems[f.name] = f"{f.env}={'****' if f.secret else redact_value(raw)!r} {exc}"
                 values[f.name] = None
             sources[f.name] = source
         for f in pending_defaults:  # defaults may depend on the resolved project
@@ -423,7 +424,11 @@ class Settings:
         return self.root / "dist"
 
     def as_dict(self, redact: bool = True) -> dict[str, Any]:
-        return {f.name: ("****" if (redact and f.secret and self._values.get(f.name)) else self._values.get(f.name))
+        """Every setting; with ``redact`` the secret fields and any value that looks like a credential
+        (a key id, a token, a private key, a password in a URL) are masked."""
+        if not redact:
+            return {f.name: self._values.get(f.name) for f in FIELDS}
+        return {f.name: ("****" if (f.secret and self._values.get(f.name)) else redact_value(self._values.get(f.name)))
                 for f in FIELDS}
 
     def rows(self) -> list[tuple[str, str, str, str]]:
@@ -489,6 +494,20 @@ class Settings:
     @staticmethod
     def debug_requested() -> bool:
         return os.environ.get("TARS_DEBUG", "").lower() in ("1", "true", "yes")
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^@/\s]+@")
+
+
+def redact_value(value: Any) -> Any:
+    """A value as `inv config` may show it: credential-looking strings masked, others unchanged."""
+    if not isinstance(value, str):
+        return value
+    from .artifacts.secrets import SECRET_CONTENT
+
+    if SECRET_CONTENT.search(value.encode()):
+        return "****"
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + "****@", value)
 
 
 SECRET_VARIABLES = frozenset({f.env for f in FIELDS if f.secret} | {"AWS_SECURITY_TOKEN"})

@@ -13,6 +13,20 @@ import pytest
 # The real infrastructure/ applied to moto once per session; each test gets an exact copy.
 from tests.support.tf_applied import applied_infra, applied_template  # noqa: F401,E402
 
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under `make test` (TARS_NO_SKIPS=1) a skipped test fails the run: a test that cannot run on
+    the CI machine (no terraform, no Chromium...) must not pass as if it had proven something."""
+    if os.environ.get("TARS_NO_SKIPS") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        for report in skipped:
+            sys.stderr.write(f"skipped under make test: {report.nodeid}: {report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 ROOT = Path(__file__).resolve().parent.parent
 FAKES = ROOT / "tests" / "fakes"
 REGION = "us-east-1"
@@ -89,6 +103,8 @@ def inv_env(extra: dict | None = None) -> dict:
     env = {k: v for k, v in os.environ.items()}
     env.update(extra or {})
     env["PYTHONPATH"] = str(ROOT)
+    if env.get("DEPLOY_CALLS_LOG"):  # bench/deploy_role_actions.py records the tasks' AWS calls
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests" / "support" / "aws_calls"), str(ROOT)])
     return env
 
 

@@ -190,12 +190,23 @@ def _lock_digest(lock: Path) -> str:
     return hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "no-lock"
 
 
+def _input_files(ui_dir: Path):
+    """The project's files outside NOT_INPUTS, without walking node_modules (tens of thousands
+    of files a no-op deploy used to list only to skip them)."""
+    for top in ui_dir.iterdir():
+        if top.name in NOT_INPUTS:
+            continue
+        if top.is_dir():
+            yield from (p for p in top.rglob("*") if p.is_file())
+        elif top.is_file():
+            yield top
+
+
 def _build_inputs(ui_dir: Path, env: dict[str, str]) -> str:
     """Everything `npm run build` reads: the project's files (not node_modules or dist, whose
     content package-lock.json pins) and the VITE_* / NODE_ENV variables."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in ui_dir.rglob("*") if p.is_file()
-                       and p.relative_to(ui_dir).parts[0] not in NOT_INPUTS):
+    for path in sorted(_input_files(ui_dir)):
         digest.update(f"{path.relative_to(ui_dir).as_posix()}\0{_hashes(path)[1]}\n".encode())
     for key in sorted(k for k in env if k.startswith("VITE_") or k == "NODE_ENV"):
         digest.update(f"{key}={env[key]}\n".encode())

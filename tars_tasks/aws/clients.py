@@ -11,6 +11,7 @@ import threading
 from typing import Any, Callable
 
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+S3 = "s3"   # the one service whose client is boto3's (upload_file)
 
 
 class Clients:
@@ -26,6 +27,7 @@ class Clients:
         self.max_attempts = int(max_attempts)
         self.read_timeout = float(read_timeout)
         self._lock = threading.RLock()   # creating a client is not thread-safe: one at a time
+        self._core = None
         self._session = None
         self._clients: dict[str, Any] = {}
         self._observers: list[Callable[[str, Any], None]] = []
@@ -34,23 +36,32 @@ class Clients:
     def endpoint_url(self) -> str | None:
         return self._endpoint()
 
+    def core(self):
+        """The run's botocore session: credentials for signing, and the factory of every client
+        but S3's (so a run that talks only to Lambda never imports boto3 nor s3transfer)."""
+        import botocore.session
+
+        with self._lock:
+            if self._core is None:
+                if self._credentials is not None:   # the emulator: never the user's profile or keys
+                    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+                    core.set_credentials(self._credentials["AWS_ACCESS_KEY_ID"],
+                                         self._credentials["AWS_SECRET_ACCESS_KEY"])
+                else:
+                    core = botocore.session.Session(profile=self.profile or None)
+                if self.region:
+                    core.set_config_variable("region", self.region)
+                self._core = core
+            return self._core
+
     def session(self):
-        """The run's boto3 session (credentials for signing, and every client's factory)."""
+        """A boto3 session over :meth:`core` (made on the first S3 client: ``upload_file``, the
+        multipart upload through s3transfer, is boto3's)."""
         import boto3
 
         with self._lock:
             if self._session is None:
-                if self._credentials is not None:   # the emulator: never the user's profile or keys
-                    import botocore.session
-
-                    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
-                    self._session = boto3.session.Session(
-                        aws_access_key_id=self._credentials["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=self._credentials["AWS_SECRET_ACCESS_KEY"],
-                        region_name=self.region, botocore_session=core)
-                else:
-                    self._session = boto3.session.Session(profile_name=self.profile or None,
-                                                          region_name=self.region or None)
+                self._session = boto3.session.Session(botocore_session=self.core(), region_name=self.region or None)
             return self._session
 
     def config(self, **overrides: Any):
@@ -67,8 +78,8 @@ class Clients:
 
         endpoint = self.endpoint_url
         with translate(f"create {service} client"):
-            made = self.session().client(service, config=self.config(**overrides),
-                                         **({"endpoint_url": endpoint} if endpoint else {}))
+            factory = self.session().client if service == S3 else self.core().create_client
+            made = factory(service, config=self.config(**overrides), **({"endpoint_url": endpoint} if endpoint else {}))
         for observe in list(self._observers):
             observe(service, made)
         return made
@@ -96,5 +107,5 @@ class Clients:
 
     def credentials(self):
         """The frozen credentials of the session (None when there are none)."""
-        found = self.session().get_credentials()
+        found = self.core().get_credentials()
         return found.get_frozen_credentials() if found is not None else None

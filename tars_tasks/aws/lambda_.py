@@ -207,14 +207,8 @@ def url_auth_type(clients, name: str, alias: str) -> str | None:
     return None
 
 
-def alias_version(clients, name: str, alias: str) -> str:
-    """The version ``alias`` points to (GetAlias)."""
-    with translate(f"read alias {alias} of {name}", NOT_FOUND_HINT):
-        return clients("lambda").get_alias(FunctionName=name, Name=alias)["FunctionVersion"]
-
-
 def function(clients, name: str, qualifier: str) -> dict[str, Any]:
-    """GetFunction of a version: its configuration and ``Code.Location``."""
+    """GetFunction of a version (or of the version an alias names): its configuration and ``Code.Location``."""
     with translate(f"read function {name}:{qualifier}", NOT_FOUND_HINT):
         return clients("lambda").get_function(FunctionName=name, Qualifier=qualifier)
 

@@ -87,12 +87,14 @@ def delete_streams(clients, streams: list[tuple[str, str]]) -> None:
             clients("logs").delete_log_stream(logGroupName=group, logStreamName=stream)
 
 
-def put_lines(clients, group: str, stream: str, events: list[dict[str, Any]]) -> None:
-    """Put ``events`` ({timestamp, message}) into ``group``/``stream``, both created when missing."""
+def put_lines(clients, group: str, stream: str, events: list[dict[str, Any]], *, create: bool = True) -> None:
+    """Put ``events`` ({timestamp, message}) into ``group``/``stream``, both created when missing
+    (``create=False``: the stream exists, one call)."""
     logs = clients("logs")
     with translate(f"write the log lines of {group}"):
         try:
-            logs.create_log_stream(logGroupName=group, logStreamName=stream)
+            if create:
+                logs.create_log_stream(logGroupName=group, logStreamName=stream)
         except logs.exceptions.ResourceNotFoundException:
             logs.create_log_group(logGroupName=group)
             logs.create_log_stream(logGroupName=group, logStreamName=stream)

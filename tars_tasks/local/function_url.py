@@ -4,13 +4,15 @@ Requests become payload-format-2.0 events (what a Lambda Function URL sends), re
 read back the way Function URLs read them: a dict with ``statusCode`` gives status, headers,
 cookies and body (base64 when ``isBase64Encoded``); anything else is a 200 JSON reply; a
 function error is a 502. The alias is resolved on every request, so moving it takes effect at
-once. Run as ``python -m tars_tasks.local.function_url --port N --function F --qualifier Q``.
+once. The handler runs on warm workers (``local.warm``) this server holds and stops on exit;
+tasks reach them through ``/_local/invoke`` (``local.warm_api``). Run as ``python -m tars_tasks.local.function_url --port N --function F --qualifier Q``.
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import json
+import signal
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -113,9 +115,9 @@ class IamAuth:
                            secret_for=lambda key: own.secret_key if key == own.access_key else None)
 
 
-def make_handler(settings, function_name: str, qualifier: str, port: int):
+def make_handler(settings, function_name: str, qualifier: str, port: int, pool=None):
     from ..errors import TarsError
-    from . import runtime
+    from . import runtime, warm_api
 
     iam = IamAuth(settings, function_name, qualifier)
 
@@ -151,6 +153,21 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
             if length > MAX_PAYLOAD:
                 return self._error(413, "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
             body = self.rfile.read(length) if length else b""
+            if pool is None:
+                return self.invoke(body)
+            with pool.logs_after_reply() as ship_logs:   # the reply does not wait for CloudWatch
+                if self.path in (warm_api.INVOKE, warm_api.WORKERS):  # the runtime's own API
+                    if iam.signer(self.command, f"http://{self.headers.get('Host', '')}{self.path}",
+                                  dict(self.headers.items()), body) is None:   # as Lambda's Invoke API: SigV4
+                        return self._send(403, {"Content-Type": "application/json"}, b'{"Message":"Forbidden"}')
+                    answer = warm_api.handle(pool, settings, body) if self.path == warm_api.INVOKE else pool.workers()
+                    self._send(200, {"Content-Type": "application/json"}, json.dumps(answer).encode())
+                else:
+                    self.invoke(body)
+                self.wfile.flush()
+                ship_logs()
+
+        def invoke(self, body: bytes) -> None:
             event = build_event(self.command, self.path, dict(self.headers.items()), body, port,
                                 self.client_address[0])
             if iam.required():
@@ -161,7 +178,7 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
                 event["requestContext"]["accountId"] = signer["accountId"]
                 event["requestContext"]["authorizer"] = {"iam": signer}
             try:
-                reply = runtime.invoke(settings, function_name, qualifier, event, timeout=900)
+                reply = runtime.invoke(settings, function_name, qualifier, event, timeout=900, pool=pool)
             except TarsError as err:
                 return self._error(502, err.message, err.hint)
             status, headers, cookies, data = read_reply(reply)
@@ -174,13 +191,26 @@ def make_handler(settings, function_name: str, qualifier: str, port: int):
 
 def serve(port: int, function_name: str, qualifier: str) -> None:
     from ..settings import Settings
+    from . import warm
 
     settings = Settings.load(None, local=True)   # the emulator's endpoint comes in AWS_ENDPOINT_URL
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(settings, function_name, qualifier, port))
+    pool = warm.Pool(settings)
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(settings, function_name, qualifier, port, pool))
     server.daemon_threads = True
+    signal.signal(signal.SIGTERM, _exit_on_signal)   # inv local.down: stop the workers, then exit
     print(f"local Function URL for {function_name}:{qualifier} on http://127.0.0.1:{port}/ "
-          f"(emulator {settings.clients.endpoint_url})", flush=True)
-    server.serve_forever()
+          f"(emulator {settings.clients.endpoint_url}, warm workers: up to {pool.size} per function, "
+          f"stopped after {pool.idle_seconds:.0f} s idle)", flush=True)
+    pool.run_reaper()
+    try:
+        server.serve_forever()
+    finally:
+        stopped = pool.close()
+        print(f"stopped {len(stopped)} warm worker(s): {stopped}", flush=True)
+
+
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(0)
 
 
 def main(argv: list[str] | None = None) -> None:

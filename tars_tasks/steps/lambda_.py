@@ -16,6 +16,10 @@ from ..errors import ConfigError, Refused, StepFailed, UsageError
 from ..outcome import DEPLOYED, UNCHANGED, Outcome
 
 COMPONENT = "lambda"
+# What this plan reads that the infrastructure step makes: steps.pipeline plans it again after an
+# infra deploy only when one changed (settings fields, and resource types without "aws_").
+PLAN_INPUTS = {"settings": ("function_name", "alias", "artifact_bucket"),
+               "resources": ("lambda_", "function_url")}
 HEALTH_EVENT = {"action": "health"}
 
 

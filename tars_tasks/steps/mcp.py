@@ -19,6 +19,10 @@ from ..outcome import DEPLOYED, Outcome
 from .mcp_rollout import reasons, reporter
 
 COMPONENT = "mcp"
+# What this plan reads that the infrastructure step makes: steps.pipeline plans it again after an
+# infra deploy only when one changed (settings fields, and resource types without "aws_").
+PLAN_INPUTS = {"settings": ("ecs_cluster", "ecs_service", "ecr_repository_url"),
+               "resources": ("ecs_", "ecr_", "service_discovery_")}
 SOURCE_DIR = "mcp_server"
 DEFAULT_TIMEOUT = 600.0
 

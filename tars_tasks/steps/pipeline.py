@@ -116,11 +116,12 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
                 reload: Callable[[], Any] | None = None,
                 plan_args: Mapping[str, Callable] | None = None) -> list[Outcome]:
     """Execute in order; after the first failure the rest are 'not reached'. After infra deployed,
-    ``reload()`` gives settings with the new Terraform outputs and the rest are planned again
-    (unchanged infra changed no output: the plans stand)."""
+    ``reload()`` gives settings with the new Terraform outputs and the components whose inputs
+    that changed are planned again (:func:`stale_after_infra`); the other plans stand, as they
+    do after an unchanged infra."""
     outcomes: list[Outcome] = []
     stopped = False
-    replan = False
+    replan: set[str] = set()
     for item in planned:
         if stopped:
             outcomes.append(Outcome(item.name, NOT_REACHED))
@@ -129,7 +130,7 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
         started = clock()
         try:
             plan = item.plan
-            if plan is None or replan:
+            if plan is None or item.name in replan:
                 plan = plan_one(settings, item.name, item.module, plan_args)
             out = item.module.execute(settings, plan)
         except Exception as exc:  # noqa: BLE001 - every failure becomes the summary's 'failed (why)'
@@ -142,13 +143,33 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
         outcomes.append(out)
         stopped = out.status == FAILED
         if item.name == "infra" and out.status == DEPLOYED and reload is not None:
+            before = settings
             try:
                 settings = reload()
             except Exception as exc:  # noqa: BLE001 - bad new outputs, or another deploy took the new lock
                 outcomes.append(Outcome("settings", FAILED, detail=f"after infra: {describe_failure(exc)}"))
                 stopped = True
-            replan = True
+            replan = stale_after_infra(planned, plan, before, settings)
     return outcomes
+
+
+def stale_after_infra(planned: list[Planned], infra_plan: Any, before, after) -> set[str]:
+    """The components to plan again after an infra deploy: those whose ``PLAN_INPUTS`` (the
+    settings fields their plan reads, and the resource types, without ``aws_``, whose change can
+    make a plan made before it stale) changed. One that does not say what it reads, or an infra
+    plan that does not list its resource changes, means planning again."""
+    changes = getattr(infra_plan, "changes", None)
+    changed = [str(c.type).removeprefix("aws_") for c in changes or ()]
+    stale = set()
+    for item in planned:
+        inputs = getattr(item.module, "PLAN_INPUTS", None)
+        if item.name == "infra":
+            continue
+        if inputs is None or changes is None \
+                or any(getattr(before, f, None) != getattr(after, f, None) for f in inputs["settings"]) \
+                or any(t.startswith(tuple(inputs["resources"])) for t in changed):
+            stale.add(item.name)
+    return stale
 
 
 def planned_outcomes(planned: list[Planned]) -> list[Outcome]:

@@ -25,6 +25,12 @@ from . import ui_releases as releases
 from .ui_transfer import run_ordered
 
 UPLOAD, HEADERS, SAME = "upload", "headers", "unchanged"
+# What this plan reads that the infrastructure step makes: steps.pipeline plans it again after an
+# infra deploy only when one changed (settings fields, and resource types without "aws_"). The
+# bundle's build input is VITE_API_ENDPOINT; release records live on the release shelf.
+PLAN_INPUTS = {"settings": ("ui_bucket", "distribution_id", "vite_api_endpoint", "site_url", "release_bucket",
+                            "artifact_bucket"),
+               "resources": ("s3_", "cloudfront_")}
 
 
 @dataclass(frozen=True)

@@ -58,17 +58,23 @@ def test_plan_trusts_only_this_repos_environment_and_applies_to_moto(endpoint, t
     policy = iam.get_role_policy(RoleName="sre-poc-github-deploy-staging", PolicyName="tars-deploy")["PolicyDocument"]
     statements = {s["Sid"]: s for s in policy["Statement"]}
     listed = lambda v: v if isinstance(v, list) else [v]  # noqa: E731 - IAM gives a string for one item
-    read_verbs = re.compile(r"^[a-z0-9]+:(Describe|Get|List)[A-Za-z]*\*?$")
+    read_verbs = re.compile(r"^[a-z0-9-]+:(Describe|Get|List)[A-Za-z]*\*?$")
     for sid, st in statements.items():
         assert st["Effect"] == "Allow"
         wild = [a for a in listed(st["Action"]) if "*" in a]
         # wildcards only on read verbs (the plan's refresh), never a whole service or a write
-        assert all(read_verbs.match(a) for a in wild) and (not wild or sid in ("TerraformPlanRead", "Unscoped")), sid
-        if sid != "Unscoped":
+        assert all(read_verbs.match(a) for a in wild) and (not wild or sid.startswith("TerraformPlan")), sid
+        if sid not in ("Unscoped", "TerraformPlanUnscoped"):
             assert "*" not in listed(st["Resource"]), sid
+    # "*" only for calls without resource-level permissions (the derivation: test_deploy_role_actions.py)
     assert set(listed(statements["Unscoped"]["Action"])) == {
         "ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition",
-        "ecs:ListTaskDefinitions", "logs:DescribeLogGroups", "ec2:Describe*", "kms:ListAliases"}
+        "ecs:ListTaskDefinitions"}
+    assert set(listed(statements["TerraformPlanUnscoped"]["Action"])) == {
+        "logs:DescribeLogGroups", "ec2:Describe*", "kms:ListAliases"}
+    assert listed(statements["ReleaseRecords"]["Resource"]) == [
+        f"arn:aws:s3:::sre-poc-artifacts-{ACCOUNT}/releases/staging/*",
+        f"arn:aws:s3:::sre-poc-artifacts-{ACCOUNT}/lambda/sre-poc-incident-handler/*"]
     writes = {a for st in statements.values() for a in listed(st["Action"])
               if not read_verbs.match(a) and not a.startswith(("s3:GetObject", "lambda:InvokeFunction"))}
     # no way to change IAM, keys or the network: the role can only pass the MCP task roles and use the data key

@@ -59,15 +59,17 @@ def test_kb_flow_with_a_real_presigned_put(h):
     assert boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
 
 
-def test_presigned_put_signs_only_the_host_so_any_content_type_is_accepted(h):
+def test_presigned_put_signs_the_formats_content_type(h):
     # moto does not check presigned signatures, so what AWS would check is asserted on the URL:
-    # SigV4 signs only `host`, so a client's Content-Type cannot break the signature.
+    # since issue 14 (upload bounds) SigV4 signs `content-type` with `host`, so only the format's own
+    # type (text/plain for a .txt, what the original clients send) is accepted by S3.
     up = call(h, "kb_upload", service_name="order-service", feature_name="orders", doc_type="reference",
               file_name="notes.txt")[1]
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(up["upload_url"]).query)
-    assert query["X-Amz-SignedHeaders"] == ["host"] and query["X-Amz-Expires"] == ["3600"]
+    assert query["X-Amz-SignedHeaders"] == ["content-type;host"] and query["X-Amz-Expires"] == ["3600"]
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-    assert put(up["upload_url"], b"orders notes", "application/octet-stream") == 200
+    assert up["upload_headers"] == {"Content-Type": "text/plain"}
+    assert put(up["upload_url"], b"orders notes", up["upload_headers"]["Content-Type"]) == 200
     assert boto3.client("s3").get_object(Bucket=BUCKET, Key=up["s3_key"])["Body"].read() == b"orders notes"
 
 

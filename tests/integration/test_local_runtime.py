@@ -84,7 +84,8 @@ def test_runs_the_deployed_version_and_follows_the_alias(settings):
 def test_refuses_code_that_is_not_the_deployed_zip(settings):
     deploy(settings, 'return {"code": "deployed"}', keep_in_dist=False)
     (settings.dist_dir).mkdir(parents=True, exist_ok=True)
-    (settings.dist_dir / "lambda.zip").write_bytes(make_zip('return {"code": "rebuilt differently"}'))
+    # the same size as the deployed zip, so only the sha256 check can refuse it
+    (settings.dist_dir / "lambda.zip").write_bytes(make_zip('return {"code": "rebuilt!"}'))
     with pytest.raises(StepFailed, match="not available locally"):
         runtime.invoke(settings, FN, "production", {}, timeout=30)
 

@@ -87,7 +87,7 @@ def test_every_runbook_variable_is_set_on_the_function(tf):
 def test_every_output_settings_reads_exists(tf):
     wanted = {f.output for f in FIELDS if f.output}
     assert wanted | SIGN_IN_OUTPUTS == set(tf["output"]), ((wanted | SIGN_IN_OUTPUTS) ^ set(tf["output"]))
-    assert len(wanted) == 19
+    assert len(wanted) == 21     # 19 + the user pool and app client ids (inv users.*, issue 14)
 
 
 def test_tables_equal_tables_py(tf):

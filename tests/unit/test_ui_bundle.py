@@ -97,3 +97,23 @@ def test_scan_refuses_a_link_out_of_dist(tmp_path):
     with pytest.raises(ConfigError) as err:
         ui_bundle.scan(dist)
     assert "dist/notes.txt" in err.value.message and "outside" in err.value.message
+
+
+def test_scan_names_a_file_it_cannot_read(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from tars_tasks.errors import ConfigError
+
+    keys = write_dist(tmp_path)
+    unreadable = tmp_path / keys["js"]
+    real_open = Path.open
+
+    def refusing_open(self, *args, **kwargs):
+        if self == unreadable:
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refusing_open)
+    with pytest.raises(ConfigError) as err:
+        ui_bundle.scan(tmp_path)
+    assert "cannot read" in err.value.message and keys["js"] in err.value.message
