@@ -17,8 +17,8 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 setup: $(STAMP) $(UI_STAMP) $(CHECKOV_STAMP) terraform-check
 
-# Terraform (inv deploy-infrastructure; --local with TARS_LOCAL_INFRA=terraform): one line saying which
-# terraform and where its provider comes from, or how to install it (a warning: make demo does not need it).
+# Terraform (every infrastructure task, --local too: make demo applies infrastructure/ to the emulator):
+# one line saying which terraform and where its provider comes from, or an error and how to install it.
 terraform-check: $(STAMP)
 	@$(PY) -m tars_tasks.local.tf_target --check
 

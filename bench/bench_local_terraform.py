@@ -1,13 +1,13 @@
-"""Benchmark of the local target's two infrastructures side by side in one run: the Python
-bootstrap (the default) and the real Terraform on the emulator (TARS_LOCAL_INFRA=terraform).
+"""Benchmark of the local target's infrastructure, the real Terraform on the emulator.
 
     .venv/bin/python bench/bench_local_terraform.py
 
-For each side, on a fresh copy of this tree (bench_demo's recipe: own git repository, this
-checkout's virtualenvs linked in, a shell with no virtualenv active): a cold
-`inv deploy --all --local --yes` (what `make demo` runs first, from an empty emulator), then a
-warm no-op `inv deploy --all --local --yes`, then (Terraform side) `inv deploy-infrastructure
---local --yes` with one real change (log retention 365 -> 30 days, committed). Everything runs on
+On a fresh copy of this tree (bench_demo's recipe: own git repository, this checkout's
+virtualenvs linked in, a shell with no virtualenv active): a cold `inv deploy --all --local --yes`
+(what `make demo` runs first, from an empty emulator), then a warm no-op `inv deploy --all --local
+--yes`, then `inv deploy-infrastructure --local --yes` with one real change (log retention 365 -> 30
+days, committed). The side by side with the Python bootstrap it replaced (commit 42ab605 and
+before) is `bench/bench_demo.py --ref 42ab605` (the whole `make demo`, both sides in one run). Everything runs on
 127.0.0.1. Prints a Markdown table for docs/benchmarks.md. Stops every local process it started,
 by pid.
 """
@@ -24,19 +24,18 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_demo import shell, tree  # noqa: E402
 
 
-def side(mode: str, tmp: Path) -> dict:
-    root = tree(None, tmp / mode)
-    prefix = f"TARS_LOCAL_INFRA={mode} .venv/bin/inv"
+def side(tmp: Path) -> dict:
+    root = tree(None, tmp / "terraform")
+    prefix = ".venv/bin/inv"
     try:
         cold, _ = shell(root, f"{prefix} deploy --all --local --yes")
         warm, _ = shell(root, f"{prefix} deploy --all --local --yes")
-        row = {"mode": mode, "cold": cold, "warm": warm, "change": None}
-        if mode == "terraform":
-            variables = root / "infrastructure" / "variables.tf"
-            variables.write_text(variables.read_text().replace("default     = 365", "default     = 30", 1))
-            subprocess.run(["git", "-c", "user.email=b@b.invalid", "-c", "user.name=b", "commit", "-qam", "30 days"],
-                           cwd=root, check=True)
-            row["change"], _ = shell(root, f"{prefix} deploy-infrastructure --local --yes")
+        row = {"mode": "terraform", "cold": cold, "warm": warm}
+        variables = root / "infrastructure" / "variables.tf"
+        variables.write_text(variables.read_text().replace("default     = 365", "default     = 30", 1))
+        subprocess.run(["git", "-c", "user.email=b@b.invalid", "-c", "user.name=b", "commit", "-qam", "30 days"],
+                       cwd=root, check=True)
+        row["change"], _ = shell(root, f"{prefix} deploy-infrastructure --local --yes")
         return row
     finally:
         subprocess.run([str(root / ".venv" / "bin" / "inv"), "local.down"], cwd=root, capture_output=True)
@@ -48,16 +47,13 @@ def side(mode: str, tmp: Path) -> dict:
 
 
 def main() -> None:
-    rows = []
-    for mode in ("bootstrap", "terraform"):
-        with tempfile.TemporaryDirectory(prefix="tars-bench-localtf-") as tmp:
-            rows.append(side(mode, Path(tmp)))
+    with tempfile.TemporaryDirectory(prefix="tars-bench-localtf-") as tmp:
+        rows = [side(Path(tmp))]
     print("| local infrastructure | cold `deploy --all --local` (s) | warm no-op `deploy --all --local` (s) "
           "| `deploy-infrastructure --local`, one real change (s) |")
     print("|---|---|---|---|")
     for r in rows:
-        change = f"{r['change']:.1f}" if r["change"] is not None else "-"
-        print(f"| {r['mode']} | {r['cold']:.1f} | {r['warm']:.1f} | {change} |")
+        print(f"| {r['mode']} | {r['cold']:.1f} | {r['warm']:.1f} | {r['change']:.1f} |")
 
 
 if __name__ == "__main__":

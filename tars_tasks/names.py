@@ -1,7 +1,6 @@
 """What every TARS resource is called: the one naming function (no imports: everything may use it).
 
-``infrastructure/`` uses the same patterns (tests check that the two agree) and the local bootstrap
-creates exactly these.
+``infrastructure/`` uses the same patterns (tests check that the two agree).
 """
 from __future__ import annotations
 
@@ -14,8 +13,7 @@ def function_log_group(function_name: str) -> str:
 def resource_names(project: str, account_id: str | None = None) -> dict[str, str]:
     """The one naming function: what every TARS resource is called for ``project``.
 
-    ``infrastructure/`` uses the same patterns (checked by tests/unit/test_infra_names.py) and
-    the local bootstrap creates exactly these.
+    ``infrastructure/`` uses the same patterns (checked by tests/unit/test_infra_names.py).
     """
     names = {
         "function_name": f"{project}-incident-handler",

@@ -100,13 +100,6 @@ def _engine(v: Any) -> str:
     return s
 
 
-def _local_infra(v: Any) -> str:
-    s = _str(v).lower()
-    if s not in ("bootstrap", "terraform"):
-        raise ValueError("must be bootstrap or terraform")
-    return s
-
-
 def _windows(v: Any) -> str:
     s = _str(v)
     for part in filter(None, (p.strip() for p in s.split(","))):
@@ -187,8 +180,6 @@ FIELDS: tuple[Field, ...] = (
     Field("preflight_envs", "TARS_PREFLIGHT_ENVS", "envs where deploy runs preflight first", _str, "prod"),
     Field("debug", "TARS_DEBUG", "show tracebacks", _bool, False),
     Field("terraform_plugin_dir", "TARS_TERRAFORM_PLUGIN_DIR", "provider mirror for offline terraform init (-plugin-dir)"),
-    Field("local_infra", "TARS_LOCAL_INFRA", "--local infrastructure: bootstrap (Python mirror) or terraform "
-          "(infrastructure/ applied to the emulator)", _local_infra, "bootstrap"),
     Field("checkov_bin", "TARS_CHECKOV_BIN", "checkov program (default .venv-checkov/bin/checkov, else PATH)"),
     Field("test_command", "TARS_TEST_COMMAND", "the project's test command (preflight)", _str, "make test"),
     Field("release_bucket", "TARS_RELEASE_BUCKET", "private S3 bucket of release records (default: the artifact bucket)", _name),

@@ -1,7 +1,7 @@
 """The DynamoDB tables of TARS: keys and indexes, in one place.
 
-``infrastructure/dynamodb.tf``, the local bootstrap and the tests all create exactly these
-(tests parse the Terraform and compare, so the two cannot drift). ``{project}`` is the project.
+``infrastructure/dynamodb.tf`` and the tests create exactly these (tests parse the Terraform and
+compare, so the two cannot drift). ``{project}`` is the project.
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def create_table_args(table: Table, name: str) -> dict[str, Any]:
 
 
 def create_all(ddb_client: Any, project: str) -> list[str]:
-    """Create every table (tests and the local bootstrap). Returns the names created."""
+    """Create every table (tests that prepare an emulator directly). Returns the names created."""
     from .names import resource_names
 
     names = resource_names(project)

@@ -214,15 +214,11 @@ class LocalTarget(Target):
             if self._endpoint else {}
 
     def infrastructure(self, settings):
-        """The Python bootstrap (default), or with TARS_LOCAL_INFRA=terraform the real
-        infrastructure/ applied to the emulator (tars_tasks/local/tf_target.py)."""
-        if settings.local_infra == "terraform":
-            from .local.tf_target import LocalTerraformRunner
+        """The real infrastructure/ applied to the emulator by terraform, through the same
+        steps as AWS (tars_tasks/local/tf_target.py)."""
+        from .local.tf_target import LocalTerraformRunner
 
-            return LocalTerraformRunner(settings)
-        from .local.bootstrap import BootstrapRunner
-
-        return BootstrapRunner(settings)
+        return LocalTerraformRunner(settings)
 
     def mcp(self):
         from .local import mcp

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 # The real infrastructure/ applied to moto once per session; each test gets an exact copy.
-from tests.support.tf_applied import applied_infra, applied_template  # noqa: F401,E402
+from tests.support.tf_applied import applied_infra, applied_template, local_emulator, local_settings  # noqa: F401,E402
 
 
 def pytest_sessionfinish(session, exitstatus):

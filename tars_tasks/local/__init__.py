@@ -1,1 +1,1 @@
-"""The embedded AWS stand-in for --local: emulator, bootstrap, function runtime, site server."""
+"""The embedded AWS stand-in for --local: emulator, Terraform work copy, function runtime, site server."""

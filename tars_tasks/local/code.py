@@ -3,7 +3,7 @@
 The emulator keeps the zip but its ``Code.Location`` is not a URL anyone can fetch, so the
 runtime looks for bytes whose sha256 equals the CodeSha256 the emulator reports for the version:
 the Location when it is served on 127.0.0.1, then ``dist/lambda.zip`` (what deploy-lambda
-uploaded), then zips kept in ``.tars/local/code/`` (the bootstrap's placeholder), then objects
+uploaded), then zips kept in ``.tars/local/code/`` (Terraform's placeholder, infrastructure/bootstrap/placeholder.zip), then objects
 of the artifact bucket of the same size. It runs nothing else: no match is an error. The zip
 is unpacked once into ``.tars/cache/runtime/<sha>/``.
 """
@@ -21,20 +21,6 @@ from pathlib import Path
 
 from ..errors import StepFailed
 
-PLACEHOLDER_HANDLER = '''"""Placeholder installed by the local bootstrap until inv deploy-lambda ships TARS."""
-import json
-import logging
-
-logging.getLogger().setLevel(logging.INFO)
-logging.getLogger("tars.placeholder").info("TARS placeholder: run inv deploy-lambda --local")
-
-
-def lambda_handler(event, context):
-    return {"statusCode": 503, "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"error": "TARS is not deployed yet: run inv deploy-lambda --local"})}
-'''
-
-
 def sha256_b64(data: bytes) -> str:
     """sha256 as Lambda reports CodeSha256 (base64)."""
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
@@ -42,17 +28,6 @@ def sha256_b64(data: bytes) -> str:
 
 def _hex(sha_b64: str) -> str:
     return base64.b64decode(sha_b64).hex()
-
-
-def placeholder_zip() -> bytes:
-    """A deterministic zip (fixed time and mode) holding the placeholder handler."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        info = zipfile.ZipInfo("handler.py", date_time=(1980, 1, 1, 0, 0, 0))
-        info.external_attr = 0o644 << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        zf.writestr(info, PLACEHOLDER_HANDLER)
-    return buf.getvalue()
 
 
 def store_dir(settings) -> Path:

@@ -72,7 +72,7 @@ def read_reply(reply: dict[str, Any]) -> tuple[int, dict[str, str], list[str], b
 
 
 class IamAuth:
-    """The Function URL's AuthType (re-read every few seconds: the bootstrap may change it) and
+    """The Function URL's AuthType (re-read every few seconds: an apply may change it) and
     the SigV4 check of AWS_IAM against the one key the emulator knows (this server's own)."""
 
     RECHECK_S = 5.0

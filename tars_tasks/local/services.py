@@ -3,7 +3,7 @@
 Each one listens on 127.0.0.1 at a port chosen once and kept in ``.tars/local/ports.json``, so
 the URLs written to outputs.json (function_url, site_url, api_endpoint, mcp_endpoint) stay valid
 across restarts. ``ensure(settings)`` starts the runtime and the site server when they are not
-running (bootstrap.apply and every task that needs them call it).
+running (the local infrastructure runner after an apply, and every task that needs them, call it).
 """
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
 """The local target's infrastructure by the real terraform: ``infrastructure/`` applied to the emulator.
 
-Opt-in for now (``TARS_LOCAL_INFRA=terraform``; the Python bootstrap stays the default until the
-local runtime, site and e2e suites run on what Terraform makes). When on, the local target's
-runner (``LocalTarget.infrastructure``) is :class:`LocalTerraformRunner`, behind the same seam of
+The local target's runner (``LocalTarget.infrastructure``) is :class:`LocalTerraformRunner`, behind the same seam of
 ``steps/infra`` as AWS's Terraform: init, validate, plan -out, show -json, the destroy guard,
 apply of the saved plan, output -json, the apply record. It runs the emulator's work copy
 (:mod:`.tf_workcopy`: the unmodified .tf files plus the generated override, a local backend under
@@ -29,15 +27,10 @@ from typing import Any
 from ..errors import StepFailed
 from . import tf_fingerprint, tf_workcopy
 
-MODES = ("bootstrap", "terraform")
 INIT_STAMP = ".tars-init"
 # outputs that are URLs of servers: locally they are the local servers (services.NAMES)
 URL_OUTPUTS = {"function_url": ("runtime", "/"), "site_url": ("site", ""), "api_endpoint": ("site", "/api"),
                "mcp_endpoint": ("mcp", "")}
-
-
-def enabled(settings) -> bool:
-    return settings.target.name == "local" and settings.local_infra == "terraform"
 
 
 def directory(settings) -> Path:
@@ -176,7 +169,14 @@ class LocalTerraformRunner:
 
     def __init__(self, settings):
         self.settings = settings
-        self.local = prepare(settings)
+        self._local: Local | None = None
+
+    @property
+    def local(self) -> Local:
+        """The work copy, prepared on first use (reading the saved outputs needs no emulator)."""
+        if self._local is None:
+            self._local = prepare(self.settings)
+        return self._local
 
     def plan(self, *, refresh_only: bool = False) -> tuple[bool, dict[str, Any], str | None]:
         from ..tools import terraform
@@ -251,7 +251,7 @@ def installation(program: str | None = None, mirror: str | None = None) -> tuple
 
     found = shutil.which(program or "terraform") or shutil.which("tofu")
     if not found:
-        return False, f"terraform: not installed (only inv deploy-infrastructure and TARS_LOCAL_INFRA=terraform need it): {INSTALL_HINT}"
+        return False, f"terraform: not installed (every infrastructure task needs it, --local too): {INSTALL_HINT}"
     try:
         done = subprocess.run([found, "version", "-json"], capture_output=True, text=True, timeout=60)
         version = json.loads(done.stdout)["terraform_version"]
@@ -269,8 +269,8 @@ def installation(program: str | None = None, mirror: str | None = None) -> tuple
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tars_tasks.local.tf_target --check`` (make setup): one line, exit 0 (a warning
-    when terraform is missing or too old: the default local target does not need it)."""
+    """``python -m tars_tasks.local.tf_target --check`` (make setup): one line; exit 0 when a usable
+    terraform is there, 2 (error and how to install it) when not: ``--local`` applies infrastructure/."""
     import os
     import sys
 
@@ -279,8 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m tars_tasks.local.tf_target --check", file=sys.stderr)
         return 2
     ok, line = installation(os.environ.get("TARS_TERRAFORM_BIN"), os.environ.get("TARS_TERRAFORM_PLUGIN_DIR"))
-    print(("ok: " if ok else "warning: ") + line, file=sys.stdout if ok else sys.stderr)
-    return 0
+    print(("ok: " if ok else "error: ") + line, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 2
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@
 saves ``terraform output -json`` to ``.tars/<env>/outputs.json`` and removes the plan file.
 ``guard`` is the destroy guard (see :mod:`.infra_guard`). What runs the infrastructure is the
 target's (``settings.target.infrastructure``): Terraform (:mod:`.infra_terraform`) for AWS, the
-local bootstrap for the emulator; both answer with a plan document in ``terraform show -json``
-format, so the guard reads every plan the same way.
+same Terraform on a work copy of ``infrastructure/`` for the emulator (tars_tasks/local/tf_target.py);
+both answer with a plan document in ``terraform show -json`` format, so the guard reads every
+plan the same way.
 """
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ class InfraPlan:
 
 
 def _runner(settings):
-    """What runs the infrastructure for this target (Terraform, or the local bootstrap)."""
+    """What runs the infrastructure for this target (Terraform on AWS, or on the emulator's work copy)."""
     return settings.target.infrastructure(settings)
 
 

@@ -19,19 +19,13 @@ GUARD_HELP = {
 
 
 def show_plan(plan) -> None:
-    """The summary table: create / update / replace / delete per resource (Terraform), or the
-    local bootstrap's lines (local mode)."""
+    """The summary table: create / update / replace / delete per resource."""
     lines = plan.summary()
     if not plan.has_changes:
         console.ok(lines[0] if lines else "no changes")
         return
-    if hasattr(plan, "rows"):
-        console.step(lines[0])
-        console.table(None, ["resource", "action", "why"], plan.rows())
-        return
-    console.step("local infrastructure: changes")
-    for line in lines:
-        console.detail(line)
+    console.step(lines[0])
+    console.table(None, ["resource", "action", "why"], plan.rows())
 
 
 def _confirm(settings, plan, yes) -> None:
@@ -167,13 +161,9 @@ def rollback_infrastructure(c, env=None, local=False, dry_run=False, yes=False, 
                             allow_destroy=False, allow_data_loss=False):
     """git revert --no-edit the last infrastructure change, then the same guarded plan and apply."""
     from .. import lock
-    from ..errors import UsageError
     from ..steps import infra
 
     settings = load_settings(c, env=env, local=local)
-    if settings.target.name == "local" and settings.local_infra != "terraform":
-        raise UsageError("rollback-infrastructure needs Terraform state; the local bootstrap has none",
-                         "set TARS_LOCAL_INFRA=terraform, or run it without --local")
     with lock.hold(settings, "rollback-infrastructure", dry_run=dry_run):
         outcome = infra.rollback(settings, commit, dry_run=dry_run, allow_destroy=allow_destroy,
                                  allow_data_loss=allow_data_loss, show=show_plan,

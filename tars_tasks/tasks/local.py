@@ -11,7 +11,7 @@ SUBCOLLECTION = "local"
 
 @tars_task
 def up(c):
-    """Start the local emulator (moto on 127.0.0.1), then the runtime and site once bootstrapped.
+    """Start the local emulator (moto on 127.0.0.1), then the runtime and site once the infrastructure exists.
 
     The function runtime and the site server start only when .tars/local/outputs.json exists
     (after inv deploy-infrastructure --local)."""

@@ -4,7 +4,8 @@ The local scenario of bench/deploy_role_calls.py runs for real (deploy --all thr
 component changed once, verify, status, mcp-stop, mcp-start, rollback --to, releases), every AWS
 call of the task processes recorded by a botocore event hook installed from outside tars_tasks
 (tests/support/aws_calls/sitecustomize.py). The policy is the real Terraform's: infrastructure/
-applied to moto's server with terraform, the role's inline policy read back from IAM.
+applied to moto's server with terraform (the session's once-applied emulator, of which the
+scenario runs on a fork), the role's inline policy read back from IAM.
 
 Fails when
 - a task calls an action the policy does not grant, or on a resource no statement covers;
@@ -19,50 +20,39 @@ actions are in the checked-in file, which this test holds the policy to.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import boto3
 import pytest
 
 from bench.deploy_role_calls import Scenario
 from tests.conftest import ROOT
 from tests.support.aws_calls import actions as A
-from tests.support.tf_moto import AVAILABLE, SKIP_REASON, TerraformOnMoto
+from tests.support.tf_applied import AVAILABLE, SKIP_REASON, local_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason=SKIP_REASON)]
 
 DERIVED = ROOT / "docs" / "deploy-role-actions.json"
 ACCOUNT, REGION = "123456789012", "us-east-1"
-TARGETS = ("aws_iam_openid_connect_provider.github", "aws_iam_role_policy.github_deploy")
 ROLE = "sre-poc-github-deploy-local"
 # statements whose actions are not recorded calls: terraform's refresh (docs/security.md)
 TERRAFORM_PLAN = ("TerraformPlanRead", "TerraformPlanUnscoped")
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory):
-    """The scenario's calls and the distribution it deployed (its id is the emulator's)."""
+def recorded(tmp_path_factory, applied_template):
+    """The scenario's calls, and the role's policy and the data key as the real terraform applied
+    them with the rest of infrastructure/ (env local: the scenario's names), read from its emulator."""
     work = tmp_path_factory.mktemp("deploy-role")
     log = work / "calls.jsonl"
     scenario = Scenario(work, log)
+    fork = local_project(applied_template, scenario.project)   # the once-applied infrastructure/
     try:
         scenario.run()
-        outputs = json.loads((scenario.project / ".tars" / "local" / "outputs.json").read_text())
+        policy = fork.client("iam").get_role_policy(RoleName=ROLE, PolicyName="tars-deploy")["PolicyDocument"]
+        [key] = fork.client("kms").list_keys()["Keys"]
     finally:
         scenario.down()
-    return A.load_rows(log), outputs["cloudfront_distribution_id"]["value"]
-
-
-def applied_policy(endpoint: str, tmp_path: Path, distribution: str) -> tuple[dict, str]:
-    """The role's policy as terraform applies it (env local: the scenario's names), and the data key."""
-    tf = TerraformOnMoto(tmp_path, endpoint, locals_={
-        "deploy_distribution_arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution}"})
-    tf.plan(*TARGETS, variables={"github_repository": "acme/tars", "env": "local"})
-    tf.apply_saved_plan()
-    iam = boto3.client("iam", endpoint_url=endpoint, region_name=REGION)
-    policy = iam.get_role_policy(RoleName=ROLE, PolicyName="tars-deploy")["PolicyDocument"]
-    [key] = boto3.client("kms", endpoint_url=endpoint, region_name=REGION).list_keys()["Keys"]
-    return policy, key["KeyArn"]
+        fork.child.stop()
+    return A.load_rows(log), policy, key["KeyArn"]
 
 
 def deployer_calls(rows: list[dict], data_key: str) -> list[tuple[str, str, dict]]:
@@ -78,9 +68,8 @@ def deployer_calls(rows: list[dict], data_key: str) -> list[tuple[str, str, dict
     return out
 
 
-def test_the_policy_grants_exactly_what_the_tasks_call(recorded, endpoint, tmp_path):
-    rows, distribution = recorded
-    policy, data_key = applied_policy(endpoint, tmp_path, distribution)
+def test_the_policy_grants_exactly_what_the_tasks_call(recorded):
+    rows, policy, data_key = recorded
     derived = json.loads(DERIVED.read_text())
     calls = deployer_calls(rows, data_key)
     called = {a for a, _, _ in calls}

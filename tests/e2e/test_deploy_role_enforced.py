@@ -1,18 +1,19 @@
 """The local deploy runs under the deploy role's assumed credentials while the emulator enforces IAM.
 
 How (issue 15, part 3):
-1. `inv deploy-infrastructure --local` creates the local resources (Terraform's part on AWS, not
-   the deploy role's).
-2. The real terraform applies infrastructure/'s OIDC provider, deploy role and its policy to the
-   same emulator; the role is assumed with AssumeRoleWithWebIdentity, as
-   aws-actions/configure-aws-credentials does (moto does not verify the web identity token).
+1. The local infrastructure is the real terraform's apply of infrastructure/, OIDC provider, deploy
+   role (env local) and its policy included: the project's emulator is a fork of the session's
+   once-applied emulator (tests/support/tf_applied.py), with this run's moto adaptation (below);
+   `inv deploy-infrastructure --local` finds it applied and starts the local servers.
+2. The role is assumed with AssumeRoleWithWebIdentity, as aws-actions/configure-aws-credentials
+   does (moto does not verify the web identity token).
 3. moto's IAM enforcement is switched on (`POST /moto-api/reset-auth` 0, the server's form of
    INITIAL_NO_AUTH_ACTION_COUNT): from then on every request must be signed by a known key and
    be allowed by its principal's policies.
 4. The whole recorded scenario (bench/deploy_role_calls.py: deploy --all x3, verify, status,
    mcp-stop, mcp-start, rollback --to, releases) runs. The task process signs its own calls
    with the role's keys (tests/support/aws_calls/sitecustomize.py, a before-sign hook); the
-   local stand-ins (the bootstrap for Terraform, the function runtime for Lambda, the MCP process
+   local stand-ins (the work copy's instance marker for Terraform's state, the function runtime for Lambda, the MCP process
    for ECS, the site server for CloudFront) keep the local target's dummy key, which the
    emulator treats as a principal allowed everything, as those act with their own roles on AWS.
 
@@ -45,13 +46,16 @@ from botocore.exceptions import ClientError
 from bench.deploy_role_calls import Scenario
 from tars_tasks.local import processes
 from tests.support.aws_calls import actions as A
-from tests.support.tf_moto import AVAILABLE, SKIP_REASON, TerraformOnMoto
+from tests.conftest import ROOT
+from tests.support.tf_applied import AVAILABLE, SKIP_REASON
+
+# the emulator's adaptation for this run, called in the fork before it serves (moto_template's hook)
+ADAPT = f"{ROOT / 'tests' / 'support' / 'aws_calls' / 'sitecustomize.py'}:_adapt_moto_for_the_enforced_run"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason=SKIP_REASON)]
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 ROLE = "sre-poc-github-deploy-local"
-TARGETS = ("aws_iam_openid_connect_provider.github", "aws_iam_role_policy.github_deploy")
 FUNCTION = "sre-poc-incident-handler"
 
 
@@ -93,22 +97,17 @@ def denied(call) -> str:
     return err.value.response["Error"]["Code"] or str(err.value.response["ResponseMetadata"]["HTTPStatusCode"])
 
 
-def test_the_local_deploy_passes_under_the_deploy_role_and_the_rest_is_refused(tmp_path):
+def test_the_local_deploy_passes_under_the_deploy_role_and_the_rest_is_refused(tmp_path, local_emulator):
     credentials = tmp_path / "credentials.json"
     log = tmp_path / "calls.jsonl"
     scenario = Scenario(tmp_path, log, env={"DEPLOY_CALLS_CREDENTIALS": str(credentials), "DEPLOY_CALLS_EMULATOR": "1"})
     stand_ins = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
     try:
         credentials.write_text(json.dumps({"deployer": {"access_key": "unset", "secret_key": "unset"}}))
+        local_emulator(scenario.project, hook=ADAPT)
         scenario.inv("deploy-infrastructure", "--local", "--yes", record=False)
         emulator = Emulator(processes.read(scenario.project / ".tars" / "local" / "proc", "emulator").url)
         outputs = json.loads((scenario.project / ".tars" / "local" / "outputs.json").read_text())
-        distribution = outputs["cloudfront_distribution_id"]["value"]
-
-        tf = TerraformOnMoto(tmp_path / "tf", emulator.url, locals_={
-            "deploy_distribution_arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution}"})
-        tf.plan(*TARGETS, variables={"github_repository": "acme/tars", "env": "local"})
-        tf.apply_saved_plan()
         iam = emulator.client("iam", stand_ins)
         applied = iam.get_role_policy(RoleName=ROLE, PolicyName="tars-deploy")["PolicyDocument"]
         iam.put_role_policy(RoleName=ROLE, PolicyName="tars-deploy", PolicyDocument=json.dumps(for_moto(applied)))

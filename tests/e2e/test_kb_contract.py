@@ -33,6 +33,7 @@ import pytest
 from tars_tasks.local import processes
 from tests.conftest import _SAFE_ENV, ROOT
 from tests.local_support import copy_project
+from tests.support.tf_applied import local_project
 
 pytestmark = pytest.mark.e2e
 
@@ -76,8 +77,9 @@ class Local:
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory):
+def local(tmp_path_factory, applied_template):
     root = copy_project(tmp_path_factory.mktemp("kb-contract") / "tars")
+    fork = local_project(applied_template, root)   # the once-applied infrastructure/, no apply here
     try:
         deployed = _inv(root, "deploy", "--all", "--local", "--yes")
         assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
@@ -93,6 +95,7 @@ def local(tmp_path_factory):
         yield Local(root, outputs["site_url"], outputs["function_url"].rstrip("/"), emulator.url, outputs, passwords)
     finally:
         _inv(root, "local.down", timeout=120)
+        fork.child.stop()
 
 
 def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None) -> tuple[int, dict | bytes]:

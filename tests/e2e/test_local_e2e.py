@@ -1,7 +1,7 @@
 """End to end on the embedded local target, as a newcomer runs it.
 
 In a private copy of the project (a git repository of its own, sharing the Lambda dependency
-cache): ``inv deploy --all --local --yes``, ``inv seed-logs --local``, ``inv verify --local``,
+cache; its emulator a fork of the session's once-applied infrastructure/): ``inv deploy --all --local --yes``, ``inv seed-logs --local``, ``inv verify --local``,
 then Debian's Chromium (driven by Playwright's Python package, never ``playwright install``)
 opens the site, signs in as a viewer added by ``inv users.add --local``, asks the runbook's question and must see an answer naming payment-service with
 no console error; a second deploy is "unchanged" for every component.
@@ -24,8 +24,9 @@ QUESTION = "Are there any errors in the last hour?"
 
 
 @pytest.fixture
-def project(tmp_path, run_inv):
+def project(tmp_path, run_inv, local_emulator):
     root = copy_project(tmp_path / "tars")
+    local_emulator(root)   # the once-applied infrastructure/ (tests/support/tf_applied.py), no apply here
     yield root
     run_inv("local.down", env={"TARS_ROOT": str(root)}, cwd=root)
 

@@ -30,8 +30,9 @@ COMMAND = re.compile(r"\binv ((?:[a-z0-9_]+\.)?[a-z][a-z0-9-]*)(?![a-z0-9.-])")
 
 
 @pytest.fixture
-def clone(tmp_path, run_inv):
+def clone(tmp_path, run_inv, local_emulator):
     root = copy_project(tmp_path / "tars")
+    local_emulator(root)   # the once-applied infrastructure/ (tests/support/tf_applied.py); bench/ times a cold one
     for venv in (".venv", ".venv-checkov"):
         (root / venv).symlink_to(ROOT / venv)
     yield root

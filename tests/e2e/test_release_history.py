@@ -28,8 +28,9 @@ FN, ALIAS = "sre-poc-incident-handler", "production"
 
 
 @pytest.fixture
-def project(tmp_path, run_inv):
+def project(tmp_path, run_inv, local_emulator):
     root = copy_project(tmp_path / "tars")
+    local_emulator(root)   # the once-applied infrastructure/ (tests/support/tf_applied.py)
     modules = ROOT / "ui" / "node_modules"
     if modules.is_dir():   # hard links: no second npm ci (the copy's markers are rewritten as new files)
         subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)

@@ -1,6 +1,6 @@
 """The bad-input catalogue: one table of wrong inputs across the tasks, each run as a user runs it
-(`inv` in a subprocess) against moto's server holding a whole environment (the local bootstrap's
-resources under env dev). Each case must end with exactly one `error:` line and a `hint:` line, no
+(`inv` in a subprocess) against moto's server holding a whole environment (a fork of the session's
+once-applied infrastructure/, its Terraform outputs saved as env dev's). Each case must end with exactly one `error:` line and a `hint:` line, no
 traceback, the documented exit code (2 usage/config, 3 refused, 1 a step that legitimately fails),
 and the emulator exactly as it was (Lambda versions/aliases, every S3 object version, every table's
 items, ECS revisions and service, log groups). The handler's bad requests are checked in-process.
@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import threading
-import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.infra_support import FAKE_TERRAFORM, make_project
+from tests.support.tf_applied import restore
 
 REGION = "us-east-1"
 FN = "sre-poc-incident-handler"
@@ -30,7 +30,7 @@ FN = "sre-poc-incident-handler"
 # ---------------------------------------------------------------- the world
 @dataclass
 class World:
-    root: Path          # a project bootstrapped as env dev (outputs.json points at every resource)
+    root: Path          # a project whose env dev is the applied infrastructure (outputs.json points at every resource)
     bare: Path          # a project with no outputs.json and no .env
     infra: Path         # a git project holding infrastructure/ (for the fake terraform)
     tasks: Path         # a tasks.py of its own (Invoke reads the invoke.yaml next to it): TASKS="own"
@@ -55,32 +55,25 @@ def _copy_project(dest: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def world(moto_server, tmp_path_factory):
+def world(applied_template, tmp_path_factory):
+    from tars_tasks.tools.terraform import save_outputs
+
     tmp = tmp_path_factory.mktemp("badinput")
-    req = urllib.request.Request(moto_server + "/moto-api/reset", method="POST", data=b"")
-    urllib.request.urlopen(req, timeout=10).close()
+    fork = restore(applied_template, tmp / "terraform")
     root = _copy_project(tmp / "project")
     bare = _copy_project(tmp / "bare")
     (tmp / "infra").mkdir()
     infra = make_project(tmp / "infra")
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"AWS_ENDPOINT_URL": moto_server, "AWS_ACCESS_KEY_ID": "testing",
-                           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
-                           "AWS_DEFAULT_REGION": REGION}.items():
-            mp.setenv(key, value)
-        from tars_tasks.local import bootstrap
-        from tars_tasks.settings import Settings
-
-        settings = Settings.load(None, root=root, environ=dict(os.environ), env="dev")
-        bootstrap.apply(settings, bootstrap.plan(settings), start_services=False)
+    save_outputs(root / ".tars" / "dev", applied_template.outputs)
     tasks = tmp / "tasks"
     tasks.mkdir()
     shutil.copy(ROOT / "tasks.py", tasks / "tasks.py")
     shutil.copy(ROOT / "invoke.yaml", tasks / "invoke.yaml")
-    w = World(root, bare, infra, tasks, moto_server, tmp)
+    w = World(root, bare, infra, tasks, fork.endpoint, tmp)
     # a recorded UI release, so release-based cases have something to miss
     w.client("s3").put_object(Bucket=_ui_bucket(w), Key="index.html", Body=b"<html>v1</html>")
-    return w
+    yield w
+    fork.child.stop()
 
 
 def _ui_bucket(w: World) -> str:

@@ -28,7 +28,7 @@ def test_a_failing_init_is_exit_1_and_saves_nothing(run_inv, tmp_path):
     assert not (project / ".tars" / "dev" / "outputs.json").exists()
 
 
-def test_local_mode_reads_what_the_bootstrap_wrote(run_inv, tmp_path):
+def test_local_mode_before_any_deployment_reads_nothing_and_starts_nothing(run_inv, tmp_path):
     project = make_project(tmp_path)
     done = run_inv("infra-outputs", "--local", env={"TARS_ROOT": str(project)})
     assert done.returncode == 0 and "no local deployment yet" in done.stdout

@@ -1,5 +1,7 @@
 """Local mode as a user drives it: `inv local.up/down/status`, `inv seed-logs --local`, and a killed
-emulator (clear error, `inv local.up` recovers). Real subprocesses, a real emulator process."""
+emulator (clear error, `inv local.up` recovers, the local Terraform state is reset with it). Real
+subprocesses, a real emulator process; where the infrastructure is needed, a fork of the session's
+once-applied infrastructure/ (tests/support/tf_applied.py)."""
 from __future__ import annotations
 
 import json
@@ -10,8 +12,10 @@ import textwrap
 import pytest
 
 from tars_tasks.errors import TarsError
-from tars_tasks.local import bootstrap, emulator, processes, services
+from tars_tasks.aws import s3
+from tars_tasks.local import emulator, processes, services
 from tars_tasks.settings import Settings
+from tests.support.tf_applied import deploy_local_infrastructure
 
 SAMPLE = textwrap.dedent('''
     import time
@@ -94,11 +98,12 @@ def test_seed_logs_without_the_generator_is_a_clear_config_error(root, run_inv):
     assert "sample_data.py not found" in r.stderr + r.stdout and "Traceback" not in r.stderr
 
 
-def test_killed_emulator_gives_a_clear_error_and_local_up_recovers(root, run_inv, monkeypatch):
+def test_killed_emulator_gives_a_clear_error_and_local_up_recovers(root, run_inv, local_emulator):
     env = {"TARS_ROOT": str(root)}
+    local_emulator(root)
     assert run_inv("local.up", env=env).returncode == 0
     s = emulator_settings(root)
-    bootstrap.apply(s, bootstrap.plan(s), start_services=True)
+    deploy_local_infrastructure(s)
     s = emulator_settings(root)
     first = processes.read(services.proc_dir(s), "emulator")
 
@@ -113,7 +118,7 @@ def test_killed_emulator_gives_a_clear_error_and_local_up_recovers(root, run_inv
     s.clients("s3").meta.events.register("before-call", kill_on_third_call)
     with pytest.raises(TarsError) as err:
         for _ in range(5):
-            bootstrap.plan(s)
+            s3.list_objects(s.clients, s.ui_bucket)
     assert "does not answer" in err.value.message and "inv local.up" in err.value.hint
 
     status = run_inv("local.status", env=env)
@@ -132,9 +137,12 @@ def test_killed_emulator_gives_a_clear_error_and_local_up_recovers(root, run_inv
     second = processes.read(services.proc_dir(s), "emulator")
     assert second.pid != first.pid and second.port == first.port
     s = emulator_settings(root)
-    assert bootstrap.plan(s).has_changes          # its state went with the process
-    bootstrap.apply(s, bootstrap.plan(s), start_services=True)
-    assert not bootstrap.plan(s).has_changes
+    work = root / ".tars" / "local" / "emulator-terraform"
+    assert (work / "terraform.tfstate").is_file()
+    local = s.target.infrastructure(s).local        # what every plan prepares first: its state went
+    assert not (work / "terraform.tfstate").exists()    # with the process, so Terraform's goes too
+    assert not local.unchanged()                   # and the next deploy plans (from empty)
+    assert "instance" in json.loads((work / "plan-because.json").read_text())["changed"]
 
     # any --local task brings back a runtime or site server that is not running
     processes.stop(services.proc_dir(s), services.SITE)
@@ -149,13 +157,16 @@ def test_killed_emulator_gives_a_clear_error_and_local_up_recovers(root, run_inv
     assert processes._gone(second.pid)
 
 
-def test_two_tasks_at_once_start_each_server_once(root, run_inv):
+def test_two_tasks_at_once_start_each_server_once(root, run_inv, local_emulator):
     import concurrent.futures
 
     env = {"TARS_ROOT": str(root)}
+    local_emulator(root)
     assert run_inv("local.up", env=env).returncode == 0
     s = emulator_settings(root)
-    bootstrap.apply(s, bootstrap.plan(s), start_services=False)
+    deploy_local_infrastructure(s)
+    for name in (services.RUNTIME, services.SITE):   # what a deployment left, its servers not running
+        processes.stop(services.proc_dir(s), name)
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda _: run_inv("seed-logs", "--local", env=env), range(2)))
     assert [r.returncode for r in results] == [0, 0], [r.stderr for r in results]

@@ -10,19 +10,16 @@ import boto3
 import pytest
 
 from tars_tasks.errors import ConfigError
-from tars_tasks.local import bootstrap, mcp, processes, services
-from tars_tasks.settings import Settings
+from tars_tasks.local import mcp, processes, services
 
 STANDIN = Path(__file__).resolve().parent.parent / "fixtures" / "mcp_standin" / "server.py"
 
 
 @pytest.fixture
-def settings(endpoint, tmp_path):
+def settings(local_settings, tmp_path):
     (tmp_path / "mcp_server").mkdir()
     shutil.copy(STANDIN, tmp_path / "mcp_server" / "server.py")
-    s = Settings.load(None, root=tmp_path, local=True)
-    bootstrap.apply(s, bootstrap.plan(s), start_services=False)
-    s = Settings.load(None, root=tmp_path, local=True)
+    s = local_settings(tmp_path)   # a fork of the once-applied infrastructure/
     yield s
     for proc in processes.recorded(services.proc_dir(s)):
         processes.stop(services.proc_dir(s), proc.name)
@@ -68,10 +65,10 @@ def test_same_tag_again_is_no_changes_and_a_new_tag_restarts(settings):
     assert service_image(settings)[0].endswith(":3")
 
 
-def test_bad_tag_and_missing_infrastructure_are_clear(settings, endpoint):
+def test_bad_tag_and_missing_infrastructure_are_clear(settings):
     with pytest.raises(ConfigError, match="bad image tag"):
         mcp.plan(settings, "repo:tag")
-    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST", data=b"")).close()
+    urllib.request.urlopen(urllib.request.Request(settings.endpoint_url + "/moto-api/reset", method="POST", data=b"")).close()
     with pytest.raises(ConfigError, match="not found") as err:
         mcp.plan(settings, "abc1234")
     assert "deploy-infrastructure --local" in err.value.hint

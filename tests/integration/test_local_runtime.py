@@ -12,8 +12,7 @@ import pytest
 from tests.support.iam_request import signed
 
 from tars_tasks.errors import StepFailed
-from tars_tasks.local import bootstrap, code, processes, runtime, services
-from tars_tasks.settings import Settings
+from tars_tasks.local import code, processes, runtime, services
 
 FN = "sre-poc-incident-handler"
 
@@ -49,10 +48,8 @@ def deploy(settings, body: str, *, keep_in_dist: bool = True) -> str:
 
 
 @pytest.fixture
-def settings(endpoint, tmp_path):
-    s = Settings.load(None, root=tmp_path, local=True)
-    bootstrap.apply(s, bootstrap.plan(s), start_services=False)
-    s = Settings.load(None, root=tmp_path, local=True)
+def settings(local_settings, tmp_path):
+    s = local_settings(tmp_path)   # a fork of the once-applied infrastructure/ (Terraform's placeholder code)
     yield s
     for proc in processes.recorded(services.proc_dir(s)):
         processes.stop(services.proc_dir(s), proc.name)

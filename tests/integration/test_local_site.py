@@ -9,17 +9,14 @@ import urllib.request
 import boto3
 import pytest
 
-from tars_tasks.local import bootstrap, processes, services
-from tars_tasks.settings import Settings
+from tars_tasks.local import processes, services
 
 from .test_local_runtime import deploy
 
 
 @pytest.fixture
-def settings(endpoint, tmp_path):
-    s = Settings.load(None, root=tmp_path, local=True)
-    bootstrap.apply(s, bootstrap.plan(s), start_services=True)
-    s = Settings.load(None, root=tmp_path, local=True)
+def settings(local_settings, tmp_path):
+    s = local_settings(tmp_path)   # a fork of the once-applied infrastructure/, runtime and site started
     yield s
     for proc in processes.recorded(services.proc_dir(s)):
         processes.stop(services.proc_dir(s), proc.name)

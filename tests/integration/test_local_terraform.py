@@ -1,4 +1,4 @@
-"""`--local` infrastructure by the real terraform (TARS_LOCAL_INFRA=terraform), end to end through `inv`.
+"""`--local` infrastructure by the real terraform, end to end through `inv`.
 
 From an empty emulator `inv deploy-infrastructure --local --yes` applies the unmodified
 infrastructure/ (through the work copy and its override) with the same steps as for AWS, writes
@@ -7,7 +7,9 @@ the outputs with the local servers' URLs, and a second run applies nothing and r
 `inv deploy-infrastructure --local` puts it back. A commit that replaces a DynamoDB table is
 refused by the destroy guard (exit 3, nothing applied); `inv rollback-infrastructure --local`
 reverts a commit that changed infrastructure/ and applies the revert. Every claim is checked in
-the emulator itself. One cold apply for the whole module (~90 s with the provider's own waits).
+the emulator itself. The cold apply is the session's template (tests/support/tf_applied.py: the
+same `inv deploy-infrastructure --local --yes`, from an empty emulator); this module works on a
+fork of it, so it pays no apply of its own.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import pytest
 
 from tests.conftest import ROOT, inv_env
 from tests.infra_support import git, make_project
-from tests.support.tf_applied import AVAILABLE, PLUGIN_DIR, SKIP_REASON
+from tests.support.tf_applied import AVAILABLE, PLUGIN_DIR, SKIP_REASON, local_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason=SKIP_REASON)]
 
@@ -34,7 +36,7 @@ TABLES = {"sre-poc-incidents", "sre-poc-kb-documents", "sre-poc-kb-chunks", "sre
 class Local:
     def __init__(self, run_inv, root):
         self.run_inv, self.root = run_inv, root
-        self.env = {"TARS_ROOT": str(root), "TARS_LOCAL_INFRA": "terraform", "NO_COLOR": "1"}
+        self.env = {"TARS_ROOT": str(root), "NO_COLOR": "1"}
         if PLUGIN_DIR:
             self.env["TARS_TERRAFORM_PLUGIN_DIR"] = PLUGIN_DIR
 
@@ -70,7 +72,9 @@ class Local:
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory):
+def local(tmp_path_factory, applied_template):
+    """A project with every component, its emulator a fork of the session's template: the
+    infrastructure `inv deploy-infrastructure --local` applied from an empty emulator (tf_applied)."""
     def run_inv(*args, env=None, cwd=None, timeout=300):  # conftest's run_inv, module-scoped
         return subprocess.run([sys.executable, "-m", "invoke", "-r", str(ROOT), *args], cwd=str(cwd or ROOT),
                               env=inv_env(env), capture_output=True, text=True, timeout=timeout, input="")
@@ -89,17 +93,20 @@ def local(tmp_path_factory):
 
         ui_bundle.mark_installed(root / "ui")
     project = Local(run_inv, root)
-    first = project.inv("deploy-infrastructure", "--local", "--yes", "--json", "first.json.report")
+    fork = local_project(applied_template, root)
     try:
-        yield project, first
+        yield project, applied_template
     finally:
         project.inv("local.down", timeout=120)
+        fork.child.stop()
 
 
 def test_deploy_infrastructure_applies_everything_from_an_empty_emulator(local):
+    """The session's template: `inv deploy-infrastructure --local --yes` from an empty emulator
+    (tests/support/tf_applied.apply_template); its emulator is checked here through a fork, an
+    exact copy of it."""
     project, first = local
-    assert first.returncode == 0, first.stderr[-3000:]
-    report = project.report("first.json.report")
+    report = first.report
     counts = report["plan"]["counts"]
     assert counts["create"] > 80 and counts["update"] == counts["replace"] == counts["delete"] == 0
     assert report["outcome"]["status"] == "deployed"
@@ -111,11 +118,11 @@ def test_deploy_infrastructure_applies_everything_from_an_empty_emulator(local):
     assert project.client("iam").get_role(RoleName="sre-poc-incident-handler")["Role"]["Arn"]
     assert project.client("kms").list_aliases()["Aliases"]
     assert project.client("cloudfront").list_distributions()["DistributionList"]["Quantity"] == 1
-    state = project.state()
+    state = json.loads((first.directory / "terraform.tfstate").read_text())
     managed = [i for r in state["resources"] if r["mode"] == "managed" for i in r["instances"]]
     assert len(managed) == counts["create"]
     # outputs: Terraform's values, the servers' URLs the local servers'
-    outputs = {k: v["value"] for k, v in project.outputs.items()}
+    outputs = {k: v["value"] for k, v in first.outputs.items()}
     assert outputs["function_name"] == "sre-poc-incident-handler"
     assert outputs["cloudfront_distribution_id"] == \
         project.client("cloudfront").list_distributions()["DistributionList"]["Items"][0]["Id"]
@@ -126,13 +133,12 @@ def test_deploy_infrastructure_applies_everything_from_an_empty_emulator(local):
         FunctionName="sre-poc-incident-handler")["Environment"]["Variables"]
     assert env["MCP_ENDPOINT"] == outputs["mcp_endpoint"]
     # the real .tf files are untouched: nothing of the override reached infrastructure/
-    assert git(project.root, "status", "--porcelain", "--", "infrastructure") == ""
-    assert not list((project.root / "infrastructure").rglob("*override*"))
+    assert git(first.root, "status", "--porcelain", "--", "infrastructure") == ""
+    assert not list((first.root / "infrastructure").rglob("*override*"))
 
 
 def test_a_second_run_applies_nothing_and_runs_no_plan(local):
-    project, first = local
-    assert first.returncode == 0
+    project, _ = local
     serial = project.state()["serial"]
     again = project.inv("deploy-infrastructure", "--local", "--yes", "--json", "second.json.report")
     assert again.returncode == 0, again.stderr[-3000:]
@@ -146,8 +152,7 @@ def test_a_second_run_applies_nothing_and_runs_no_plan(local):
 
 
 def test_drift_made_behind_terraforms_back_is_found_and_put_back(local):
-    project, first = local
-    assert first.returncode == 0
+    project, _ = local
     ddb = project.client("dynamodb")
     arn = ddb.describe_table(TableName="sre-poc-incidents")["Table"]["TableArn"]
     tags = ddb.list_tags_of_resource(ResourceArn=arn)["Tags"]
@@ -177,8 +182,7 @@ def test_drift_made_behind_terraforms_back_is_found_and_put_back(local):
 
 
 def test_replacing_a_table_is_refused_by_the_destroy_guard(local):
-    project, first = local
-    assert first.returncode == 0
+    project, _ = local
     head = git(project.root, "rev-parse", "HEAD")
     ddb = project.client("dynamodb")
     key_before = ddb.describe_table(TableName="sre-poc-incidents")["Table"]["KeySchema"]
@@ -200,8 +204,7 @@ def test_replacing_a_table_is_refused_by_the_destroy_guard(local):
 
 
 def test_rollback_infrastructure_reverts_the_commit_and_applies_it(local):
-    project, first = local
-    assert first.returncode == 0
+    project, _ = local
     logs = project.client("logs")
 
     def retention() -> int:
@@ -234,8 +237,7 @@ def _http(method: str, url: str, body: bytes | None = None, headers: dict | None
 def test_deploy_all_deploys_the_components_onto_what_terraform_made(local):
     import hashlib
 
-    project, first = local
-    assert first.returncode == 0
+    project, _ = local
     done = project.inv("deploy", "--all", "--local", "--yes", "--json", "all.json.report")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = project.report("all.json.report")
@@ -250,7 +252,7 @@ def test_deploy_all_deploys_the_components_onto_what_terraform_made(local):
 
     # the Function URL is AWS_IAM, as in AWS: unsigned is 403; through the site (signed as
     # CloudFront's OAC signs, X-Amz-Cf-Id added) the request reaches the handler, which wants a
-    # person's token there (issue 14 phase B): 401, not 403
+    # person's token there (issue 14 phase B): 401 without one, 200 with a signed-in user's
     outputs = {k: v["value"] for k, v in project.outputs.items()}
     body = b'{"action": "kb_list"}'
     headers = {"Content-Type": "application/json", "x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
@@ -258,3 +260,14 @@ def test_deploy_all_deploys_the_components_onto_what_terraform_made(local):
     assert status == 403, reply
     status, reply = _http("POST", outputs["api_endpoint"], body, headers)
     assert status == 401, reply
+    added = project.inv("users.add", "sre@tars.local", "--role", "viewer", "--local")
+    assert added.returncode == 0, added.stdout[-2000:] + added.stderr[-2000:]
+    password = (project.root / ".tars" / "local" / "users" / "sre@tars.local.password").read_text().strip()
+    signed_in = project.client("cognito-idp").admin_initiate_auth(   # the pool Terraform made
+        UserPoolId=outputs["cognito_user_pool_id"], ClientId=outputs["cognito_client_id"],
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "sre@tars.local", "PASSWORD": password})
+    token = signed_in["AuthenticationResult"]["AccessToken"]
+    status, reply = _http("POST", outputs["api_endpoint"], body, {**headers, "x-tars-token": token})
+    assert status == 200 and "documents" in json.loads(reply), reply
+    status, reply = _http("POST", outputs["function_url"], body, {**headers, "x-tars-token": token})
+    assert status == 403, reply          # a person's token is no signature: the URL still refuses

@@ -1,4 +1,5 @@
-"""`inv deploy --all --local` with the REAL components, end to end: infra (local bootstrap) → MCP
+"""`inv deploy --all --local` with the REAL components, end to end: infra (Terraform's, on a fork of
+the session's once-applied emulator: unchanged, no plan) → MCP
 (local process) → Lambda (local runtime) → UI (npm build, S3) → verify through the public entry;
 then status, a Lambda-only deploy, a whole-release rollback, and a component failing at execute.
 
@@ -15,7 +16,7 @@ import boto3
 import pytest
 
 for _module in ("tars_tasks.steps.infra", "tars_tasks.steps.mcp", "tars_tasks.steps.lambda_",
-                "tars_tasks.steps.ui", "tars_tasks.local.bootstrap", "tars_tasks.artifacts.ui_bundle"):
+                "tars_tasks.steps.ui", "tars_tasks.local.tf_target", "tars_tasks.artifacts.ui_bundle"):
     pytest.importorskip(_module, reason=f"{_module} is not on this branch yet")
 
 from tars_tasks.local import processes  # noqa: E402
@@ -25,7 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture
-def root(tmp_path, run_inv):
+def root(tmp_path, run_inv, local_emulator):
     """A copy of the project (UI dependencies hard-linked from the checkout when installed)."""
     root = tmp_path / "project"
     root.mkdir()
@@ -40,6 +41,7 @@ def root(tmp_path, run_inv):
         from tars_tasks.artifacts import ui_bundle
 
         ui_bundle.mark_installed(root / "ui")
+    local_emulator(root)   # the once-applied infrastructure/ (tests/support/tf_applied.py), no apply here
     yield root
     run_inv("local.down", env={"TARS_ROOT": str(root)})
     proc_dir = root / ".tars" / "local" / "proc"
@@ -62,7 +64,7 @@ def test_deploy_all_local_then_rollback_and_a_failing_component(root, run_inv, t
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     r1 = json.loads((tmp_path / "r1.json").read_text())
     assert {k: v["status"] for k, v in rows(tmp_path / "r1.json").items()} == {
-        "infra": "deployed", "mcp": "deployed", "lambda": "deployed", "ui": "deployed", "verify": "passed"}
+        "infra": "unchanged", "mcp": "deployed", "lambda": "deployed", "ui": "deployed", "verify": "passed"}
     aws = emulator(root)
     record_key = f"releases/local/deploys/{r1['release_id']}.json"
     bucket = next(b["Name"] for b in aws["s3"].list_buckets()["Buckets"] if "-artifacts-" in b["Name"])

@@ -29,7 +29,7 @@ SECRETS = (GITHUB_TOKEN, AWS_SECRET)
 
 
 @pytest.fixture
-def root(tmp_path, run_inv):
+def root(tmp_path, run_inv, local_emulator):
     """A copy of the project (UI dependencies hard-linked from the checkout when installed)."""
     root = tmp_path / "project"
     root.mkdir()
@@ -44,6 +44,7 @@ def root(tmp_path, run_inv):
         from tars_tasks.artifacts import ui_bundle
 
         ui_bundle.mark_installed(root / "ui")
+    local_emulator(root)   # the once-applied infrastructure/ (tests/support/tf_applied.py), no apply here
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=T", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=T", "commit", "-qm", "x"],

@@ -3,7 +3,8 @@
 From an empty emulator every resource of infrastructure/ is created (counted against the plan
 and found in the emulator), a second plan has no changes, the outputs hold everything Settings
 reads; a replaced DynamoDB table is refused by the destroy guard; drift made through boto3
-shows in a plan. Each test works on its own fork of the once-applied emulator (tf_applied).
+shows in a plan. Each test works on its own fork of the once-applied emulator (tf_applied: the
+session's one `inv deploy-infrastructure --local` from an empty emulator).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 
 from tars_tasks.errors import Refused
 from tars_tasks.local import hcl_layout, tf_fingerprint, tf_override, tf_workcopy
-from tars_tasks.settings import FIELDS
+from tars_tasks.settings import FIELDS, Settings
 from tars_tasks.steps import infra_guard
 from tars_tasks.tools.terraform import new_plan_file
 from tests.support.tf_applied import INFRA, MIRROR, VARIABLES, restore
@@ -41,9 +42,9 @@ def _switched_off() -> set[str]:
 
 
 def test_every_resource_is_applied_from_an_empty_emulator(applied_template, applied_infra):
-    plan = applied_template.plan
-    created = {rc["address"] for rc in plan["resource_changes"] if rc["change"]["actions"] == ["create"]}
-    assert all(rc["change"]["actions"] in (["create"], ["read"]) for rc in plan["resource_changes"])
+    plan = applied_template.report["plan"]   # inv deploy-infrastructure --local --json, from an empty emulator
+    created = {c["address"] for c in plan["changes"] if c["actions"] == ["create"]}
+    assert all(c["actions"] == ["create"] for c in plan["changes"]) and plan["blocked"] == []
     state = json.loads(applied_infra.copy.state_path.read_text())
     in_state = {(r["type"] + "." + r["name"] + (f"[{json.dumps(i['index_key'])}]" if "index_key" in i else ""))
                 for r in state["resources"] if r["mode"] == "managed" for i in r["instances"]}
@@ -64,6 +65,12 @@ def test_every_resource_is_applied_from_an_empty_emulator(applied_template, appl
     assert applied_infra.client("cloudfront").list_distributions()["DistributionList"]["Quantity"] == 1
     assert applied_infra.client("ecs").describe_services(cluster="sre-poc-cluster", services=["sre-poc-mcp-server"]
                                                          )["services"][0]["status"] == "ACTIVE"
+    # the sign-in pool of cognito.tf: admin-created users only, the UI's client, the two role groups
+    idp = applied_infra.client("cognito-idp")
+    pool = applied_template.outputs["cognito_user_pool_id"]["value"]
+    assert idp.describe_user_pool(UserPoolId=pool)["UserPool"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"]
+    assert {g["GroupName"] for g in idp.list_groups(UserPoolId=pool)["Groups"]} == {"tars-viewers", "tars-editors"}
+    assert idp.describe_user_pool_client(UserPoolId=pool, ClientId=applied_template.outputs["cognito_client_id"]["value"])
 
 
 def test_outputs_hold_everything_settings_reads(applied_template):
@@ -172,3 +179,13 @@ def test_the_override_lives_only_in_the_work_copy(applied_infra):
     assert applied_infra.copy.override_path.is_file()
     assert not list(INFRA.rglob("*override*"))
     assert Path(applied_infra.copy.config_dir).resolve() != INFRA.resolve()
+
+
+def test_the_template_is_applied_with_what_a_local_project_gives_terraform(tmp_path):
+    """VARIABLES (the template's) == what the local target passes for a fresh project copy: else
+    every test's first --local task would plan (and apply the difference) instead of reusing it."""
+    from tars_tasks.local import tf_target
+
+    shutil.copy(INFRA.parent / "invoke.yaml", tmp_path / "invoke.yaml")
+    settings = Settings.load(None, root=tmp_path, environ={}, local=True)
+    assert tf_target.variables(settings) == VARIABLES

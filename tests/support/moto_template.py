@@ -12,8 +12,11 @@ line on stdout:
 
     serve          -> "port N"          serve on 127.0.0.1:N (a free port)
     freeze         -> "frozen"          stop serving; the state stays in memory
-    fork [PORT]    -> "child PID PORT"  a copy of the frozen state served by a new process
-                                        (on PORT when given and free, else a free port)
+    fork [PORT [HOOK]] -> "child PID PORT"  a copy of the frozen state served by a new process
+                                        (on PORT when given and free, else a free port; PORT 0:
+                                        any); HOOK, ``/path/file.py:function``, is called in the
+                                        child before it serves (a test's patch of moto, e.g.
+                                        tests/support/aws_calls/sitecustomize.py's for IAM enforcement)
 
 EOF on stdin ends the template. Children exit with it (PR_SET_PDEATHSIG), or when stopped by
 their pid. The client side is :class:`Template`.
@@ -50,7 +53,17 @@ def _serve(port: int):
     return server
 
 
-def _fork(port: int) -> str:
+def _run_hook(hook: str) -> None:
+    import importlib.util
+
+    path, function = hook.rsplit(":", 1)
+    spec = importlib.util.spec_from_file_location("_moto_template_hook", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    getattr(module, function)()
+
+
+def _fork(port: int, hook: str | None = None) -> str:
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: serve the inherited state until stopped
@@ -60,6 +73,8 @@ def _fork(port: int) -> str:
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
+            if hook:
+                _run_hook(hook)
             try:
                 server = _serve(port)
             except OSError:  # the port is taken: any free one
@@ -93,7 +108,7 @@ def main() -> None:
             server = None
             answer = "frozen"
         elif command == "fork" and server is None:
-            answer = _fork(int(args[0]) if args else 0)
+            answer = _fork(int(args[0]) if args else 0, args[1] if len(args) > 1 else None)
         else:
             answer = f"error cannot {command} now"
         print(answer, flush=True)
@@ -152,8 +167,8 @@ class Template:
     def freeze(self) -> None:
         self._ask("freeze")
 
-    def fork(self, port: int | None = None) -> Child:
-        _, pid, child_port = self._ask("fork" + (f" {port}" if port else ""))
+    def fork(self, port: int | None = None, hook: str | None = None) -> Child:
+        _, pid, child_port = self._ask("fork" + (f" {port or 0}" if port or hook else "") + (f" {hook}" if hook else ""))
         return Child(int(pid), int(child_port))
 
     def close(self) -> None:

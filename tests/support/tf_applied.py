@@ -1,12 +1,22 @@
 """The real infrastructure/, applied by the real terraform to moto once per test session.
 
-``applied_template`` (session) runs the project's own Terraform wrapper on the emulator's work
-copy (tars_tasks.local.tf_workcopy): init, validate, plan -out, show -json → destroy guard,
-apply, output -json, against a moto server that can be forked (tests/support/moto_template.py).
+``applied_template`` (session) runs ``inv deploy-infrastructure --local --yes`` in a fresh project
+copy from an empty moto server that can be forked (tests/support/moto_template.py): the local
+target's runner drives the project's own Terraform wrapper on the emulator's work copy
+(tars_tasks.local.tf_workcopy): init, validate, plan -out, show -json → destroy guard, apply,
+output -json. This is the session's one cold apply, and the proof that it works from empty.
 ``applied_infra`` (per test) forks that server, an exact copy of everything Terraform made, and
 gives the test its own work copy with a copy of the state: the test may change anything, the
 next test starts from the applied infrastructure again. Restoring costs a fork (milliseconds)
 instead of an apply (~60-90 s: the provider's own waits, see docs/benchmarks.md).
+
+``local_project(applied_template, root)`` makes a fork the ``--local`` emulator of a project
+copy at ``root``: the process record, the kept ports and the work copy's state, exactly as a
+``deploy-infrastructure --local`` of that project would have left them. The template is applied
+with the inputs such a project gives Terraform (``VARIABLES``, the work copy's override on the
+template's own port with the MCP server's kept port), so the project's first ``--local`` task
+finds nothing changed and runs no plan: its infrastructure step only reads the outputs and
+starts the local servers. Every test that starts a local deployment does this instead of an apply.
 
 Skipped, with the reason, only where terraform or a provider mirror is absent (every machine
 of this kind has both; CI sets TARS_TERRAFORM_PLUGIN_DIR).
@@ -39,7 +49,10 @@ AVAILABLE = bool(TERRAFORM and MIRROR)
 SKIP_REASON = ("needs terraform on PATH and a provider mirror (TARS_TERRAFORM_PLUGIN_DIR or "
                f"{', '.join(tf_workcopy.MACHINE_MIRRORS)}): "
                + ("terraform is missing" if not TERRAFORM else "no mirror found"))
-VARIABLES = {"project": "sre-poc", "env": "dev", "region": "us-east-1", "github_repository": "acme/tars"}
+# What tars_tasks.local.tf_target.variables gives for a fresh `--local` project copy (no GITHUB_REPOSITORY,
+# no origin remote); tests/integration/test_tf_emulator.py checks the two agree.
+VARIABLES = {"project": "sre-poc", "env": "local", "region": "us-east-1",
+             "bedrock_model_id": "anthropic.claude-3-5-sonnet-20240620-v1:0", "github_repository": "local/tars"}
 
 
 def _base_env() -> dict[str, str]:
@@ -52,10 +65,18 @@ def _base_env() -> dict[str, str]:
 class AppliedTemplate:
     template: Template
     directory: Path                   # the template's work copy (state, data dir)
-    plan: dict[str, Any]              # terraform show -json of the plan that was applied
-    outputs: dict[str, Any]
+    report: dict[str, Any]            # inv deploy-infrastructure --local --json: the plan applied, the outcome
+    outputs: dict[str, Any]           # the project's outputs.json (the servers' URLs: the template project's)
     instance: str
+    port: int                         # the template's own port: forks on it keep the override's endpoint
+    local_values: dict[str, str]      # the locals the override restates (the MCP server's URL)
     timings: dict[str, float] = field(default_factory=dict)
+    root: Path | None = None          # the project the template was applied from
+    output: str = ""                  # what that inv run printed
+
+    @property
+    def mcp_port(self) -> int:
+        return int(self.local_values["mcp_endpoint"].rsplit(":", 1)[1])
 
 
 @dataclass
@@ -84,48 +105,75 @@ class AppliedInfra:
     def adopt_as_local_emulator(self, proc_dir: Path) -> None:
         """Record this copy as the local target's emulator (tars_tasks.local.processes format), so
         ``--local`` tasks run against it instead of starting an empty one."""
-        proc_dir.mkdir(parents=True, exist_ok=True)
-        record = {"name": "emulator", "pid": self.child.pid, "port": self.child.port,
-                  "argv": [sys.executable, "-m", MODULE], "log": os.devnull, "started": time.time()}
-        (proc_dir / "emulator.json").write_text(json.dumps(record))
+        _record_emulator(proc_dir, self.child.pid, self.child.port)
 
 
 def apply_template(directory: Path) -> AppliedTemplate:
-    """Serve an empty emulator, apply infrastructure/ to it through the project's wrapper, freeze."""
-    from tars_tasks.steps import infra_guard
-    from tars_tasks.tools.terraform import new_plan_file, remove_plan_file
+    """Serve an empty emulator and apply infrastructure/ to it as a user does: ``inv
+    deploy-infrastructure --local --yes`` in a fresh project copy whose emulator it is (init,
+    validate, plan -out, show -json, the destroy guard, apply, output -json: the local target's
+    runner, the same steps as for AWS). Then stop the local servers that run started, and freeze."""
+    import subprocess
+
+    from tars_tasks.local import processes
 
     template = Template(_base_env())
-    timings: dict[str, float] = {}
     try:
         endpoint = template.serve()
-        copy = tf_workcopy.prepare(INFRA, directory / "work", endpoint, mirror=MIRROR)
-        instance = tf_fingerprint.emulator_instance(endpoint, claim=True)
-        tf_fingerprint.bind_state(copy, instance)
-        tf = copy.terraform(TERRAFORM, VARIABLES, base_env=_base_env())
-        for step in ("init", "validate", "plan", "apply"):
-            started = time.monotonic()
-            if step == "init":
-                tf.init()
-            elif step == "validate":
-                tf.validate()
-            elif step == "plan":
-                plan_file = new_plan_file(directory / "plans")
-                assert tf.plan(plan_file) is True
-                doc = tf.show_json(plan_file)
-                infra_guard.check(infra_guard.parse_changes(doc), doc.get("format_version"),
-                                  allow_destroy=False, allow_data_loss=False)
-            else:
-                tf.apply(plan_file)
-                remove_plan_file(plan_file)
-            timings[step] = time.monotonic() - started
-        outputs = tf.outputs()
-        tf_fingerprint.record(copy, tf_fingerprint.fingerprint(copy, VARIABLES, instance, TERRAFORM))
+        root = _template_project(directory / "project")
+        local_dir = root / ".tars" / "local"
+        proc_dir = local_dir / "proc"
+        _record_emulator(proc_dir, template.proc.pid, template.port)
+        report = directory / "deploy-infrastructure.json"
+        env = {**_base_env(), "TARS_ROOT": str(root), "PYTHONPATH": str(ROOT),
+               **({"TARS_TERRAFORM_PLUGIN_DIR": PLUGIN_DIR} if PLUGIN_DIR else {})}
+        started = time.monotonic()
+        try:
+            done = subprocess.run([sys.executable, "-m", "invoke", "-r", str(ROOT), "deploy-infrastructure", "--local",
+                                   "--yes", "--json", str(report)], cwd=root, env=env, capture_output=True, text=True,
+                                  timeout=1800, stdin=subprocess.DEVNULL)
+        finally:
+            for name in ("runtime", "site"):   # the template serves no local servers; each project starts its own
+                processes.stop(proc_dir, name)
+            (proc_dir / "emulator.json").unlink(missing_ok=True)   # the template is not a project's emulator
+        elapsed = time.monotonic() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"inv deploy-infrastructure --local exited {done.returncode} on the template:\n"
+                               f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        outputs = json.loads((local_dir / "outputs.json").read_text())
+        mcp = json.loads((local_dir / "ports.json").read_text())["mcp"]
+        instance = tf_fingerprint.emulator_instance(endpoint)
         template.freeze()
     except BaseException:
         template.close()
         raise
-    return AppliedTemplate(template, copy.directory, doc, outputs, instance, timings)
+    return AppliedTemplate(template, local_dir / "emulator-terraform", json.loads(report.read_text()), outputs,
+                           instance, template.port, {"mcp_endpoint": f"http://127.0.0.1:{mcp}"},
+                           {"deploy-infrastructure": elapsed}, root=root, output=done.stdout + done.stderr)
+
+
+def _template_project(root: Path) -> Path:
+    """A project as a newcomer's copy has it for the infrastructure: infrastructure/ and invoke.yaml
+    in a git repository of its own (no remote: GITHUB_REPOSITORY is not set, see VARIABLES)."""
+    import subprocess
+
+    root.mkdir(parents=True)
+    shutil.copytree(INFRA, root / "infrastructure", ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    shutil.copy(ROOT / "invoke.yaml", root / "invoke.yaml")
+    (root / ".gitignore").write_text(".tars/\n")
+    git = ["git", "-c", "user.email=t@tars.invalid", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "infrastructure"], cwd=root, check=True)
+    return root
+
+
+def _record_emulator(proc_dir: Path, pid: int, port: int) -> None:
+    """Record a template process or a fork as the local target's emulator (tars_tasks.local.processes)."""
+    proc_dir.mkdir(parents=True, exist_ok=True)
+    record = {"name": "emulator", "pid": pid, "port": port, "argv": [sys.executable, "-m", MODULE],
+              "log": os.devnull, "started": time.time()}
+    (proc_dir / "emulator.json").write_text(json.dumps(record))
 
 
 def restore(applied: AppliedTemplate, directory: Path, port: int | None = None) -> AppliedInfra:
@@ -134,15 +182,73 @@ def restore(applied: AppliedTemplate, directory: Path, port: int | None = None) 
     started = time.monotonic()
     child = applied.template.fork(port)
     try:
-        copy = tf_workcopy.prepare(INFRA, directory, child.url, mirror=MIRROR)
-        shutil.copy2(applied.directory / "terraform.tfstate", copy.state_path)
-        shutil.rmtree(copy.data_dir, ignore_errors=True)
-        shutil.copytree(applied.directory / "data", copy.data_dir, symlinks=True)
-        shutil.copy2(applied.directory / tf_fingerprint.BOUND, copy.directory / tf_fingerprint.BOUND)
+        copy = _copy_state(applied, INFRA, directory, child.url, applied.local_values)
     except BaseException:
         child.stop()
         raise
     return AppliedInfra(child, copy, applied.outputs, applied.instance, time.monotonic() - started)
+
+
+def _copy_state(applied: AppliedTemplate, infra_dir: Path, directory: Path, endpoint: str,
+                local_values: dict[str, str]) -> tf_workcopy.WorkCopy:
+    """A work copy of ``infra_dir`` for ``endpoint`` holding the template's state, data dir (no init
+    needed: the backend path is relative), instance binding and last-apply fingerprint."""
+    copy = tf_workcopy.prepare(infra_dir, directory, endpoint, mirror=MIRROR, local_values=local_values)
+    shutil.copy2(applied.directory / "terraform.tfstate", copy.state_path)
+    shutil.rmtree(copy.data_dir, ignore_errors=True)
+    shutil.copytree(applied.directory / "data", copy.data_dir, symlinks=True)
+    for name in (tf_fingerprint.BOUND, tf_fingerprint.APPLIED):
+        shutil.copy2(applied.directory / name, copy.directory / name)
+    return copy
+
+
+def local_project(applied: AppliedTemplate, root: Path, env: str = "local", hook: str | None = None) -> AppliedInfra:
+    """Make a fork of the applied emulator the ``--local`` emulator of the project at ``root``
+    (its infrastructure/ copied there first when it has none): the next ``--local`` task of that
+    project finds the infrastructure applied and, when its inputs are the template's, runs no plan
+    (a project whose infrastructure/ differs plans and applies the difference, as a user's would).
+    ``hook``: see tests/support/moto_template.py. The caller stops the fork (``.child.stop()``;
+    ``inv local.down`` does too)."""
+    from tars_tasks.local import processes
+
+    started = time.monotonic()
+    local_dir = root / ".tars" / env
+    if not (root / "infrastructure").is_dir():
+        shutil.copytree(INFRA, root / "infrastructure", ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
+    child = applied.template.fork(applied.port, hook)   # the same endpoint in the override, if the port is free
+    try:
+        ports_file = local_dir / "ports.json"
+        if not ports_file.exists():   # the MCP server's port is in the function's environment: the template's
+            ports = {"mcp": applied.mcp_port if _free(applied.mcp_port) else processes.free_port()}
+            for name in ("runtime", "site"):
+                port = processes.free_port()
+                while port in ports.values():
+                    port = processes.free_port()
+                ports[name] = port
+            ports_file.parent.mkdir(parents=True, exist_ok=True)
+            ports_file.write_text(json.dumps(ports, indent=2, sort_keys=True) + "\n")
+        mcp = json.loads(ports_file.read_text())["mcp"]
+        copy = _copy_state(applied, root / "infrastructure", local_dir / "emulator-terraform", child.url,
+                           {"mcp_endpoint": f"http://127.0.0.1:{mcp}"})
+        infra = AppliedInfra(child, copy, applied.outputs, applied.instance, 0.0)
+        infra.adopt_as_local_emulator(local_dir / "proc")
+    except BaseException:
+        child.stop()
+        raise
+    infra.restore_seconds = time.monotonic() - started
+    return infra
+
+
+def _free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @pytest.fixture(scope="session")
@@ -159,3 +265,46 @@ def applied_infra(applied_template, tmp_path):
     infra = restore(applied_template, tmp_path / "terraform")
     yield infra
     infra.child.stop()
+
+
+@pytest.fixture
+def local_emulator(applied_template):
+    """``local_emulator(root)``: the project at ``root`` gets a fork of the applied emulator as its
+    ``--local`` emulator (:func:`local_project`); every fork is stopped after the test."""
+    made: list[AppliedInfra] = []
+
+    def adopt(root: Path, env: str = "local", hook: str | None = None) -> AppliedInfra:
+        made.append(local_project(applied_template, root, env, hook))
+        return made[-1]
+
+    yield adopt
+    for infra in made:
+        infra.child.stop()
+
+
+def deploy_local_infrastructure(settings):
+    """What ``inv deploy-infrastructure --local --yes`` runs, in this process: the plan (none on an
+    adopted fork whose inputs are the template's), then execute (outputs saved, runtime and site
+    started on what Terraform made). Returns the plan."""
+    from tars_tasks.steps import infra
+
+    plan = infra.plan(settings)
+    infra.execute(settings, plan)
+    return plan
+
+
+@pytest.fixture
+def local_settings(local_emulator, monkeypatch):
+    """``local_settings(root)``: Settings of a ``--local`` project at ``root`` on a fork of the
+    applied infrastructure, its local infrastructure step run in this process, and boto3 here
+    pointed at the fork (AWS_ENDPOINT_URL). For the suites that test one local component (runtime,
+    site, MCP, lifecycle) on what Terraform made, without an apply of their own."""
+    from tars_tasks.settings import Settings
+
+    def make(root: Path, **flags) -> Any:
+        infra = local_emulator(root)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", infra.endpoint)
+        deploy_local_infrastructure(Settings.load(None, root=root, local=True, **flags))
+        return Settings.load(None, root=root, local=True, **flags)
+
+    return make

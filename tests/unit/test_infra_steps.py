@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tars_tasks.errors import ConfigError, Refused, StepFailed, UsageError
+from tars_tasks.errors import ConfigError, Refused, StepFailed
 from tars_tasks.settings import Settings
 from tars_tasks.steps import infra
 from tars_tasks.tools import terraform
-from tests.infra_support import FAKE_TERRAFORM, call, calls, commands, fake_env, make_project
+from tests.infra_support import FAKE_TERRAFORM, call, commands, fake_env, make_project
 
 
 @pytest.fixture
@@ -213,32 +213,6 @@ def test_plan_file_is_private(tmp_path):
     assert oct(os.stat(path.parent).st_mode & 0o777) == "0o700"
     terraform.remove_plan_file(path)
     assert not path.parent.exists()
-
-
-def test_local_mode_runs_the_infrastructure_with_the_bootstrap(project, monkeypatch):
-    """What runs the infrastructure is the target's: locally the bootstrap, whose plan comes as a
-    `terraform show -json` document, so the destroy guard and the summary read it as Terraform's."""
-    from tars_tasks.local import bootstrap
-    from tars_tasks.local.bootstrap_resources import Change
-
-    seen = []
-    found = bootstrap.Plan(changes=(Change("dynamodb table", "sre-poc-incidents", "create"),
-                                    Change("lambda function", "sre-poc-incident-handler", "update", "environment")),
-                           outputs=(), outputs_path="x", outputs_changed=True)
-    monkeypatch.setattr(bootstrap, "plan", lambda settings: seen.append(("plan", settings.env)) or found)
-    monkeypatch.setattr(bootstrap, "apply", lambda settings, plan: seen.append(("apply", plan)))
-    monkeypatch.setenv("TARS_TERRAFORM_BIN", str(FAKE_TERRAFORM))
-    monkeypatch.setenv("FAKE_TF_LOG", str(project / "terraform-calls.jsonl"))
-    settings = Settings.load(None, root=project, local=True)
-    plan = infra.plan(settings)
-    assert plan.has_changes and plan.counts()["create"] == 1 and plan.counts()["update"] == 1
-    assert plan.rows()[0] == ("dynamodb_table.sre-poc-incidents", "create", "")
-    assert infra.guard(plan) == []   # create and update only: nothing for the destroy guard
-    outcome = infra.execute(settings, plan)
-    assert seen == [("plan", "local"), ("apply", found)] and outcome.status == "deployed"
-    assert calls(project) == []  # terraform never ran
-    with pytest.raises(UsageError):   # no state locally: no drift check
-        infra.plan(settings, refresh_only=True)
 
 
 class _FakeProc:

@@ -1,4 +1,4 @@
-"""The local target's Terraform path (TARS_LOCAL_INFRA=terraform) with the fake terraform: the same
+"""The local target's Terraform path with the fake terraform: the same
 commands as for AWS run in the emulator's work copy, never in infrastructure/; the outputs' server
 URLs are the local servers'; a second run runs nothing when nothing changed; drift found makes
 the next deploy plan. The real terraform on the emulator: tests/integration/test_local_terraform.py."""
@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from tars_tasks.errors import ConfigError
 from tars_tasks.local import services, tf_override, tf_target
 from tars_tasks.settings import Settings
 from tars_tasks.steps import infra
@@ -23,7 +22,7 @@ def project(tmp_path):
 @pytest.fixture
 def local(project, endpoint, monkeypatch):
     def load(plan="creates"):
-        for key, value in fake_env(project, plan, TARS_LOCAL_INFRA="terraform").items():
+        for key, value in fake_env(project, plan).items():
             monkeypatch.setenv(key, value)
         return Settings.load(None, root=project, local=True)
 
@@ -95,18 +94,30 @@ def test_drift_found_makes_the_next_deploy_plan(project, local):
     assert commands(project).count("plan") == 3
 
 
-def test_the_bootstrap_stays_the_default(project, endpoint, monkeypatch):
-    monkeypatch.delenv("TARS_LOCAL_INFRA", raising=False)
+def test_the_local_infrastructure_is_terraform_and_aws_keeps_its_own(project, endpoint, monkeypatch):
+    """No switch: --local runs infrastructure/ through the work copy; AWS through the real backend."""
+    from tars_tasks.steps.infra_terraform import TerraformRunner
+
+    for key, value in fake_env(project).items():
+        monkeypatch.setenv(key, value)
     settings = Settings.load(None, root=project, local=True)
-    assert settings.local_infra == "bootstrap" and not tf_target.enabled(settings)
-    assert not tf_target.enabled(Settings.load(None, root=project))       # never for AWS
+    assert type(settings.target.infrastructure(settings)) is tf_target.LocalTerraformRunner
+    assert "local_infra" not in {f.name for f in settings_fields()}
+    aws = Settings.load(None, root=project)
+    assert isinstance(aws.target.infrastructure(aws), TerraformRunner)
 
 
-def test_a_bad_mode_is_a_config_error(project, monkeypatch):
-    monkeypatch.setenv("TARS_LOCAL_INFRA", "pulumi")
-    settings = Settings.load(None, root=project, local=True)
-    with pytest.raises(ConfigError):
-        settings.ensure_valid()
+def settings_fields():
+    from tars_tasks import settings as module
+
+    return module.FIELDS
+
+
+def test_setup_fails_with_one_line_when_terraform_is_missing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert tf_target.main(["--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: terraform: not installed") and len(err.strip().splitlines()) == 1
 
 
 def _stub(tmp_path, version: str):

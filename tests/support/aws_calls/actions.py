@@ -103,7 +103,7 @@ LOCAL_PACKAGE = "tars_tasks.local."
 # Calls the task process makes only because the target is local: each one stands in for what a
 # service or Terraform does on AWS, never the deploy role (tests/e2e/test_deploy_role_actions.py)
 LOCAL_STAND_INS = {
-    "tars_tasks.local.bootstrap": "local infrastructure (Terraform's apply on AWS)",
+    "tars_tasks.local.tf_": "local infrastructure (the emulator's instance marker; Terraform's own state on AWS)",
     "tars_tasks.local.runtime": "local function runtime (the Lambda service on AWS)",
     "tars_tasks.local.mcp": "local MCP process (ECS on AWS)",
     "tars_tasks.local.services": "local function runtime (the Lambda service on AWS)",

@@ -121,7 +121,7 @@ def _adapt_moto_for_the_enforced_run() -> None:
        ``data=self._body or self._data``, and for these services ``_data`` holds the headers):
        every signed Lambda GET and CloudFront call is refused, right keys or not. Here the check
        is computed over the real body; the check itself is unchanged.
-    2. The local target's dummy key "testing" (what the local stand-ins sign with: the bootstrap
+    2. The local target's dummy key "testing" (what the local stand-ins sign with: the work copy's instance marker
        standing in for Terraform, the function runtime for Lambda, the MCP process for ECS, the
        site server for CloudFront) is a principal allowed everything, as those services act with
        their own roles on AWS. Any other key must be moto's (the deploy role's assumed keys).
