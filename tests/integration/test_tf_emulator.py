@@ -2,8 +2,8 @@
 
 From an empty emulator every resource of infrastructure/ is created (counted against the plan
 and found in the emulator), a second plan has no changes, the outputs hold everything Settings
-reads; a replaced DynamoDB table is refused by the destroy guard; drift made through boto3
-shows in a plan. Each test works on its own fork of the once-applied emulator (tf_applied: the
+reads; drift made through boto3 shows in a plan (the destroy guard on a real plan, through `inv`:
+tests/integration/test_local_terraform.py). Each test works on its own fork of the once-applied emulator (tf_applied: the
 session's one `inv deploy-infrastructure --local` from an empty emulator).
 """
 from __future__ import annotations
@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tars_tasks.errors import Refused
-from tars_tasks.local import hcl_layout, tf_fingerprint, tf_override, tf_workcopy
+from tars_tasks.local import hcl_layout, tf_fingerprint, tf_override
 from tars_tasks.settings import FIELDS, Settings
 from tars_tasks.steps import infra_guard
 from tars_tasks.tools.terraform import new_plan_file
-from tests.support.tf_applied import INFRA, MIRROR, VARIABLES, restore
+from tests.support.tf_applied import INFRA, VARIABLES, restore
 
 pytestmark = pytest.mark.slow
 
@@ -84,33 +83,6 @@ def test_a_second_plan_has_no_changes(applied_infra, tmp_path):
     changed, doc = _plan(applied_infra, tmp_path)
     assert changed is False, [rc["address"] for rc in doc["resource_changes"] if rc["change"]["actions"] != ["no-op"]]
     assert not infra_guard.parse_changes(doc)
-
-
-def test_replacing_a_table_is_refused_by_the_destroy_guard(applied_template, tmp_path):
-    # a copy of infrastructure/ whose incidents table has another hash key: AWS must replace it
-    infra_copy = tmp_path / "infrastructure"
-    shutil.copytree(INFRA, infra_copy, ignore=shutil.ignore_patterns(".terraform"))
-    dynamodb_tf = infra_copy / "dynamodb.tf"
-    text = dynamodb_tf.read_text()
-    assert text.count('"incident_id"') == 2  # the hash key and its attribute
-    dynamodb_tf.write_text(text.replace('"incident_id"', '"incident_key"'))
-    infra = restore(applied_template, tmp_path / "terraform")
-    try:
-        tf_workcopy.prepare(infra_copy, infra.copy.directory, infra.endpoint, mirror=MIRROR)
-        changed, doc = _plan(infra, tmp_path)
-        assert changed
-        changes = infra_guard.parse_changes(doc)
-        with pytest.raises(Refused) as refused:
-            infra_guard.check(changes, doc["format_version"], allow_destroy=False, allow_data_loss=False)
-        assert "aws_dynamodb_table.incidents: replace" in "\n".join(refused.value.details)
-        with pytest.raises(Refused) as data_loss:
-            infra_guard.check(changes, doc["format_version"], allow_destroy=True, allow_data_loss=False)
-        assert any("aws_dynamodb_table.incidents" in d and "[holds data]" in d for d in data_loss.value.details)
-        # nothing was applied: the table still has its hash key
-        table = infra.client("dynamodb").describe_table(TableName="sre-poc-incidents")["Table"]
-        assert table["KeySchema"] == [{"AttributeName": "incident_id", "KeyType": "HASH"}]
-    finally:
-        infra.child.stop()
 
 
 def test_drift_made_through_boto3_shows_in_a_plan(applied_infra, tmp_path):

@@ -227,9 +227,16 @@ def local_project(applied: AppliedTemplate, root: Path, env: str = "local", hook
                 ports[name] = port
             ports_file.parent.mkdir(parents=True, exist_ok=True)
             ports_file.write_text(json.dumps(ports, indent=2, sort_keys=True) + "\n")
-        mcp = json.loads(ports_file.read_text())["mcp"]
+        ports = json.loads(ports_file.read_text())
         copy = _copy_state(applied, root / "infrastructure", local_dir / "emulator-terraform", child.url,
-                           {"mcp_endpoint": f"http://127.0.0.1:{mcp}"})
+                           {"mcp_endpoint": f"http://127.0.0.1:{ports['mcp']}"})
+        # the outputs that apply saved, the server URLs this project's (tf_target.local_outputs)
+        from tars_tasks.local.tf_target import URL_OUTPUTS
+        from tars_tasks.tools.terraform import save_outputs
+
+        save_outputs(local_dir, {name: ({**entry, "value": f"http://127.0.0.1:{ports[URL_OUTPUTS[name][0]]}"
+                                                              + URL_OUTPUTS[name][1]} if name in URL_OUTPUTS else entry)
+                                 for name, entry in applied.outputs.items()})
         infra = AppliedInfra(child, copy, applied.outputs, applied.instance, 0.0)
         infra.adopt_as_local_emulator(local_dir / "proc")
     except BaseException:
