@@ -119,3 +119,11 @@ def test_two_local_environments_in_parallel_one_broken(project, run_inv, tmp_pat
     assert dev["report"]["release_id"] in summary
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: deploy failed in staging (exit 1); dev done"], errors
+
+    # inv local.down stops every local env's processes (by recorded pid), --env only that env's
+    only_dev = run_inv("local.down", "--env", "dev", env={"TARS_ROOT": str(project)})
+    assert only_dev.returncode == 0 and not processes.recorded(project / ".tars" / "local-dev" / "proc")
+    assert processes.running(project / ".tars" / "local-staging" / "proc", "emulator", "/moto-api/")
+    everything = run_inv("local.down", env={"TARS_ROOT": str(project)})
+    assert everything.returncode == 0 and "emulator" in everything.stdout
+    assert not processes.recorded(project / ".tars" / "local-staging" / "proc")

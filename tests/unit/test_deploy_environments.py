@@ -30,7 +30,7 @@ if code == 2:   # a config error: no report, an error line
     print(f"error: bad setting in .env.{env}", file=sys.stderr)
     sys.exit(2)
 ok = code == 0
-json.dump({"env": env, "ok": ok, "dry_run": "--dry-run" in args, "release_id": f"r-{env}" if ok else None,
+json.dump({"command": "deploy --lambda", "env": env, "ok": ok, "dry_run": "--dry-run" in args, "release_id": f"r-{env}" if ok else None,
            "components": [{"component": "lambda", "status": "deployed" if ok else "failed",
                            "detail": "" if ok else "smoke test failed"}]}, open(report, "w"))
 if not ok:
@@ -167,3 +167,17 @@ def test_one_build_at_a_time(tmp_path):
     holder.join()
     with open(path, "a") as other:
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)    # free once the first is done
+
+
+def test_the_combined_report_renders_as_one_markdown_summary(monkeypatch, tmp_path):
+    """`inv report --from combined.json --markdown FILE`: the environments' table, then each one's own."""
+    from tars_tasks import report_markdown
+
+    path = tmp_path / "combined.json"
+    with pytest.raises(envs.EnvironmentsFailed):
+        run(monkeypatch, tmp_path, {"dev": 0, "staging": 1}, json_path=str(path))
+    text = report_markdown.render(json.loads(path.read_text()))
+    lines = text.splitlines()
+    assert lines[0] == "### ❌ TARS deploy --all to dev, staging: exit 1"
+    assert "| dev | deployed | `r-dev` |" in text and "| staging | failed at lambda: smoke test failed | - |" in text
+    assert "### ✅ TARS deploy to `dev`: done" in lines and "### ❌ TARS deploy to `staging`: failed at lambda" in lines
