@@ -203,23 +203,22 @@ def deploy(declared: Sequence[str], env_list: str, flags: Sequence[str], *, dry_
     if not (yes or dry_run):
         raise UsageError(f"--env {env_list} deploys {len(envs)} environments at once: no prompt can be answered "
                          "for each", "look at the plans with --dry-run, then run it again with --yes")
-    command = "deploy " + " ".join(f for f in flags if f not in ("--yes", "--dry-run", "--local"))
+    command = " ".join(["deploy", *(f for f in flags if f not in ("--yes", "--dry-run", "--local"))])
     with tempfile.TemporaryDirectory(prefix="tars-envs-") as workdir:
         runs = plan(envs, flags, Path(workdir), program=program)
-        console.step(f"{command.strip()} to {', '.join(envs)} in parallel: one process each, its lines start with [env]")
+        console.step(f"{command} to {', '.join(envs)} in parallel: one process each, its lines start with [env]")
         results = run_all(runs)
     console.table(f"deploy summary: {len(results)} environments",
                   ["environment", "components", "result", "release id", "duration", "exit code"], rows(results))
-    report = combined_report(command.strip(), results)
+    report = combined_report(command, results)
     console.write_report(json_path, report)
     bad = [r for r in results if r.exit_code != 0]
     if bad:
         good = [r.env for r in results if r.exit_code == 0]
-        target = " --local" if local else ""
-        raise EnvironmentsFailed(
-            "deploy failed in " + ", ".join(f"{r.env} (exit {r.exit_code})" for r in bad)
-            + (f"; {', '.join(good)} done" if good else ""),
-            f"each environment's own lines above start with [env]; once fixed: inv {command.strip()} "
-            f"--env {','.join(r.env for r in bad)}{target}{' --yes' if yes else ''}", report["exit_code"])
+        again = f"inv {command} --env {','.join(r.env for r in bad)}{' --local' if local else ''}{' --yes' if yes else ''}"
+        raise EnvironmentsFailed("deploy failed in " + ", ".join(f"{r.env} (exit {r.exit_code})" for r in bad)
+                                 + (f"; {', '.join(good)} done" if good else ""),
+                                 f"each environment's own lines above start with [env]; once fixed: {again}",
+                                 report["exit_code"])
     console.ok(f"{'dry run done' if dry_run else 'done'}: {', '.join(envs)}")
     return report
