@@ -328,8 +328,9 @@ class Settings:
             env, env_source = default_env, "default"
         envs = declared_envs(ctx)
         if "," in env:
-            raise UsageError(f"--env {env}: this task takes one environment",
-                             "only inv deploy takes several (--env dev,staging); run this task once per environment")
+            named = f"--env {env}" if env_source == "flag --env" else f"{env} ({env_source})"
+            raise UsageError(f"{named}: this task takes one environment",
+                             "only inv deploy --env takes several (--env dev,staging); run this task once per environment")
         if env not in envs:
             raise ConfigError(f"unknown environment '{env}'",
                               f"use one of: {', '.join(envs)} (list them under tars.envs in invoke.yaml)")

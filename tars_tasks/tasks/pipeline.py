@@ -4,7 +4,8 @@ Order: preflight (prod, or --preflight) → plan every selected component → as
 → lambda → ui → verify, all under one deploy lock. The summary says for every component:
 deployed (old → new), unchanged, failed (why) or not reached, with the rollback command of each
 deployed one. A successful run writes a release record. The pipeline itself is the plain function
-steps/deploy.run; this module reads the flags.
+steps/deploy.run; this module reads the flags. ``--env dev,staging`` deploys several environments
+in parallel, each its own `inv deploy --env NAME` process (steps/environments.py).
 """
 from __future__ import annotations
 
