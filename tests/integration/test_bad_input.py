@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 from tests.conftest import ROOT
-from tests.infra_support import FAKE_TERRAFORM, make_project
+from tests.support.infra import FAKE_TERRAFORM, make_project
 
 REGION = "us-east-1"
 FN = "sre-poc-incident-handler"
@@ -194,7 +194,7 @@ def incompressible(rel: str, size: int):
 
 
 def ui_dist(w: World):
-    from tests.support.ui_site import write_dist
+    from bench.scenarios.ui_site import write_dist
 
     dist = w.root / "ui" / "dist"
     write_dist(dist)
@@ -476,7 +476,7 @@ def test_a_report_that_cannot_be_written_after_a_deploy_says_the_deploy_happened
 
 
 # ---------------------------------------------------------------- the handler's bad requests
-from tests.handler_support import Context, configure, create_resources, event, handler_module, signed_by_iam  # noqa: E402
+from tests.support.handler import Context, configure, create_resources, event, handler_module, signed_by_iam  # noqa: E402
 
 HANDLER_CASES = [
     ("bad-json", dict(raw_body="{not json"), "body is not valid JSON"),
