@@ -181,3 +181,22 @@ def test_the_combined_report_renders_as_one_markdown_summary(monkeypatch, tmp_pa
     assert lines[0] == "### ❌ TARS deploy --all to dev, staging: exit 1"
     assert "| dev | deployed | `r-dev` |" in text and "| staging | failed at lambda: smoke test failed | - |" in text
     assert "### ✅ TARS deploy to `dev`: done" in lines and "### ❌ TARS deploy to `staging`: failed at lambda" in lines
+
+
+def test_the_makefile_alias_passes_a_list_with_yes_and_all(tmp_path):
+    """CI's `make deploy ARGS="--env dev,staging"`: `inv deploy --yes --all --env dev,staging`; a bad
+    list stops at the list (the error line is inv's; make itself exits 2 for any failed recipe)."""
+    import os
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    def make(*args):
+        return subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "TARS_ROOT": str(tmp_path)})
+
+    shown = make("-n", "deploy", "ARGS=--env dev,staging --local").stdout.split()
+    assert shown[1:] == ["deploy", "--yes", "--all", "--env", "dev,staging", "--local"], shown
+    bad = make("deploy", "ARGS=--env dev,qa --local")
+    assert bad.returncode == 2 and "error: unknown environment 'qa' in --env dev,qa" in bad.stderr
+    assert not (tmp_path / ".tars").exists()                 # nothing started, nothing written
