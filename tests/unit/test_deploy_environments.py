@@ -200,3 +200,12 @@ def test_the_makefile_alias_passes_a_list_with_yes_and_all(tmp_path):
     bad = make("deploy", "ARGS=--env dev,qa --local")
     assert bad.returncode == 2 and "error: unknown environment 'qa' in --env dev,qa" in bad.stderr
     assert not (tmp_path / ".tars").exists()                 # nothing started, nothing written
+
+
+def test_a_dry_run_of_several_needs_no_yes_and_each_child_gets_it(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("CODES", json.dumps({"dev": 0, "prod": 0}))
+    report = envs.deploy(DECLARED, "dev,prod", ("--all", "--dry-run"), dry_run=True, yes=False, json_path=None,
+                         local=False, program=(sys.executable, "-c", CHILD))
+    assert [(e["env"], e["report"]["dry_run"], e["result"]) for e in report["environments"]] == [
+        ("dev", True, "dry run"), ("prod", True, "dry run")]
+    assert report["command"] == "deploy --all" and "dry run done: dev, prod" in capsys.readouterr().out
