@@ -209,3 +209,47 @@ def test_a_dry_run_of_several_needs_no_yes_and_each_child_gets_it(monkeypatch, t
     assert [(e["env"], e["report"]["dry_run"], e["result"]) for e in report["environments"]] == [
         ("dev", True, "dry run"), ("prod", True, "dry run")]
     assert report["command"] == "deploy --all" and "dry run done: dev, prod" in capsys.readouterr().out
+
+
+WAITING_CHILD = r"""
+import os, sys, time
+args = sys.argv[1:]
+env, go = args[args.index("--env") + 1], os.environ["GO"]
+open(os.environ["READY"] + "." + env, "w").close()
+for _ in range(600):                      # until the test says go (at most 30 s)
+    if os.path.exists(go):
+        break
+    time.sleep(0.05)
+print(f"{env} finished", flush=True)
+sys.exit(0 if env == "dev" else 1)
+"""
+
+
+def test_ctrl_c_in_the_parent_alone_waits_for_every_child(monkeypatch, tmp_path, capsys):
+    """SIGINT to the parent only (not its process group): it says so, lets both children end their
+    own runs and still returns their results; no child is abandoned mid-deploy."""
+    import os
+    import signal
+
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    monkeypatch.setenv("READY", str(ready))
+    monkeypatch.setenv("GO", str(go))
+    runs = envs.plan(("dev", "staging"), (), tmp_path, program=(sys.executable, "-c", WAITING_CHILD))
+
+    def interrupt():
+        for _ in range(600):
+            if all((tmp_path / f"ready.{env}").exists() for env in ("dev", "staging")):
+                break
+            threading.Event().wait(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+        threading.Event().wait(0.5)
+        go.touch()
+
+    sender = threading.Thread(target=interrupt)
+    sender.start()
+    results = envs.run_all(runs)
+    sender.join()
+    assert [(r.env, r.exit_code) for r in results] == [("dev", 0), ("staging", 1)]
+    out, err = capsys.readouterr()
+    assert "[dev] dev finished" in out and "[staging] staging finished" in out
+    assert "interrupted: waiting for every environment to end its own run" in err
