@@ -25,7 +25,7 @@ import boto3
 import pytest
 
 from tests.conftest import ROOT, inv_env
-from tests.infra_support import git, make_project
+from tests.support.infra import git, make_project
 from tests.support.tf_applied import AVAILABLE, PLUGIN_DIR, SKIP_REASON, local_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason=SKIP_REASON)]

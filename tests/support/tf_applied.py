@@ -202,17 +202,19 @@ def _copy_state(applied: AppliedTemplate, infra_dir: Path, directory: Path, endp
     return copy
 
 
-def local_project(applied: AppliedTemplate, root: Path, env: str = "local", hook: str | None = None) -> AppliedInfra:
+def local_project(applied: AppliedTemplate, root: Path, hook: str | None = None) -> AppliedInfra:
     """Make a fork of the applied emulator the ``--local`` emulator of the project at ``root``
     (its infrastructure/ copied there first when it has none): the next ``--local`` task of that
     project finds the infrastructure applied and, when its inputs are the template's, runs no plan
     (a project whose infrastructure/ differs plans and applies the difference, as a user's would).
+    Env local only: the template is applied with its variables (another env's Environment tags and
+    deploy role name differ: its first apply replaces the role, which the destroy guard refuses).
     ``hook``: see tests/support/moto_template.py. The caller stops the fork (``.child.stop()``;
     ``inv local.down`` does too)."""
     from tars_tasks.local import processes
 
     started = time.monotonic()
-    local_dir = root / ".tars" / env
+    local_dir = root / ".tars" / "local"
     if not (root / "infrastructure").is_dir():
         shutil.copytree(INFRA, root / "infrastructure", ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     child = applied.template.fork(applied.port, hook)   # the same endpoint in the override, if the port is free
@@ -280,8 +282,8 @@ def local_emulator(applied_template):
     ``--local`` emulator (:func:`local_project`); every fork is stopped after the test."""
     made: list[AppliedInfra] = []
 
-    def adopt(root: Path, env: str = "local", hook: str | None = None) -> AppliedInfra:
-        made.append(local_project(applied_template, root, env, hook))
+    def adopt(root: Path, hook: str | None = None) -> AppliedInfra:
+        made.append(local_project(applied_template, root, hook))
         return made[-1]
 
     yield adopt

@@ -11,7 +11,7 @@ import pytest
 from tars_tasks.local import services, tf_override, tf_target
 from tars_tasks.settings import Settings
 from tars_tasks.steps import infra
-from tests.infra_support import call, calls, commands, fake_env, make_project
+from tests.support.infra import call, calls, commands, fake_env, make_project
 
 
 @pytest.fixture
