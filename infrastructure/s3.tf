@@ -189,11 +189,16 @@ resource "aws_s3_bucket_policy" "all" {
 
 # The triage UI uploads KB files straight to the bucket with a presigned PUT (from kb_upload):
 # the browser's preflight needs PUT and Content-Type allowed from the site's origin.
+locals {
+  # the site's origin: the only one whose pages may PUT a KB file with a presigned URL
+  ui_origin = "https://${aws_cloudfront_distribution.site.domain_name}"
+}
+
 resource "aws_s3_bucket_cors_configuration" "kb" {
   bucket = aws_s3_bucket.kb.id
   cors_rule {
     allowed_methods = ["PUT"]
-    allowed_origins = ["https://${aws_cloudfront_distribution.site.domain_name}"]
+    allowed_origins = [local.ui_origin]
     allowed_headers = ["Content-Type"]
     expose_headers  = ["ETag"]
     max_age_seconds = 3000

@@ -120,11 +120,16 @@ def prepare(settings) -> Local:
     return Local(copy, copy.terraform(program, values, base_env=settings.child_env()), instance, values, program)
 
 
+# Locals of infrastructure/ that name a server -> the local server that stands in for it
+LOCAL_VALUES = {"mcp_endpoint": "mcp",   # the function's MCP_ENDPOINT (an internal name on AWS)
+                "ui_origin": "site"}     # the KB bucket's CORS origin (the CloudFront domain on AWS)
+
+
 def local_values(settings) -> dict[str, str]:
     """Locals of infrastructure/ that name a server: the local one (the override restates them)."""
     from . import services
 
-    return {"mcp_endpoint": services.url(settings, services.MCP)}
+    return {name: services.url(settings, server) for name, server in LOCAL_VALUES.items()}
 
 
 def local_outputs(settings, outputs: dict[str, Any]) -> dict[str, Any]:

@@ -48,11 +48,11 @@ def recorded(tmp_path_factory, applied_template):
     try:
         scenario.run()
         policy = fork.client("iam").get_role_policy(RoleName=ROLE, PolicyName="tars-deploy")["PolicyDocument"]
-        [key] = fork.client("kms").list_keys()["Keys"]
+        key = fork.client("kms").describe_key(KeyId="alias/sre-poc-data")["KeyMetadata"]["Arn"]   # kms.tf's data key
     finally:
         scenario.down()
         fork.child.stop()
-    return A.load_rows(log), policy, key["KeyArn"]
+    return A.load_rows(log), policy, key
 
 
 def deployer_calls(rows: list[dict], data_key: str) -> list[tuple[str, str, dict]]:

@@ -69,14 +69,17 @@ class AppliedTemplate:
     outputs: dict[str, Any]           # the project's outputs.json (the servers' URLs: the template project's)
     instance: str
     port: int                         # the template's own port: forks on it keep the override's endpoint
-    local_values: dict[str, str]      # the locals the override restates (the MCP server's URL)
+    local_values: dict[str, str]      # the locals the override restates (the MCP server's URL, the site's origin)
     timings: dict[str, float] = field(default_factory=dict)
     root: Path | None = None          # the project the template was applied from
     output: str = ""                  # what that inv run printed
 
     @property
-    def mcp_port(self) -> int:
-        return int(self.local_values["mcp_endpoint"].rsplit(":", 1)[1])
+    def server_ports(self) -> dict[str, int]:
+        """The local servers the override names (tf_target.LOCAL_VALUES) -> their port in the template."""
+        from tars_tasks.local.tf_target import LOCAL_VALUES
+
+        return {server: int(self.local_values[name].rsplit(":", 1)[1]) for name, server in LOCAL_VALUES.items()}
 
 
 @dataclass
@@ -141,15 +144,22 @@ def apply_template(directory: Path) -> AppliedTemplate:
             raise RuntimeError(f"inv deploy-infrastructure --local exited {done.returncode} on the template:\n"
                                f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
         outputs = json.loads((local_dir / "outputs.json").read_text())
-        mcp = json.loads((local_dir / "ports.json").read_text())["mcp"]
+        local_values = _local_values(json.loads((local_dir / "ports.json").read_text()))
         instance = tf_fingerprint.emulator_instance(endpoint)
         template.freeze()
     except BaseException:
         template.close()
         raise
     return AppliedTemplate(template, local_dir / "emulator-terraform", json.loads(report.read_text()), outputs,
-                           instance, template.port, {"mcp_endpoint": f"http://127.0.0.1:{mcp}"},
+                           instance, template.port, local_values,
                            {"deploy-infrastructure": elapsed}, root=root, output=done.stdout + done.stderr)
+
+
+def _local_values(ports: dict[str, int]) -> dict[str, str]:
+    """What tars_tasks.local.tf_target.local_values gives a project with these kept ports."""
+    from tars_tasks.local.tf_target import LOCAL_VALUES
+
+    return {name: f"http://127.0.0.1:{ports[server]}" for name, server in LOCAL_VALUES.items()}
 
 
 def _template_project(root: Path) -> Path:
@@ -220,18 +230,20 @@ def local_project(applied: AppliedTemplate, root: Path, hook: str | None = None)
     child = applied.template.fork(applied.port, hook)   # the same endpoint in the override, if the port is free
     try:
         ports_file = local_dir / "ports.json"
-        if not ports_file.exists():   # the MCP server's port is in the function's environment: the template's
-            ports = {"mcp": applied.mcp_port if _free(applied.mcp_port) else processes.free_port()}
-            for name in ("runtime", "site"):
-                port = processes.free_port()
-                while port in ports.values():
+        if not ports_file.exists():
+            # the servers the override names (the MCP server in the function's environment, the
+            # site's origin in the KB bucket's CORS rule) on the template's ports when free
+            ports = {server: port for server, port in applied.server_ports.items() if _free(port)}
+            for name in ("runtime", "site", "mcp"):
+                while name not in ports:
                     port = processes.free_port()
-                ports[name] = port
+                    if port not in ports.values():
+                        ports[name] = port
             ports_file.parent.mkdir(parents=True, exist_ok=True)
             ports_file.write_text(json.dumps(ports, indent=2, sort_keys=True) + "\n")
         ports = json.loads(ports_file.read_text())
         copy = _copy_state(applied, root / "infrastructure", local_dir / "emulator-terraform", child.url,
-                           {"mcp_endpoint": f"http://127.0.0.1:{ports['mcp']}"})
+                           _local_values(ports))
         # the outputs that apply saved, the server URLs this project's (tf_target.local_outputs)
         from tars_tasks.local.tf_target import URL_OUTPUTS
         from tars_tasks.tools.terraform import save_outputs

@@ -157,7 +157,8 @@ def test_kb_bucket_accepts_the_uis_presigned_put(tf):
     rule = tf["resource"]["aws_s3_bucket_cors_configuration"]["kb"]["cors_rule"][0]
     assert tf["resource"]["aws_s3_bucket_cors_configuration"]["kb"]["bucket"] == "${aws_s3_bucket.kb.id}"
     assert rule["allowed_methods"] == ["PUT"] and "Content-Type" in rule["allowed_headers"]
-    assert rule["allowed_origins"] == ["https://${aws_cloudfront_distribution.site.domain_name}"]
+    assert rule["allowed_origins"] == ["${local.ui_origin}"]   # the site's origin (the local target restates it)
+    assert tf["locals"]["ui_origin"] == "https://${aws_cloudfront_distribution.site.domain_name}"
     csp = tf["resource"]["aws_cloudfront_response_headers_policy"]["security"]["security_headers_config"][0][
         "content_security_policy"][0]["content_security_policy"]
     connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()[1:]

@@ -55,11 +55,14 @@ def test_local_terraform_runs_the_aws_path_in_the_work_copy(project, local):
     assert local.started == [saved["function_name"]["value"]]             # the servers run on it
 
 
-def test_the_override_points_the_functions_mcp_endpoint_at_the_local_server(project, local):
+def test_the_override_points_the_functions_mcp_endpoint_and_the_kb_cors_origin_at_the_local_servers(project, local):
     settings = local("creates")
     tf_target.prepare(settings)
     override = (project / ".tars" / "local" / "emulator-terraform" / "config" / tf_override.FILE_NAME).read_text()
     assert f'mcp_endpoint = "{services.url(settings, services.MCP)}"' in override
+    # the browser's upload from the local site (its origin) to the KB bucket passes the bucket's CORS rule
+    assert f'ui_origin = "{services.url(settings, services.SITE)}"' in override
+    assert "allowed_origins = [local.ui_origin]" in (project / "infrastructure" / "s3.tf").read_text()
 
 
 def test_a_second_run_runs_no_terraform_at_all(project, local):
