@@ -123,3 +123,15 @@ def test_dry_run_shows_the_calls_and_changes_nothing(pool, endpoint, project, ru
     gone = run_inv("users.remove", EMAIL, "--dry-run", env=env)
     assert gone.returncode == 0 and f"AdminDeleteUser {EMAIL}" in gone.stdout
     assert state() == before and before[1] == {EMAIL: ["tars-editors"]}
+
+
+def test_exist_ok_leaves_an_existing_user_as_it_is(pool, endpoint, project, run_inv):
+    """make demo's `users.add ... --exist-ok`: a second add changes nothing (not even the role)."""
+    idp, pool_id = pool
+    env = env_for(endpoint, project, pool_id)
+    assert run_inv("users.add", EMAIL, "--role", "editor", env=env).returncode == 0
+    before = idp.admin_get_user(UserPoolId=pool_id, Username=EMAIL)
+    again = run_inv("users.add", EMAIL, "--role", "viewer", "--exist-ok", env=env)
+    assert again.returncode == 0 and "exists already: no changes" in again.stdout, again.stderr
+    assert idp.admin_get_user(UserPoolId=pool_id, Username=EMAIL)["UserStatus"] == before["UserStatus"]
+    assert groups(idp, pool_id, EMAIL) == ["tars-editors"]
