@@ -287,6 +287,14 @@ CASES = [
     Case("env-outputs-garbage", ("status",), 2, "outputs.json",
          setup=write(".tars/dev/outputs.json", "{not json", base="bare"), env={"ROOT": "bare"}),
     Case("unknown-env", ("deploy-lambda", "--env", "qa", "--yes"), 2, "unknown environment 'qa'"),
+    # several environments at once (inv deploy --env dev,staging)
+    Case("envs-empty-name", ("deploy", "--all", "--env", "dev,,staging", "--yes"), 2, "an empty environment name"),
+    Case("envs-twice", ("deploy", "--lambda", "--env", "dev,staging,dev", "--yes"), 2, "dev named twice"),
+    Case("envs-unknown", ("deploy", "--all", "--env", "dev,qa", "--yes"), 2, "unknown environment 'qa' in --env"),
+    Case("envs-no-yes", ("deploy", "--all", "--env", "dev,staging"), 2, "no prompt can be answered"),
+    Case("envs-rollback-to", ("rollback", "--to", "20260101T000000Z-abc1234", "--env", "dev,staging", "--yes"), 2,
+         "this task takes one environment"),
+    Case("envs-other-task", ("deploy-lambda", "--env", "dev,staging", "--yes"), 2, "this task takes one environment"),
     Case("bad-region", ("deploy-lambda", "--yes", "--no-smoke"), 2, "AWS_REGION='mars-1'",
          env={"AWS_REGION": "mars-1", "AWS_DEFAULT_REGION": "mars-1"}),
     # credentials
