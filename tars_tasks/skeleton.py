@@ -108,7 +108,7 @@ def load_settings(c: Any, **flags: Any):
 
 def apply(settings, command: str, plan: Callable[[], Any], execute: Callable[[Any], Any], *, dry_run: bool,
           yes: bool, question: Callable[[Any], str | None], show: Callable[[Any], None] | None = None,
-          report: dict | None = None):
+          report: dict | None = None, confirm: Callable[[Any], Any] | None = None):
     """The skeleton of a mutating task once its settings are loaded; returns ``(plan, outcome)``.
 
     plan (reads only) → show it → ``--dry-run``: the plan's own preview, nothing else → no
@@ -117,7 +117,9 @@ def apply(settings, command: str, plan: Callable[[], Any], execute: Callable[[An
     state moved since the plan shown, refuse (exit 3) unless ``--yes`` (then the new plan is shown
     and run) → execute → release the lock. The lock is held from the re-plan to the end of
     ``execute``, never while a person answers. ``report`` (the --json report) gets the plan
-    (``as_dict``) each time one is made and the outcome.
+    (``as_dict``) each time one is made and the outcome. ``confirm(first)``, when given, replaces the
+    re-plan: a cheaper check, sent together with the lock's write (it must only read, and the
+    component's writes must be guarded by what it read, so nothing that moves after it is overwritten).
     """
     from . import lock
     from .errors import Refused
@@ -143,8 +145,19 @@ def apply(settings, command: str, plan: Callable[[], Any], execute: Callable[[An
     asked = question(first)
     if asked:
         console.confirm(asked, yes)
+    early = None
+    if confirm is not None:   # one round trip less: the check goes out with the lock's write
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tars-confirm")
+        early = pool.submit(confirm, first)
+        pool.shutdown(wait=False)
     with lock.hold(settings, command):
-        current = planned()
+        if early is not None:
+            current = early.result()
+            report["plan"] = current.as_dict()
+        else:
+            current = planned()
         if current != first:
             if not yes:
                 raise Refused(f"{command}: what is live changed while the plan was shown",
