@@ -59,19 +59,6 @@ def alias_configuration(clients, name: str, alias: str) -> dict[str, Any] | None
         return None
 
 
-def alias(clients, name: str, alias_name: str) -> dict[str, Any] | None:
-    """GetAlias: its FunctionVersion and RevisionId (the guard of UpdateAlias), or None when absent."""
-    from botocore.exceptions import ClientError
-
-    try:
-        with translate(f"read alias {alias_name} of {name}", NOT_FOUND_HINT):
-            return clients("lambda").get_alias(FunctionName=name, Name=alias_name)
-    except ConfigError as err:
-        if isinstance(err.__cause__, ClientError) and _not_found(err.__cause__):
-            return None
-        raise
-
-
 def upload_artifact(clients, bucket: str, key: str, path) -> None:
     """Stage a zip over the direct-upload limit in the artifact bucket (s3transfer, multipart)."""
     with translate(f"upload {path} to s3://{bucket}/{key}", "create the artifact bucket: run inv deploy-infrastructure"):
@@ -160,7 +147,7 @@ def _retry_conflicts(call: Callable[[], dict], what: str, sleep, delay: float, a
 def point_alias(clients, name: str, alias: str, version: str, *, exists: bool = True,
                 revision_id: str | None = None) -> dict[str, Any]:
     """Move (or create) ``alias`` so all its traffic goes to ``version``. With ``revision_id`` (the
-    alias's, from :func:`alias`) the move is refused when the alias moved since it was read."""
+    alias's, from :func:`aliases`) the move is refused when the alias moved since it was read."""
     from botocore.exceptions import ClientError
 
     what = f"point alias {alias} of {name} at version {version}"

@@ -6,10 +6,10 @@ only then point the alias (the alias's RevisionId guard) -> prune old versions. 
 leaves the alias where it was.
 
 Round trips (each one costs the network's latency): the alias's code is read while the zip builds
-(``read_live``); under the lock only the alias is read again (``confirm``: GetAlias, sent with the
-lock's write), the guards of every later write make a change after that read fail instead of being
-overwritten; the version and alias listings of the prune go out with the smoke test, its deletes in
-parallel. No call is made twice.
+(``read_live``); under the lock only the aliases are read again (``confirm``: ListAliases, sent with
+the lock's write), the guards of every later write make a change after that read fail instead of
+being overwritten; the prune reuses that alias listing, lists the versions while the smoke test
+runs and deletes in parallel. No call is made twice.
 """
 from __future__ import annotations
 
@@ -49,8 +49,10 @@ class Plan(plan_base.Plan):
     keep_versions: int = 3
     reads: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
-    # the alias's RevisionId read under the lock (confirm): UpdateAlias is refused if it moved since
+    # read under the lock (confirm): the alias's RevisionId (UpdateAlias is refused if it moved since)
+    # and every alias of the function (the prune never deletes an aliased version)
     alias_revision: str | None = field(default=None, compare=False)
+    aliases: tuple | None = field(default=None, compare=False, repr=False)
 
     @property
     def has_changes(self) -> bool:
@@ -143,18 +145,20 @@ def plan(settings, artifact=None, *, smoke: bool = True, description: str | None
 
 
 def confirm(settings, first: Plan, again: Callable[[], Plan]) -> Plan:
-    """The plan under the lock: ``first`` when the alias still points where it was read (one GetAlias,
-    sent while the lock is taken; its RevisionId then guards UpdateAlias, $LATEST's RevisionId guards
-    the upload and CodeSha256 the publish, so whatever moves after this read fails the deploy instead
-    of being overwritten), else ``again()``: the whole plan read anew."""
+    """The plan under the lock: ``first`` when the alias still points where it was read (one
+    ListAliases, sent while the lock is taken; the alias's RevisionId then guards UpdateAlias,
+    $LATEST's RevisionId guards the upload and CodeSha256 the publish, so whatever moves after this
+    read fails the deploy instead of being overwritten), else ``again()``: the whole plan read anew.
+    ListAliases rather than GetAlias: the deploy role grants it already, and the prune needs it."""
     from dataclasses import replace
 
     from ..aws import lambda_
 
-    found = lambda_.alias(settings.clients, first.function, first.alias)
-    if (found or {}).get("FunctionVersion") != first.live_version:
+    listed = lambda_.aliases(settings.clients, first.function)
+    found = next((a for a in listed if a.get("Name") == first.alias), {})
+    if found.get("FunctionVersion") != first.live_version:
         return again()
-    return replace(first, alias_revision=(found or {}).get("RevisionId"))
+    return replace(first, alias_revision=found.get("RevisionId"), aliases=tuple(listed))
 
 
 def _description(settings) -> str:
@@ -201,7 +205,7 @@ def execute(settings, plan: Plan, *, sleep: Callable[[float], None] = time.sleep
     _same_code(published, plan, f"in version {version}")
     report(f"published version {version} ({plan.description})")
     smoke = {"skipped": True}
-    listing = _list_for_prune(settings, fn)   # reads only: they go out with the smoke test
+    listing = _list_for_prune(settings, fn, plan.aliases)   # reads only: they go out with the smoke test
     try:
         if plan.smoke:
             report(f"smoke test: invoking {fn}:{version} with {json.dumps(HEALTH_EVENT)}")
@@ -283,10 +287,11 @@ def judge_health(response: dict) -> tuple[bool, str, dict]:
     return True, "", body
 
 
-def _list_for_prune(settings, fn: str):
+def _list_for_prune(settings, fn: str, aliases: tuple | None):
     """(pool, versions future, aliases future) started now, or None when this target keeps every
-    version. Listed after the publish (the new version is in it) and before the alias moves (the
-    old one still counts as aliased: kept this time, which errs on the safe side)."""
+    version. Versions listed after the publish (the new one is in them); the aliases as ``confirm``
+    read them under the lock (else listed now), before the alias moves: the old version still
+    counts as aliased, kept this time, which errs on the safe side."""
     from concurrent.futures import ThreadPoolExecutor
 
     from ..aws import lambda_
@@ -294,7 +299,8 @@ def _list_for_prune(settings, fn: str):
     if not settings.target.prunes_versions:
         return None
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tars-prune-list")
-    return (pool, pool.submit(lambda_.versions, settings.clients, fn), pool.submit(lambda_.aliases, settings.clients, fn))
+    read = (lambda: list(aliases)) if aliases is not None else (lambda: lambda_.aliases(settings.clients, fn))
+    return pool, pool.submit(lambda_.versions, settings.clients, fn), pool.submit(read)
 
 
 def prune(clients, fn: str, keep: int, protect: set[str] = frozenset(),

@@ -486,7 +486,8 @@ def lock_table(settings):
 
 def test_task_changed_deploy_makes_no_call_twice_and_a_no_op_one(task_env, sent, monkeypatch):
     """The changed deploy under the lock: the alias's code read while the zip builds, $LATEST once, the
-    lock's write with one GetAlias, no read after the wait, the prune's listings once (AWS target)."""
+    lock's write with one ListAliases (reused by the prune), no read after the wait, versions listed
+    once (AWS target)."""
     lock_table(task_env)
     make_versions(4)
     lam().create_alias(FunctionName=FN, Name="production", FunctionVersion="4")
@@ -497,8 +498,9 @@ def test_task_changed_deploy_makes_no_call_twice_and_a_no_op_one(task_env, sent,
     names = [name for name, _ in sent]
     assert alias_target() == "5" and published() == ["4", "5"], (published(), names)
     assert len(set(sent)) == len(sent), sorted(sent)                       # no call twice
-    assert names.count("GetFunctionConfiguration") == 2 and names.count("GetAlias") == 1, names
+    assert names.count("GetFunctionConfiguration") == 2 and names.count("ListAliases") == 1, names
     assert names.count("ListVersionsByFunction") == 1 and names.count("DeleteFunction") == 3, names
+    assert names.index("ListAliases") < names.index("UpdateFunctionCode")   # read with the lock, reused by the prune
     assert names.index("PutItem") < names.index("UpdateFunctionCode") < names.index("PublishVersion") \
         < names.index("UpdateAlias") < names.index("DeleteItem")           # the lock held across the deploy
     sent.clear()
@@ -517,6 +519,7 @@ def test_alias_moved_after_the_plan_is_planned_again_under_the_lock(task_env):
     assert again != first and again.live_version == "2"
     same = step.confirm(task_env, again, lambda: pytest.fail("the alias did not move: no second plan"))
     assert same == again and same.alias_revision == lam().get_alias(FunctionName=FN, Name="production")["RevisionId"]
+    assert [a["Name"] for a in same.aliases] == ["production"]
 
 
 def test_alias_moved_after_the_check_fails_the_update_alias_instead_of_overwriting(settings):
