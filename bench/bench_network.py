@@ -17,7 +17,8 @@ Cases (each run alternates the order of the sides):
 
 Loopback goes through the same proxy at 0 ms (so the smoke Invoke is answered and requests are
 counted on both sides). Every side: wall time, CPU (user + sys of the process and its children),
-requests through the proxy. Ratios against the old way: median / median and min / min. The machine's
+the emulator's CPU while it ran (one moto process serves every request, so its CPU is a floor both
+sides share on a 2-core box), requests and ``Expect: 100-continue`` round trips through the proxy. Ratios against the old way: median / median and min / min. The machine's
 load average is printed per network setting. Prints Markdown (docs/benchmarks.md, "Over a network").
 """
 from __future__ import annotations
@@ -60,19 +61,32 @@ def smoke_answer(method: str, path: str, body: bytes):
     return 200, {"Content-Type": "application/json", "X-Amz-Executed-Version": "1"}, HEALTHY
 
 
-def run(argv, env, cwd, proxy: LatencyProxy, expect: str | None = None) -> tuple[float, float, int, int]:
-    """(wall s, CPU s, requests, ``Expect: 100-continue`` round trips) of one command through the
-    proxy; stops the bench when the command fails."""
+EMULATOR_PID: list[int] = []   # moto's server: its CPU per run is reported too (it serves both sides)
+
+
+def emulator_cpu() -> float:
+    """User + system seconds the emulator process has used so far (0 when unknown)."""
+    try:
+        fields = Path(f"/proc/{EMULATOR_PID[0]}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (IndexError, OSError, ValueError):
+        return 0.0
+
+
+def run(argv, env, cwd, proxy: LatencyProxy, expect: str | None = None) -> tuple[float, float, int, int, float]:
+    """(wall s, CPU s, requests, ``Expect: 100-continue`` round trips, emulator CPU s) of one command
+    through the proxy; stops the bench when the command fails."""
     proxy.reset()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, served = resource.getrusage(resource.RUSAGE_CHILDREN), emulator_cpu()
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, cwd=str(cwd), capture_output=True, text=True)
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after, served = resource.getrusage(resource.RUSAGE_CHILDREN), emulator_cpu() - served
     if done.returncode != 0 or (expect and expect not in done.stdout + done.stderr):
         raise SystemExit(f"{' '.join(map(str, argv))[:200]} failed ({done.returncode}):\n"
                          f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, proxy.count, proxy.expect_continue
+    return (wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, proxy.count,
+            proxy.expect_continue, served)
 
 
 def base_env(endpoint: str, **extra: str) -> dict:
@@ -162,16 +176,16 @@ def table(ms: float, results: dict, load: tuple[float, float]) -> list[str]:
     lambda_old = results.get(("deploy-lambda.sh sequence", "old"))
     ui_old = next((v for k, v in results.items() if k[0].startswith("two aws s3 sync")), None)
     lines = [f"\n### +{ms:g} ms per request (load average {load[0]:.1f} -> {load[1]:.1f})\n",
-             "| case | side | wall median | wall min | CPU median | requests | 100-continue | / old way (median) "
-             "| / old way (min) |", "|---|---|---|---|---|---|---|---|---|"]
+             "| case | side | wall median | wall min | CPU median | emulator CPU | requests | 100-continue "
+             "| / old way (median) | / old way (min) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for key, rows in results.items():
         case, side = key[0], key[1]
-        wall, cpu, reqs, expects = ([r[i] for r in rows] for i in range(4))
+        wall, cpu, reqs, expects, served = ([r[i] for r in rows] for i in range(5))
         old = ui_old if "UI" in case or "s3 sync" in case else lambda_old
         ow = [r[0] for r in old or []]
         ratio = "" if side == "old" or not ow else f"{med(wall) / med(ow):.2f}"
         best = "" if side == "old" or not ow else f"{min(wall) / min(ow):.2f}"
-        lines.append(f"| {case} | {side} | {med(wall):.2f} s | {min(wall):.2f} s | {med(cpu):.2f} s | "
+        lines.append(f"| {case} | {side} | {med(wall):.2f} s | {min(wall):.2f} s | {med(cpu):.2f} s | {med(served):.2f} s | "
                      f"{med(reqs):g} | {med(expects):g} | {ratio} | {best} |")
     return lines
 
@@ -201,6 +215,7 @@ def main() -> None:
         src = ROOT / name
         shutil.copytree(src, work / name) if src.is_dir() else shutil.copy(src, work / name)
     moto, url = start_moto(base_env(""))
+    EMULATOR_PID.append(moto.pid)
     out = [f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.runs} runs per side, "
            f"moto server on 127.0.0.1, proxy bench/latency_proxy.py"]
     try:
