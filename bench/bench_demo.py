@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.local_support import copy_project  # noqa: E402  (the e2e tests' fresh-clone recipe)
+from bench.scenarios.clone import copy_project  # noqa: E402  (the e2e tests' fresh-clone recipe)
 
 
 def shell(root: Path, script: str) -> tuple[float, subprocess.CompletedProcess]:

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.local_support import copy_project  # noqa: E402  (the e2e test's fresh-clone recipe)
+from bench.scenarios.clone import copy_project  # noqa: E402  (the e2e test's fresh-clone recipe)
 
 
 def inv(root: Path, *args: str) -> float:

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.local_support import copy_project  # noqa: E402
+from bench.scenarios.clone import copy_project  # noqa: E402
 
 
 def inv(tree: Path, root: Path, *args: str) -> tuple[float, float, str]:

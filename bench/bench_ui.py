@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.ui_site import RECORDS_BUCKET, make_site, touch_all, write_dist  # noqa: E402
+from bench.scenarios.ui_site import RECORDS_BUCKET, make_site, touch_all, write_dist  # noqa: E402
 
 AWS = ROOT / ".venv-awscli" / "bin" / "aws"
 

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_local import inv  # noqa: E402
-from tests.local_support import copy_project  # noqa: E402
+from bench.scenarios.clone import copy_project  # noqa: E402
 
 FN = "sre-poc-incident-handler"
 REQUESTS = {

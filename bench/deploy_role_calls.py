@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RECORDER = ROOT / "tests" / "support" / "aws_calls"
 sys.path.insert(0, str(ROOT))
 
-from tests.local_support import copy_project  # noqa: E402
+from bench.scenarios.clone import copy_project  # noqa: E402
 
 PYTHON = ROOT / ".venv" / "bin" / "python"
 GIT = ["git", "-c", "user.email=bench@tars.invalid", "-c", "user.name=bench"]

@@ -161,6 +161,14 @@ def error(err: TarsError) -> None:
         _print("[cyan]hint:[/] ", err.hint, stderr=True)
 
 
+def relay(prefix: str, line: str, *, stderr: bool = False) -> None:
+    """A line another run printed (a child deploying one environment), as it printed it, after ``prefix``."""
+    stream = sys.stderr if stderr else sys.stdout
+    with _lock:
+        stream.write(prefix + scrub(line) + "\n")
+        stream.flush()
+
+
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     from rich.table import Table
 

@@ -114,8 +114,28 @@ def _preflight(report: dict) -> list[str]:
     return lines + ["", "</details>"]
 
 
+def render_environments(report: dict) -> str:
+    """The report of `inv deploy --env dev,staging --json`: one table of the environments, then each
+    environment's own summary."""
+    envs = [e for e in report["environments"] if isinstance(e, dict)]
+    code_ = report.get("exit_code")
+    lines = [f"### {OK if code_ == 0 else FAILED} TARS {report.get('command') or 'deploy'} to "
+             f"{', '.join(str(e.get('env')) for e in envs)}: exit {code_}", "",
+             "| environment | result | release id | time | exit code |", "| --- | --- | --- | ---: | ---: |"]
+    for e in envs:
+        release = (e.get("report") or {}).get("release_id")
+        lines.append("| " + " | ".join(cell(v) for v in (e.get("env"), e.get("result"), code(release) if release else "",
+                                                          duration(e.get("elapsed")), e.get("exit_code"))) + " |")
+    for e in envs:
+        if isinstance(e.get("report"), dict) and isinstance(e["report"].get("components"), list):
+            lines += ["", render(e["report"]).rstrip()]
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def render(report: dict) -> str:
-    """The markdown summary of a deploy or rollback report."""
+    """The markdown summary of a deploy or rollback report (or of several environments' deploys)."""
+    if isinstance(report, dict) and isinstance(report.get("environments"), list):
+        return render_environments(report)
     what = kind(report)
     if what == "deploy":
         total = report.get("elapsed")

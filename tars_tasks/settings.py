@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 from .names import function_log_group, resource_names  # noqa: F401 - resource_names re-exported
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,6 +190,7 @@ FIELDS: tuple[Field, ...] = (
           _name),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
+DEFAULT_ENVS = ("dev", "staging", "prod", "local")
 LAMBDA_ENV_FIELDS = tuple(f for f in FIELDS if f.lambda_env)
 
 
@@ -234,6 +235,22 @@ def _envs(value: Any, where: str) -> tuple[str, ...]:
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: tars.envs holds {item!r}, which is no environment name", hint) from None
     return tuple(value)
+
+
+def declared_envs(ctx: Any) -> tuple[str, ...]:
+    """The environments a project declares (``tars.envs`` of invoke.yaml), or the built-in four."""
+    config = _invoke_config(ctx)
+    return _envs(config["envs"], "invoke.yaml") if config.get("envs") is not None else DEFAULT_ENVS
+
+
+def state_path(root: Path, env: str, target: str) -> Path:
+    """Where an env keeps its state (outputs.json, markers, Terraform's data): ``.tars/<env>``.
+    The local target keeps each env apart, from the others and from the AWS env of the same name:
+    ``.tars/local`` for env local, ``.tars/local-<env>`` for any other env run with ``--local`` (its
+    own emulator, servers, ports and outputs)."""
+    if target == "local" and env != "local":
+        return root / ".tars" / f"local-{env}"
+    return root / ".tars" / env
 
 
 def check_invoke_file(project_dir: Path) -> None:
@@ -309,8 +326,11 @@ class Settings:
             env, env_source = str(config["env"]), "invoke.yaml"
         else:
             env, env_source = default_env, "default"
-        envs = _envs(config["envs"], "invoke.yaml") if config.get("envs") is not None else (
-            "dev", "staging", "prod", "local")
+        envs = declared_envs(ctx)
+        if "," in env:
+            named = f"--env {env}" if env_source == "flag --env" else f"{env} ({env_source})"
+            raise UsageError(f"{named}: this task takes one environment",
+                             "only inv deploy --env takes several (--env dev,staging); run this task once per environment")
         if env not in envs:
             raise ConfigError(f"unknown environment '{env}'",
                               f"use one of: {', '.join(envs)} (list them under tars.envs in invoke.yaml)")
@@ -320,7 +340,7 @@ class Settings:
             path = root / name
             if path.is_file():
                 dotenv_layers.append((name, read_dotenv(path)))
-        outputs_path = root / ".tars" / env / "outputs.json"
+        outputs_path = state_path(root, env, str(target).lower()) / "outputs.json"
         outputs = read_outputs(outputs_path) if outputs_path.is_file() else {}
 
         values: dict[str, Any] = {}
@@ -398,13 +418,13 @@ class Settings:
 
     @property
     def state_dir(self) -> Path:
-        """Per-env state: outputs.json, markers, Terraform's data."""
-        return self.root / ".tars" / self.env
+        """Per-env state: outputs.json, markers, Terraform's data (see :func:`state_path`)."""
+        return state_path(self.root, self.env, self.target_name)
 
     @property
     def local_dir(self) -> Path:
-        """The local target's processes, ports and images (shared by every env run locally)."""
-        return self.root / ".tars" / "local"
+        """The local target's processes, ports and images: one emulator per env (see :func:`state_path`)."""
+        return state_path(self.root, self.env, "local")
 
     @property
     def cache_dir(self) -> Path:

@@ -210,7 +210,15 @@ def sha256_b64(path: Path) -> str:
 # ------------------------------------------------------------------ the build
 
 def build(settings, *, builder: str | None = None, report: Callable[[str], None] = lambda line: None) -> Artifact:
-    """Build (or reuse) ``dist/lambda.zip``. Raises ConfigError/Refused/StepFailed."""
+    """Build (or reuse) ``dist/lambda.zip``, one build at a time per checkout (environments deployed
+    in parallel share it: the second reuses the first's zip). Raises ConfigError/Refused/StepFailed."""
+    from . import one_build_at_a_time
+
+    with one_build_at_a_time(settings.dist_dir / ".lambda-build.lock"):
+        return _build(settings, builder=builder, report=report)
+
+
+def _build(settings, *, builder: str | None, report: Callable[[str], None]) -> Artifact:
     builder = builder or getattr(settings, "builder", None)
     check_builder(builder)
     src = settings.root / SOURCE_DIR

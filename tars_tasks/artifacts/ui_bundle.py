@@ -242,12 +242,35 @@ def sign_in_environment(settings) -> dict[str, str]:
 
 def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = None,
           on_step: Callable[[str], None] = lambda _text: None) -> Path:
-    """Install (when the lock changed) and build the UI (when its inputs changed). Returns dist."""
+    """Install (when the lock changed) and build the UI (when its inputs changed), one build at a
+    time per checkout. Returns this environment's own copy of dist (``dist/ui-<env>``): the bundle
+    is built for one env's API endpoint, so a parallel deploy of another env (which rebuilds ui/dist
+    for its own) never changes the files this one scans and uploads."""
+    from . import one_build_at_a_time
+
+    ui_dir = Path(ui_dir or settings.root / "ui")
+    with one_build_at_a_time(settings.dist_dir / ".ui-build.lock"):
+        return _snapshot(_build(settings, ui_dir, api_endpoint, on_step), settings.dist_dir / f"ui-{settings.state_dir.name}")
+
+
+def _snapshot(dist: Path, copy: Path) -> Path:
+    """``dist`` copied to ``copy`` (links kept as links: scan refuses one that leaves it)."""
+    import os
+    import shutil
+
+    fresh = copy.with_name(f"{copy.name}.{os.getpid()}.tmp")
+    shutil.rmtree(fresh, ignore_errors=True)
+    shutil.copytree(dist, fresh, symlinks=True)
+    shutil.rmtree(copy, ignore_errors=True)
+    os.replace(fresh, copy)
+    return copy
+
+
+def _build(settings, ui_dir: Path, api_endpoint: str | None, on_step: Callable[[str], None]) -> Path:
     import json
 
     from ..tools import npm
 
-    ui_dir = Path(ui_dir or settings.root / "ui")
     if not (ui_dir / "package.json").is_file():
         raise UsageError(f"no UI project at {ui_dir} (package.json missing)",
                          "run from the project root, or deploy an existing build with --skip-build")

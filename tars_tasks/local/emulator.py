@@ -20,6 +20,12 @@ def proc_dir(settings) -> Path:
     return settings.local_dir / "proc"
 
 
+def every_proc_dir(settings) -> list[Path]:
+    """The process records of every local env of the project (.tars/local, .tars/local-<env>)."""
+    tars = settings.root / ".tars"
+    return [tars / "local" / "proc", *sorted(tars.glob("local-*/proc"))]
+
+
 def running(settings) -> processes.Proc | None:
     return processes.running(proc_dir(settings), NAME, HEALTH)
 

@@ -9,8 +9,12 @@ from ..skeleton import tars_task
 SUBCOLLECTION = "local"
 
 
-@tars_task
-def up(c):
+ENV_HELP = {"env": "the local environment (default local; inv deploy --local --env dev keeps dev's apart, "
+                   "in .tars/local-dev)"}
+
+
+@tars_task(help=ENV_HELP)
+def up(c, env=None):
     """Start the local emulator (moto on 127.0.0.1), then the runtime and site once bootstrapped.
 
     The function runtime and the site server start only when .tars/local/outputs.json exists
@@ -18,7 +22,7 @@ def up(c):
     from ..local import emulator, services
     from ..settings import Settings
 
-    settings = Settings.load(c, local=True)
+    settings = Settings.load(c, local=True, env=env)
     proc, started = emulator.up(settings)
     console.ok(f"emulator {'started' if started else 'already running'} at {proc.url} (pid {proc.pid})")
     if not (settings.state_dir / "outputs.json").is_file():
@@ -31,28 +35,28 @@ def up(c):
                      "run inv deploy --all --local to recreate and redeploy everything")
 
 
-@tars_task
-def down(c):
+@tars_task(help={"env": "stop only this local environment's processes (default: every env's)"})
+def down(c, env=None):
     """Stop every process local mode started (emulator, runtime, MCP, site), by recorded pid."""
     from ..local import emulator, processes
     from ..settings import Settings
 
-    settings = Settings.load(c, local=True)
+    settings = Settings.load(c, local=True, env=env)
     stopped = []
-    records = processes.recorded(emulator.proc_dir(settings))
-    for proc in sorted(records, key=lambda p: p.name == emulator.NAME):  # the emulator last
-        if processes.stop(emulator.proc_dir(settings), proc.name):
-            stopped.append(f"{proc.name} (pid {proc.pid})")
+    for proc_dir in [emulator.proc_dir(settings)] if env else emulator.every_proc_dir(settings):
+        for proc in sorted(processes.recorded(proc_dir), key=lambda p: p.name == emulator.NAME):  # the emulator last
+            if processes.stop(proc_dir, proc.name):
+                stopped.append(f"{proc.name} (pid {proc.pid})")
     console.ok("stopped " + ", ".join(stopped) if stopped else "nothing was running")
 
 
-@tars_task
-def status(c):
+@tars_task(help=ENV_HELP)
+def status(c, env=None):
     """Show the local processes, their pids, ports and whether they answer."""
     from ..local import emulator, processes
     from ..settings import Settings
 
-    settings = Settings.load(c, local=True)
+    settings = Settings.load(c, local=True, env=env)
     rows = []
     for proc in processes.recorded(emulator.proc_dir(settings)):
         alive = processes.pid_runs(proc)
@@ -65,13 +69,13 @@ def status(c):
         console.ok(f"TARS UI: {settings.site_url}/  (API: {settings.vite_api_endpoint})")
 
 
-@tars_task
-def reset(c):
+@tars_task(help=ENV_HELP)
+def reset(c, env=None):
     """Wipe every resource in the local emulator (the processes keep running)."""
     from ..local import emulator
     from ..settings import Settings
 
-    if emulator.reset(Settings.load(c, local=True)):
+    if emulator.reset(Settings.load(c, local=True, env=env)):
         console.ok("local emulator wiped")
     else:
         console.info("the local emulator is not running: nothing to wipe")

@@ -4,7 +4,8 @@ Order: preflight (prod, or --preflight) → plan every selected component → as
 → lambda → ui → verify, all under one deploy lock. The summary says for every component:
 deployed (old → new), unchanged, failed (why) or not reached, with the rollback command of each
 deployed one. A successful run writes a release record. The pipeline itself is the plain function
-steps/deploy.run; this module reads the flags.
+steps/deploy.run; this module reads the flags. ``--env dev,staging`` deploys several environments
+in parallel, each its own `inv deploy --env NAME` process (steps/environments.py).
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from ..skeleton import load_settings, tars_task
     "preflight": "run the preflight checklist first (always done for TARS_PREFLIGHT_ENVS)",
     "force_preflight": "go ahead when preflight items fail (recorded in the release record)",
     "skip_tests": "preflight without its test item (CI: the same commit already passed make test)",
+    "env": "environment, or several in parallel: --env dev,staging (each its own process, lock and report; "
+           "one summary; the worst exit code)",
 })
 def deploy(c, all=False, infra=False, mcp=False, lambda_=False, ui=False, skip_verify=False,  # noqa: A002
            skip_preflight=False, preflight=False, force_preflight=False, skip_tests=False, env=None, local=False,
@@ -35,6 +38,15 @@ def deploy(c, all=False, infra=False, mcp=False, lambda_=False, ui=False, skip_v
     if skip_preflight and (preflight or force_preflight):
         raise UsageError("--skip-preflight contradicts --preflight / --force-preflight", "pass only one")
     names = pipeline.select(all, infra=infra, mcp=mcp, lambda_=lambda_, ui=ui)
+    if env and "," in env:   # several environments, in parallel: steps/environments.py
+        from ..settings import declared_envs
+        from ..steps import environments
+
+        switches = dict(skip_verify=skip_verify, skip_preflight=skip_preflight, preflight=preflight,
+                        force_preflight=force_preflight, skip_tests=skip_tests)
+        environments.deploy(declared_envs(c), env, environments.child_flags(
+            names, local=local, dry_run=dry_run, yes=yes, **switches), dry_run=dry_run, yes=yes, json_path=json, local=local)
+        return
     settings = load_settings(c, env=env, local=local)
     prod_like = settings.env in [e.strip() for e in (settings.preflight_envs or "").split(",")]
     steps.run(settings, names, dry_run=dry_run, yes=yes, json_path=json, skip_verify=skip_verify,

@@ -32,7 +32,7 @@ import pytest
 
 from tars_tasks.local import processes
 from tests.conftest import _SAFE_ENV, ROOT
-from tests.local_support import copy_project
+from bench.scenarios.clone import copy_project
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.local_support import copy_project
+from bench.scenarios.clone import copy_project
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.bucket_server import serve_bucket
-from tests.support.ui_site import RECORDS_BUCKET, make_site, write_dist
+from bench.scenarios.ui_site import RECORDS_BUCKET, make_site, write_dist
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

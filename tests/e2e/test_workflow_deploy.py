@@ -21,7 +21,7 @@ import yaml
 
 from tars_tasks.local import processes
 from tests.conftest import ROOT
-from tests.local_support import copy_project
+from bench.scenarios.clone import copy_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -24,7 +24,7 @@ import boto3
 from tests.faults.proxy import FaultPlan, FaultProxy, Record
 
 ROOT = Path(__file__).resolve().parents[2]
-NOBACKOFF = ROOT / "tests" / "faults" / "nobackoff"
+NOBACKOFF = ROOT / "tests" / "support" / "nobackoff"
 FN = "sre-poc-incident-handler"
 ALIAS = "production"
 LOCK_TABLE = "sre-poc-deploy-locks"

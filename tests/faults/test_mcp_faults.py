@@ -14,7 +14,7 @@ from tars_tasks.errors import StepFailed
 from tars_tasks.settings import Settings
 from tars_tasks.steps import mcp
 from tests.faults.proxy import FaultPlan, FaultProxy
-from tests.mcp_deploy_support import CLUSTER, FAKES, SERVICE, FakeClock, environ, make_project, seed
+from tests.support.mcp_deploy import CLUSTER, FAKES, SERVICE, FakeClock, environ, make_project, seed
 
 
 @pytest.mark.faults

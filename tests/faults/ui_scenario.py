@@ -16,7 +16,7 @@ import boto3
 
 from tests.faults.lambda_scenario import LOCK_TABLE, ROOT, inv_command, inv_env
 from tests.faults.proxy import FaultPlan, FaultProxy, Record
-from tests.support.ui_site import RECORDS_BUCKET, make_site, write_dist
+from bench.scenarios.ui_site import RECORDS_BUCKET, make_site, write_dist
 
 BUCKET = "sre-poc-ui-123456789012"
 LOCK_OPS = ("PutItem", "GetItem", "UpdateItem", "DeleteItem")   # the deploy lock's DynamoDB calls
@@ -53,7 +53,7 @@ def prepare(endpoint: str, root: Path) -> tuple[str, dict[str, bytes]]:
 
 def new_site(root: Path, label: str, chunks: int = 4) -> dict[str, bytes]:
     """A release whose main JS, index.html and ``chunks`` preloaded hashed chunks are new."""
-    from tests.support.ui_site import vite_hash
+    from bench.scenarios.ui_site import vite_hash
 
     dist = root / "ui" / "dist"
     shutil.rmtree(dist, ignore_errors=True)

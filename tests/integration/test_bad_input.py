@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 from tests.conftest import ROOT
-from tests.infra_support import FAKE_TERRAFORM, make_project
+from tests.support.infra import FAKE_TERRAFORM, make_project
 
 REGION = "us-east-1"
 FN = "sre-poc-incident-handler"
@@ -194,7 +194,7 @@ def incompressible(rel: str, size: int):
 
 
 def ui_dist(w: World):
-    from tests.support.ui_site import write_dist
+    from bench.scenarios.ui_site import write_dist
 
     dist = w.root / "ui" / "dist"
     write_dist(dist)
@@ -287,6 +287,14 @@ CASES = [
     Case("env-outputs-garbage", ("status",), 2, "outputs.json",
          setup=write(".tars/dev/outputs.json", "{not json", base="bare"), env={"ROOT": "bare"}),
     Case("unknown-env", ("deploy-lambda", "--env", "qa", "--yes"), 2, "unknown environment 'qa'"),
+    # several environments at once (inv deploy --env dev,staging)
+    Case("envs-empty-name", ("deploy", "--all", "--env", "dev,,staging", "--yes"), 2, "an empty environment name"),
+    Case("envs-twice", ("deploy", "--lambda", "--env", "dev,staging,dev", "--yes"), 2, "dev named twice"),
+    Case("envs-unknown", ("deploy", "--all", "--env", "dev,qa", "--yes"), 2, "unknown environment 'qa' in --env"),
+    Case("envs-no-yes", ("deploy", "--all", "--env", "dev,staging"), 2, "no prompt can be answered"),
+    Case("envs-rollback-to", ("rollback", "--to", "20260101T000000Z-abc1234", "--env", "dev,staging", "--yes"), 2,
+         "this task takes one environment"),
+    Case("envs-other-task", ("deploy-lambda", "--env", "dev,staging", "--yes"), 2, "this task takes one environment"),
     Case("bad-region", ("deploy-lambda", "--yes", "--no-smoke"), 2, "AWS_REGION='mars-1'",
          env={"AWS_REGION": "mars-1", "AWS_DEFAULT_REGION": "mars-1"}),
     # credentials
@@ -468,7 +476,7 @@ def test_a_report_that_cannot_be_written_after_a_deploy_says_the_deploy_happened
 
 
 # ---------------------------------------------------------------- the handler's bad requests
-from tests.handler_support import Context, configure, create_resources, event, handler_module, signed_by_iam  # noqa: E402
+from tests.support.handler import Context, configure, create_resources, event, handler_module, signed_by_iam  # noqa: E402
 
 HANDLER_CASES = [
     ("bad-json", dict(raw_body="{not json"), "body is not valid JSON"),

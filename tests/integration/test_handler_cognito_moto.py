@@ -9,7 +9,7 @@ import json
 import boto3
 import pytest
 
-from tests.handler_support import Context, action_event, configure, create_resources, handler_module, lambda_module, via_cdn
+from tests.support.handler import Context, action_event, configure, create_resources, handler_module, lambda_module, via_cdn
 
 PASSWORD = "Correct-Horse-Battery-9"
 

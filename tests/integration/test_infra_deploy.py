@@ -10,7 +10,7 @@ import shutil
 import boto3
 import pytest
 
-from tests.infra_support import call, commands, fake_env, make_project
+from tests.support.infra import call, commands, fake_env, make_project
 
 PLANNED = ["init", "validate", "plan", "show"]
 APPLIED = PLANNED + ["apply", "output", "state"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra_support import call, commands, fake_env, git, make_project
+from tests.support.infra import call, commands, fake_env, git, make_project
 
 
 @pytest.fixture

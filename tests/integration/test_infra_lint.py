@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra_support import FAKE_TERRAFORM, commands, fake_env, make_project
+from tests.support.infra import FAKE_TERRAFORM, commands, fake_env, make_project
 from tests.unit.test_infra_checkov import skip_comments
 
 INSECURE = '''

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.infra_support import FIXTURES, call, commands, fake_env, make_project
+from tests.support.infra import FIXTURES, call, commands, fake_env, make_project
 
 
 def test_saves_the_envs_outputs_read_only(run_inv, tmp_path):

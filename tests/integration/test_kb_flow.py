@@ -7,7 +7,7 @@ import urllib.request
 import boto3
 import pytest
 
-from tests.handler_support import BUCKET, call, configure, create_resources, handler_module, item_count
+from tests.support.handler import BUCKET, call, configure, create_resources, handler_module, item_count
 
 RUNBOOK = """# Payment service runbook
 

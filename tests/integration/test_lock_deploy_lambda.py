@@ -1,7 +1,7 @@
 """Two real `inv deploy-lambda` processes started together against one emulator: exactly one
 deploys, the other exits 3 naming the holder; Ctrl-C while holding releases the lock.
 
-A test-only sitecustomize (tests/support_lock) pauses each process right after it took the lock,
+A test-only sitecustomize (tests/support/lock_pause) pauses each process right after it took the lock,
 so the two runs overlap for certain instead of by timing.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ def setup(endpoint, project, tmp_path):
     held.mkdir()
     env = inv_env({"AWS_ENDPOINT_URL": endpoint, "TARS_ROOT": str(project), "TARS_TEST_HELD_DIR": str(held),
                    "TARS_TEST_RELEASE_FILE": str(tmp_path / "release")})
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests" / "support_lock"), str(ROOT)])
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests" / "support" / "lock_pause"), str(ROOT)])
     # a second checkout: two engineers (or two CI jobs) deploying the same environment
     other = tmp_path / "checkout2"
     shutil.copytree(project, other, symlinks=True, ignore=shutil.ignore_patterns("dist"))

@@ -4,7 +4,7 @@ import json
 import shlex
 from importlib.metadata import version
 
-from tests.mcp_support import ROOT
+from tests.support.mcp_server import ROOT
 
 MCP = ROOT / "mcp_server"
 

@@ -9,8 +9,8 @@ import urllib.request
 import boto3
 import pytest
 
-from tests.handler_support import call, configure, create_resources, handler_module, lambda_module
-from tests.mcp_support import start_server, stop_server
+from tests.support.handler import call, configure, create_resources, handler_module, lambda_module
+from tests.support.mcp_server import start_server, stop_server
 
 
 @pytest.fixture(scope="module")

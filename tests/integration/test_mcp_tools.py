@@ -6,8 +6,8 @@ import time
 import boto3
 import pytest
 
-from tests.handler_support import lambda_module
-from tests.mcp_support import server_module
+from tests.support.handler import lambda_module
+from tests.support.mcp_server import server_module
 
 @pytest.fixture
 def mcp(aws):

@@ -1,4 +1,4 @@
-"""The Fabric remote builder against a real OpenSSH server on 127.0.0.1 (tests/sshd.py), with the
+"""The Fabric remote builder against a real OpenSSH server on 127.0.0.1 (tests/support/sshd.py), with the
 fake docker on the server side's PATH."""
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from tars_tasks.aws.ecr import RegistryLogin
 from tars_tasks.errors import StepFailed, UsageError
 from tars_tasks.tools import remote
-from tests.mcp_deploy_support import CLUSTER, FAKES, SERVICE, environ, head, make_project, seed
-from tests.sshd import _free_port, sshd  # noqa: F401 - the fixture
+from tests.support.mcp_deploy import CLUSTER, FAKES, SERVICE, environ, head, make_project, seed
+from tests.support.sshd import _free_port, sshd  # noqa: F401 - the fixture
 
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 

@@ -7,7 +7,7 @@ import boto3
 import pytest
 
 from tests.support.npm_project import write_project
-from tests.support.ui_site import RECORDS_BUCKET, make_site, write_dist
+from bench.scenarios.ui_site import RECORDS_BUCKET, make_site, write_dist
 
 
 @pytest.fixture

@@ -1,4 +1,15 @@
-"""Helpers shared by tests and bench/ (fixture sites, emulator resources)."""
+"""Test helpers, in one package: emulator resources and projects per component (handler, auth,
+infra, mcp_deploy, mcp_server, tf_moto), local servers (bucket_server, recorder, sshd), npm_project,
+iam_request. What bench/ also needs lives in bench/scenarios (a fresh clone, the UI site) instead.
+
+Three folders hold a ``sitecustomize.py``, each put first on the PYTHONPATH of the ``inv``
+subprocesses of the tests that need it (Python's site module imports the first ``sitecustomize``
+on sys.path at start-up, the only way to patch a child process from outside the code under test,
+and only one per process, hence a folder each):
+``aws_calls/`` records every AWS call (the deploy-role tests and bench), ``lock_pause/`` pauses a
+task right after it took the deploy lock (tests/integration/test_lock_deploy_lambda.py),
+``nobackoff/`` zeroes botocore's retry backoff sleep (the fault suites).
+"""
 
 import pytest
 

@@ -1,8 +1,8 @@
-"""Standing checks on the shape of tars_tasks/ (measured from the source by tests/support/code_shape.py;
+"""Standing checks on the shape of tars_tasks/ (measured from the source by bench/code_shape.py;
 bench/code_shape.py prints the same numbers as a table)."""
 from __future__ import annotations
 
-from tests.support import code_shape
+from bench import code_shape
 
 
 def test_no_import_cycle_inside_tars_tasks():

@@ -13,8 +13,8 @@ import time
 import boto3
 import pytest
 
-from tests.auth_support import CLIENT_ID, ISSUER, JWKS_URL, POOL_ID, Pool, configure_pool, new_key, unsigned
-from tests.handler_support import (ACCOUNT, BUCKET, Context, action_event, configure, create_resources,
+from tests.support.auth import CLIENT_ID, ISSUER, JWKS_URL, POOL_ID, Pool, configure_pool, new_key, unsigned
+from tests.support.handler import (ACCOUNT, BUCKET, Context, action_event, configure, create_resources,
                                    handler_module, lambda_module, signed_by_iam, via_cdn)
 
 READS = ("chat", "kb_list", "list_incidents")

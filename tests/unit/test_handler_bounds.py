@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from tests.handler_support import BUCKET, Context, call, configure, create_resources, event, handler_module, item_count, lambda_module
+from tests.support.handler import BUCKET, Context, call, configure, create_resources, event, handler_module, item_count, lambda_module
 
 DOCS, CHUNKS, INCIDENTS = "sre-poc-kb-documents", "sre-poc-kb-chunks", "sre-poc-incidents"
 MB = 1024 * 1024

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from tests.handler_support import BUCKET, call, configure, create_resources, handler_module, lambda_module
+from tests.support.handler import BUCKET, call, configure, create_resources, handler_module, lambda_module
 
 @pytest.fixture
 def seeded_ms():

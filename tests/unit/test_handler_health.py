@@ -3,7 +3,7 @@ import json
 import sys
 from pathlib import Path
 
-from tests.handler_support import Context, signed_by_iam
+from tests.support.handler import Context, signed_by_iam
 
 ROOT = Path(__file__).resolve().parents[2]
 

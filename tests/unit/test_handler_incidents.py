@@ -1,7 +1,7 @@
 import boto3
 import pytest
 
-from tests.handler_support import call, configure, create_resources, handler_module, item_count
+from tests.support.handler import call, configure, create_resources, handler_module, item_count
 
 TABLE = "sre-poc-incidents"
 

@@ -3,7 +3,7 @@ import json
 import boto3
 import pytest
 
-from tests.handler_support import BUCKET, call, configure, create_resources, handler_module, item_count
+from tests.support.handler import BUCKET, call, configure, create_resources, handler_module, item_count
 
 DOCS, CHUNKS = "sre-poc-kb-documents", "sre-poc-kb-chunks"
 RUNBOOK = """# Payment service runbook
@@ -249,7 +249,7 @@ def test_an_active_document_whose_file_is_replaced_by_garbage_fails_and_loses_it
 
 def test_a_record_written_before_the_format_was_stored_still_completes(h):
     """Records from the earlier contract kept the format in doc_type and have no file_format."""
-    from tests.handler_support import lambda_module
+    from tests.support.handler import lambda_module
 
     doc = upload(h, file_name="legacy.md")
     boto3.client("dynamodb").update_item(
@@ -290,7 +290,7 @@ def _ui_list(name: str) -> list[str]:
     """A string array the UI exports from ui/src/kbUpload.js (what its upload form offers)."""
     import re
 
-    from tests.handler_support import ROOT
+    from tests.support.handler import ROOT
 
     source = (ROOT / "ui" / "src" / "kbUpload.js").read_text()
     found = re.search(rf"export const {name} = \[([^\]]*)\]", source)

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from tests.handler_support import BUCKET, call, configure, create_resources, handler_module, lambda_module
+from tests.support.handler import BUCKET, call, configure, create_resources, handler_module, lambda_module
 
 # rule -> (a log line, what must be gone from it, what must remain)
 EXAMPLES = {

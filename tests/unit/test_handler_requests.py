@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.handler_support import (ROOT, Context, configure, create_resources, event, handler_module, item_count,
+from tests.support.handler import (ROOT, Context, configure, create_resources, event, handler_module, item_count,
                                    signed_by_iam, url_event)
 
 
@@ -80,7 +80,7 @@ def test_an_aws_failure_is_a_5xx_without_trace_logged_at_error(h, monkeypatch, c
 def test_expected_degradations_log_no_error(h, caplog):
     import boto3
 
-    from tests.handler_support import lambda_module
+    from tests.support.handler import lambda_module
 
     lambda_module("sample_data").seed(boto3.client("logs"))
     with caplog.at_level(logging.INFO, logger="tars"):
@@ -173,7 +173,7 @@ def seeded(h):
     """One active KB document (its file, chunks) and one open incident, written through the handler."""
     import boto3
 
-    from tests.handler_support import BUCKET
+    from tests.support.handler import BUCKET
 
     post = lambda fields: url_reply(h, url_event("POST", body=json.dumps(fields)))  # noqa: E731
     up = post({"action": "kb_upload", "service_name": "payment-service", "feature_name": "payments",

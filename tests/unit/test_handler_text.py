@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import boto3
 import pytest
 
-from tests.handler_support import ROOT, configure, handler_module, lambda_module
+from tests.support.handler import ROOT, configure, handler_module, lambda_module
 
 handler_module()  # puts the handler's modules in sys.modules
 chunking = lambda_module("chunking")

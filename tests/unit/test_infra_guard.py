@@ -7,7 +7,7 @@ import pytest
 
 from tars_tasks.errors import Refused
 from tars_tasks.steps import infra_guard
-from tests.infra_support import FIXTURES
+from tests.support.infra import FIXTURES
 
 
 def load(name):

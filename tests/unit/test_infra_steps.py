@@ -13,7 +13,7 @@ from tars_tasks.errors import ConfigError, Refused, StepFailed, UsageError
 from tars_tasks.settings import Settings
 from tars_tasks.steps import infra
 from tars_tasks.tools import terraform
-from tests.infra_support import FAKE_TERRAFORM, call, calls, commands, fake_env, make_project
+from tests.support.infra import FAKE_TERRAFORM, call, calls, commands, fake_env, make_project
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from tars_tasks.errors import ConfigError, StepFailed
 from tars_tasks.tools import container
-from tests.mcp_deploy_support import FAKES
+from tests.support.mcp_deploy import FAKES
 
 
 @pytest.fixture

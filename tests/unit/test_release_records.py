@@ -19,7 +19,7 @@ from tars_tasks.settings import Settings
 from tars_tasks.steps import release
 from tars_tasks.steps import ui as ui_steps
 from tests.support import fresh_console  # noqa: F401
-from tests.support.ui_site import RECORDS_BUCKET, make_site, write_dist
+from bench.scenarios.ui_site import RECORDS_BUCKET, make_site, write_dist
 
 pytestmark = pytest.mark.usefixtures("fresh_console")
 

@@ -5,7 +5,7 @@ import pytest
 
 from tars_tasks.artifacts import ui_bundle
 from tars_tasks.errors import StepFailed, UsageError
-from tests.support.ui_site import write_dist
+from bench.scenarios.ui_site import write_dist
 
 
 @pytest.mark.parametrize("key,content_type", [

@@ -8,7 +8,7 @@ import pytest
 from tars_tasks.aws import cloudfront
 from tars_tasks.errors import StepFailed
 from tests.support.recorder import aws_error
-from tests.support.ui_site import make_site
+from bench.scenarios.ui_site import make_site
 
 
 def test_paths_only_for_changed_html_and_non_hashed_files():

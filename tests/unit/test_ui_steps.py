@@ -14,7 +14,7 @@ from tars_tasks.settings import Settings
 from tars_tasks.steps import ui as steps
 from tests.support import fresh_console  # noqa: F401
 from tests.support.recorder import Calls, aws_error, key_of
-from tests.support.ui_site import RECORDS_BUCKET, make_site, write_dist
+from bench.scenarios.ui_site import RECORDS_BUCKET, make_site, write_dist
 
 HTML = ("index.html", "help/index.html")
 pytestmark = pytest.mark.usefixtures("fresh_console")

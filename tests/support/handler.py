@@ -9,7 +9,7 @@ from pathlib import Path
 
 import boto3
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "sre-poc"
 BUCKET = "sre-poc-kb-documents-123456789012"
 

@@ -65,7 +65,7 @@ def unsigned(payload_from: str) -> str:
 
 def configure_pool(monkeypatch, pool: Pool) -> None:
     """The handler's environment as Terraform sets it, JWKS fetched from ``pool``."""
-    from tests.handler_support import lambda_module
+    from tests.support.handler import lambda_module
 
     monkeypatch.setenv("COGNITO_USER_POOL_ID", POOL_ID)
     monkeypatch.setenv("COGNITO_CLIENT_ID", CLIENT_ID)

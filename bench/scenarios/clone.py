@@ -5,7 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SKIP_DIRS = {".git", ".tars", "dist", "node_modules", "__pycache__", ".pytest_cache", ".terraform"}
 
 

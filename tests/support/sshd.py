@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-FAKES = Path(__file__).resolve().parent / "fakes"
+FAKES = Path(__file__).resolve().parents[1] / "fakes"
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 

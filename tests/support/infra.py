@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FAKE_TERRAFORM = ROOT / "tests" / "fakes" / "terraform"
 FIXTURES = ROOT / "tests" / "fixtures" / "terraform"
 

@@ -17,7 +17,7 @@ from typing import Callable
 
 import boto3
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FAKES = ROOT / "tests" / "fakes"
 CLUSTER = "sre-poc-cluster"
 SERVICE = "sre-poc-mcp-server"
