@@ -37,10 +37,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from latency_proxy import LatencyProxy  # noqa: E402
-from tests.support.ui_site import RECORDS_BUCKET, make_site, write_dist  # noqa: E402
+from bench.latency_proxy import LatencyProxy  # noqa: E402
+from bench.scenarios.ui_site import RECORDS_BUCKET, make_site, write_dist  # noqa: E402
 
 FN, LOCK_TABLE = "sre-poc-incident-handler", "sre-poc-deploy-locks"
 AWS = ROOT / ".venv-awscli" / "bin" / "aws"
@@ -200,7 +199,7 @@ def main() -> None:
     args = parser.parse_args()
     if not AWS.exists():
         raise SystemExit("run bench/setup-awscli.sh first (.venv-awscli/bin/aws)")
-    from bench_lambda import start_moto
+    from bench.bench_lambda import start_moto
 
     work = Path(tempfile.mkdtemp(prefix="tars-bench-net-"))
     trees = {"after (this tree)": ROOT}

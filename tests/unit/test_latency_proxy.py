@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import importlib.util
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location(
-    "latency_proxy", Path(__file__).resolve().parents[2] / "bench" / "latency_proxy.py")
-latency_proxy = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(latency_proxy)
+from bench import latency_proxy
 
 
 class _Echo(BaseHTTPRequestHandler):
