@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "tars_tasks"
-WORDS = ("is_local", "local or None", "dry_run")
+WORDS = ("is_local", "local or None", "dry_run", "getattr(", "hasattr(")
 # Modules allowed to call boto3 clients outside aws/, each with the reason. Keep it short.
 RAW_CALLS_ALLOWED: dict[str, str] = {}
 
@@ -39,6 +39,9 @@ class Shape:
     words: dict[str, int] = field(default_factory=dict)
     raw_calls: list[str] = field(default_factory=list)     # "path:line api"
     cycles: list[list[str]] = field(default_factory=list)
+    longest_task: tuple[int, str] = (0, "")
+    task_locks: list[str] = field(default_factory=list)     # tasks/ modules that call lock.hold themselves
+    report_helpers: list[str] = field(default_factory=list)  # tasks/ functions that write a --json report for others
 
     def rows(self) -> list[tuple[str, str]]:
         return [("files in tars_tasks/", str(self.files)),
@@ -46,7 +49,11 @@ class Shape:
                 ("longest function", f"{self.longest[0]} lines ({self.longest[1]})"),
                 *((f"occurrences of `{w}`", str(n)) for w, n in self.words.items()),
                 ("raw AWS calls outside aws/", str(len(self.raw_calls))),
-                ("import cycles in tars_tasks", str(len(self.cycles)))]
+                ("import cycles in tars_tasks", str(len(self.cycles))),
+                ("longest task function (tasks/)", f"{self.longest_task[0]} lines ({self.longest_task[1]})"),
+                ("tasks/ modules taking the deploy lock themselves", str(len(self.task_locks))),
+                ("report helpers in tasks/ (a def other than a task calling write_report)",
+                 str(len(self.report_helpers)))]
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:
@@ -199,6 +206,16 @@ def measure(root: Path = ROOT) -> Shape:
             continue
         shape.raw_calls += raw_calls(path, rel)
     shape.cycles = cycles(imports(modules))
+    tasks = {n: p for n, p in modules.items() if n.startswith(f"{PACKAGE}.tasks.")}
+    shape.longest_task = longest_function(tasks, root)
+    for name, path in tasks.items():
+        tree = ast.parse(text_of[name])
+        if "lock.hold(" in text_of[name]:
+            shape.task_locks.append(name)
+        for node in tree.body:   # module-level helpers that are not tasks (no decorator) and write reports
+            if isinstance(node, ast.FunctionDef) and not node.decorator_list \
+                    and "write_report(" in ast.get_source_segment(text_of[name], node):
+                shape.report_helpers.append(f"{name}.{node.name}")
     return shape
 
 

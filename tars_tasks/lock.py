@@ -13,9 +13,11 @@ import os
 import threading
 import time
 import uuid
-from typing import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 from . import console
+from . import plan as plan_base
 
 # Lock ids this process holds right now: a nested hold (deploy --all calling a component that
 # takes the lock itself) is a no-op instead of refusing its own pipeline.
@@ -49,11 +51,8 @@ def _mark_held(lid: str, holder: dict | None) -> Iterator[dict | None]:
 
 
 @contextlib.contextmanager
-def hold(settings, command: str, *, dry_run: bool = False,
-         clock: Callable[[], float] = time.time) -> Iterator[dict | None]:
-    if dry_run:
-        yield None
-        return
+def hold(settings, command: str, *, clock: Callable[[], float] = time.time) -> Iterator[dict | None]:
+    """Hold the deploy lock for the body (a dry run never gets here: skeleton.apply stops before)."""
     with _held_lock:
         nested = lock_id(settings) in _held
         outer = _held.get(lock_id(settings))
@@ -105,3 +104,62 @@ def hold(settings, command: str, *, dry_run: bool = False,
             dynamodb.release_lock(settings.clients, table, lid, token)
         except Exception as exc:  # noqa: BLE001 - never hide the body's own error
             console.warn(f"could not release the deploy lock ({exc}); inv unlock --force releases it")
+
+
+# ---------------------------------------------------------------- inv unlock, as a plan
+
+@dataclass(frozen=True)
+class UnlockPlan(plan_base.Plan):
+    """inv unlock: delete the lock item of ``lock_id`` as it was read (its token), or nothing."""
+
+    component = "lock"
+    lock_id: str
+    holder: tuple[tuple[str, Any], ...] = ()   # the lock item read, token included; () when free
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.holder)
+
+    @property
+    def who(self) -> str:
+        h = dict(self.holder)
+        return (f"{h.get('holder')} (pid {int(float(h.get('pid', 0)))}, '{h.get('command')}', "
+                f"since {h.get('started')})")
+
+    @property
+    def before(self) -> str | None:
+        return self.who if self.holder else None
+
+    def summary(self) -> list[str]:
+        if not self.holder:
+            return [f"no deploy lock held for {self.lock_id}"]
+        return [f"release the deploy lock of {self.lock_id}, held by {self.who}"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"lock_id": self.lock_id, "held_by": {k: v for k, v in self.holder if k != "token"} or None}
+
+
+def plan_unlock(settings) -> UnlockPlan:
+    """Reads only: who holds this environment's deploy lock (no lock table yet: nobody)."""
+    from .aws import dynamodb
+
+    lid = lock_id(settings)
+    try:
+        holder = dynamodb.read_lock(settings.clients, settings.lock_table, lid)
+    except dynamodb.LockTableMissing:
+        holder = None
+    return UnlockPlan(lid, tuple(sorted((holder or {}).items())))
+
+
+def execute_unlock(settings, p: UnlockPlan):
+    """Delete the lock item read by the plan, only if it is still that one (its token)."""
+    from .aws import dynamodb
+    from .errors import Refused
+    from .outcome import DEPLOYED, UNCHANGED, Outcome
+
+    if not p.has_changes:
+        return Outcome("lock", UNCHANGED, None, None, p.summary()[0])
+    if not dynamodb.release_lock(settings.clients, settings.lock_table, p.lock_id, dict(p.holder).get("token")):
+        raise Refused(f"the deploy lock of {p.lock_id} changed since it was read: nothing released",
+                      "run inv unlock again and look at who holds it now")
+    return Outcome("lock", DEPLOYED, p.who, None, f"released the deploy lock of {p.who}")

@@ -108,6 +108,7 @@ def load_settings(c: Any, **flags: Any):
 
 def apply(settings, command: str, plan: Callable[[], Any], execute: Callable[[Any], Any], *, dry_run: bool,
           yes: bool, question: Callable[[Any], str | None], show: Callable[[Any], None] | None = None,
+          check: Callable[[Any], None] | None = None, replan: bool = True, locked: bool = True,
           report: dict | None = None, confirm: Callable[[Any], Any] | None = None):
     """The skeleton of a mutating task once its settings are loaded; returns ``(plan, outcome)``.
 
@@ -117,9 +118,14 @@ def apply(settings, command: str, plan: Callable[[], Any], execute: Callable[[An
     state moved since the plan shown, refuse (exit 3) unless ``--yes`` (then the new plan is shown
     and run) → execute → release the lock. The lock is held from the re-plan to the end of
     ``execute``, never while a person answers. ``report`` (the --json report) gets the plan
-    (``as_dict``) each time one is made and the outcome. ``confirm(first)``, when given, replaces the
-    re-plan: a cheaper check, sent together with the lock's write (it must only read, and the
-    component's writes must be guarded by what it read, so nothing that moves after it is overwritten).
+    (``as_dict``) each time one is made and the outcome. ``check(plan)`` runs on every plan shown
+    (the destroy guard: it refuses before --dry-run stops and before anyone is asked).
+    ``replan=False``: execute the plan shown, for a plan that checks itself for staleness when
+    executed (a saved Terraform plan: terraform apply refuses it when the state moved).
+    ``locked=False``: no deploy lock (users.*: the user pool is not a deploy). ``confirm(first)``,
+    when given, replaces the re-plan: a cheaper check, sent together with the lock's write (it must
+    only read, and the component's writes must be guarded by what it read, so nothing that moves
+    after it is overwritten).
     """
     from . import lock
     from .errors import Refused
@@ -138,6 +144,8 @@ def apply(settings, command: str, plan: Callable[[], Any], execute: Callable[[An
 
     first = planned()
     show(first)
+    if check:
+        check(first)
     if dry_run:
         return done(first, first.preview())
     if not first.has_changes:
@@ -145,8 +153,10 @@ def apply(settings, command: str, plan: Callable[[], Any], execute: Callable[[An
     asked = question(first)
     if asked:
         console.confirm(asked, yes)
+    if not locked:
+        return done(first, execute(first))
     early = None
-    if confirm is not None:   # one round trip less: the check goes out with the lock's write
+    if confirm is not None and replan:   # one round trip less: the check goes out with the lock's write
         from concurrent.futures import ThreadPoolExecutor
 
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tars-confirm")
@@ -157,14 +167,40 @@ def apply(settings, command: str, plan: Callable[[], Any], execute: Callable[[An
             current = early.result()
             report["plan"] = current.as_dict()
         else:
-            current = planned()
+            current = planned() if replan else first
         if current != first:
             if not yes:
                 raise Refused(f"{command}: what is live changed while the plan was shown",
                               f"run inv {command} again and look at the new plan")
             console.warn("what is live changed since the plan was shown: the new plan")
             show(current)
+            if check:
+                check(current)
         return done(current, execute(current))
+
+
+def run(settings, command: str, plan: Callable[[], Any], execute: Callable[[Any], Any], *, json: str | None,
+        component: str, extra: dict | None = None, **how: Any):
+    """:func:`apply`, then the task's ``--json`` report, written once whether the run failed or not.
+
+    The one report of every mutating task: ``task``, ``env``, ``dry_run``, the task's ``extra``
+    keys, ``plan`` (the last plan made, ``as_dict``) and ``outcome``; on failure ``outcome`` is
+    ``{component, status: failed, error}`` and ``error`` the failure (kind, message, hint, exit
+    code). Returns ``(plan, outcome)``; ``how`` are :func:`apply`'s keywords.
+    """
+    from .outcome import FAILED
+
+    report: dict = {"task": command, "env": settings.env, "dry_run": bool(how.get("dry_run")),
+                    **(extra or {}), "plan": None, "outcome": None}
+    try:
+        made, outcome = apply(settings, command, plan, execute, report=report, **how)
+    except TarsError as err:
+        report["outcome"] = {"component": component, "status": FAILED, "error": err.as_dict()}
+        report["error"] = err.as_dict()
+        console.write_report(json, report)
+        raise
+    console.write_report(json, report)
+    return made, outcome
 
 
 def _show_plan(plan) -> None:

@@ -75,6 +75,19 @@ def groups_of(clients: Callable, pool_id: str, email: str) -> list[str]:
         return [g["GroupName"] for page in pages for g in page.get("Groups", [])]
 
 
+def exists(clients: Callable, pool_id: str, email: str) -> bool:
+    """True when the pool has a user ``email`` (reads only)."""
+    try:
+        get(clients, pool_id, email)
+    except UnknownUser:
+        return False
+    return True
+
+
+def user_exists(email: str, role: str) -> UserExists:
+    return UserExists(f"user {email} already exists", f"inv users.role {email} --role {role} changes its role")
+
+
 def add(clients: Callable, pool_id: str, email: str, role: str, *, temporary_password: str | None = None,
         permanent_password: str | None = None) -> User:
     """Create ``email`` in ``role``'s group.
@@ -93,8 +106,7 @@ def add(clients: Callable, pool_id: str, email: str, role: str, *, temporary_pas
             created = idp.admin_create_user(**args)["User"]
     except TarsError as err:
         if _code(err) == "UsernameExistsException":
-            raise UserExists(f"user {email} already exists",
-                             f"inv users.role {email} --role {role} changes its role") from None
+            raise user_exists(email, role) from None
         raise
     with translate(f"set the password of {email}"):
         if permanent_password:
@@ -136,25 +148,45 @@ def remove(clients: Callable, pool_id: str, email: str) -> None:
         idp.admin_delete_user(UserPoolId=pool_id, Username=email)
 
 
-def set_role(clients: Callable, pool_id: str, email: str, role: str) -> tuple[str | None, bool]:
-    """Put ``email`` in ``role``'s group and out of the other one. (previous role, changed).
+@dataclass(frozen=True)
+class RoleChange:
+    """What putting ``email`` in ``role`` takes: the group to join, the TARS groups to leave, and
+    whether to sign them out everywhere (a demotion from editor: a refresh can then no longer mint
+    access tokens with the old group; a token already issued lives until it expires, 30 minutes)."""
 
-    A demotion also signs the user out everywhere: a refresh can then no longer mint access tokens
-    with the old group (a token already issued lives until it expires: 30 minutes)."""
+    email: str
+    role: str
+    before: str | None
+    join: str | None
+    leave: tuple[str, ...]
+    sign_out: bool
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.join or self.leave)
+
+
+def role_change(clients: Callable, pool_id: str, email: str, role: str) -> RoleChange:
+    """Reads only: the RoleChange that puts ``email`` in ``role``'s group and out of the other one."""
     get(clients, pool_id, email)
     current = groups_of(clients, pool_id, email)
     before = "editor" if GROUPS["editor"] in current else ("viewer" if GROUPS["viewer"] in current else None)
-    idp = clients(SERVICE)
     if current == [GROUPS[role]] or (before == role and len([g for g in current if g in ROLE_OF]) == 1):
-        return before, False
-    with translate(f"add {email} to {GROUPS[role]}"):
-        if GROUPS[role] not in current:
-            idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=GROUPS[role])
-    for group in current:
-        if group in ROLE_OF and group != GROUPS[role]:
-            with translate(f"remove {email} from {group}"):
-                idp.admin_remove_user_from_group(UserPoolId=pool_id, Username=email, GroupName=group)
-    if before == "editor" and role != "editor":
+        return RoleChange(email, role, before, None, (), False)
+    return RoleChange(email, role, before, None if GROUPS[role] in current else GROUPS[role],
+                      tuple(g for g in current if g in ROLE_OF and g != GROUPS[role]),
+                      before == "editor" and role != "editor")
+
+
+def change_role(clients: Callable, pool_id: str, change: RoleChange) -> None:
+    """Make exactly the calls ``change`` lists."""
+    idp, email = clients(SERVICE), change.email
+    if change.join:
+        with translate(f"add {email} to {change.join}"):
+            idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=change.join)
+    for group in change.leave:
+        with translate(f"remove {email} from {group}"):
+            idp.admin_remove_user_from_group(UserPoolId=pool_id, Username=email, GroupName=group)
+    if change.sign_out:
         with translate(f"sign out {email}"):
             idp.admin_user_global_sign_out(UserPoolId=pool_id, Username=email)
-    return before, True

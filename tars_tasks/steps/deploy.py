@@ -34,7 +34,8 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
     command = f"{COMMAND} " + " ".join(f"--{n}" for n in names)
     report: dict[str, Any] = {"command": command, "env": settings.env, "dry_run": dry_run,
                               "components": [], "preflight": None, "release_id": None}
-    with lock.hold(settings, command, dry_run=dry_run) as held, contextlib.ExitStack() as late_lock:
+    held_lock = contextlib.nullcontext() if dry_run else lock.hold(settings, command)   # a dry run takes no lock
+    with held_lock as held, contextlib.ExitStack() as late_lock:
         report["preflight"] = run_preflight(settings, report, json_path, registry=registry, dry_run=dry_run,
                                             skip_tests=skip_tests, force=force_preflight,
                                             checklist=preflight_run) if preflight else \

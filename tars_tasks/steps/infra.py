@@ -18,8 +18,9 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .. import plan as plan_base
 from ..errors import StepFailed, TarsError
-from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
+from ..outcome import DEPLOYED, UNCHANGED, Outcome
 from . import infra_guard
 from .infra_guard import Change
 
@@ -30,6 +31,13 @@ DONE = {"create": "created", "update": "updated", "replace": "replaced", "delete
 
 @dataclass(frozen=True)
 class InfraPlan:
+    """A Terraform plan (or the local runner's); ``has_changes`` is data here, so the shared
+    :class:`~tars_tasks.plan.Plan` behaviour is borrowed rather than inherited (its property would
+    shadow the field)."""
+
+    component = COMPONENT
+    before = after = None
+    preview = plan_base.Plan.preview
     env: str
     has_changes: bool
     changes: tuple[Change, ...] = ()
@@ -111,7 +119,7 @@ def discard(plan_: InfraPlan | None) -> None:
         plan_.release()
 
 
-def execute(settings, plan_: InfraPlan, *, dry_run: bool = False, allow_destroy: bool = False,
+def execute(settings, plan_: InfraPlan, *, allow_destroy: bool = False,
             allow_data_loss: bool = False, runner=None, clock=time.monotonic) -> Outcome:
     """Apply exactly the saved plan, then save the outputs. Unchanged → no apply.
 
@@ -121,9 +129,6 @@ def execute(settings, plan_: InfraPlan, *, dry_run: bool = False, allow_destroy:
 
     started = clock()
     before = _serial(settings)
-    if dry_run:
-        discard(plan_)
-        return Outcome(COMPONENT, PLANNED, before=before, detail="; ".join(plan_.summary()), data=plan_.as_dict())
     runner = runner or _runner(settings)
     try:
         if plan_.has_changes:
@@ -193,33 +198,48 @@ def current(settings, *, runner=None) -> dict[str, Any]:
             "last_apply": recorded.get("applied_at"), "applied_commit": recorded.get("commit"), **live}
 
 
-def rollback(settings, target: str | None = None, *, dry_run: bool = False, allow_destroy: bool = False,
-             allow_data_loss: bool = False, show=None, confirm=None) -> Outcome:
-    """``git revert --no-edit`` the newest commit touching infrastructure/ (or ``target``), then
-    the same guarded plan and apply. ``show(plan)`` sees the plan, ``confirm(plan)`` is asked
-    after the guard passed and before the apply."""
+@dataclass(frozen=True)
+class RevertPlan(plan_base.Plan):
+    """rollback-infrastructure: ``git revert --no-edit`` of ``commit``, then the guarded plan and apply."""
+
+    component = COMPONENT
+    commit: str
+    title: str
+    head: str
+    has_changes = True
+
+    @property
+    def before(self) -> str:
+        return self.head
+
+    def summary(self) -> list[str]:
+        return [f"would git revert --no-edit {self.title}, then plan and apply with the destroy guard"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"revert": self.commit, "title": self.title, "head": self.head, "summary": self.summary()}
+
+
+def plan_rollback(settings, target: str | None = None) -> RevertPlan:
+    """Reads only: the commit to revert (default: the newest touching infrastructure/); Refused over
+    uncommitted changes there."""
     from ..tools import git
     from . import infra_rollback
 
-    if dry_run:
-        sha, title = infra_rollback.describe(settings, target)
-        return Outcome(COMPONENT, PLANNED, before=git.commit(settings.root),
-                       detail=f"would git revert --no-edit {title}, then plan and apply with the destroy guard",
-                       data={"revert": sha})
-    sha, title, reverted_as = infra_rollback.revert(settings, target)
-    kept = infra_rollback.kept_hint(reverted_as)
-    plan_ = None
+    sha, title = infra_rollback.describe(settings, target)
+    return RevertPlan(sha, title, git.commit(settings.root))
+
+
+def rollback(settings, p: RevertPlan, apply_reverted: Callable[[], Outcome]) -> Outcome:
+    """Revert ``p.commit`` in git (a local commit), then ``apply_reverted()``: the same skeleton as
+    deploy-infrastructure (plan, guard, confirm outside the lock, apply under it). A failure after
+    the revert says the revert commit stays and how to undo it."""
+    from . import infra_rollback
+
+    sha, title, reverted_as = infra_rollback.revert(settings, p.commit)
     try:
-        plan_ = plan(settings)
-        if show:
-            show(plan_)
-        guard(plan_, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
-        if plan_.has_changes and confirm:
-            confirm(plan_)
-        outcome = execute(settings, plan_, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
+        outcome = apply_reverted()
     except TarsError as exc:
-        if plan_ is not None:
-            discard(plan_)
+        kept = infra_rollback.kept_hint(reverted_as)
         exc.hint = f"{exc.hint}. {kept}" if exc.hint else kept
         raise
     return Outcome(COMPONENT, outcome.status, before=outcome.before, after=outcome.after,

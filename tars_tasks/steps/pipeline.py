@@ -35,12 +35,12 @@ class Planned:
 
     @property
     def has_changes(self) -> bool:
-        return self.plan is None or bool(getattr(self.plan, "has_changes", True))
+        return self.plan is None or bool(self.plan.has_changes)   # every plan is a plan.Plan (or its shape)
 
     def lines(self) -> list[str]:
         if self.plan is None:
             return [self.note]
-        return list(self.plan.summary()) if self.has_changes and hasattr(self.plan, "summary") else []
+        return list(self.plan.summary()) if self.has_changes else []
 
 
 def resolve(name: str, registry: Mapping[str, Any] | None = None) -> Any | None:

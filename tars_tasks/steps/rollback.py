@@ -87,7 +87,9 @@ def rollback_to(settings, release_id: str, *, registry: Mapping[str, Any] | None
               "new_release_id": None, "site_url": getattr(settings, "site_url", None)}
     if todo and not dry_run:
         console.confirm(f"Roll {', '.join(n for n, _, _ in todo)} back to release {release_id}?", yes)
-    with lock.hold(settings, f"rollback --to {release_id}", dry_run=dry_run):
+    import contextlib
+
+    with contextlib.nullcontext() if dry_run else lock.hold(settings, f"rollback --to {release_id}"):
         outcomes += execute(settings, todo, registry, dry_run=dry_run)
         order = {n: i for i, n in enumerate(pipeline.ROLLBACK_COMPONENTS)}
         outcomes.sort(key=lambda o: order.get(o.component, 99))

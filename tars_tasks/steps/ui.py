@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import console
+from .. import plan as plan_base
 from ..artifacts.ui_bundle import IMMUTABLE, Bundle, is_hashed_asset, is_html
 from ..errors import Refused
 from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
@@ -51,7 +52,8 @@ class FilePlan:
 
 
 @dataclass(frozen=True)
-class UiPlan:
+class UiPlan(plan_base.Plan):
+    component = "ui"
     bucket: str
     distribution_id: str
     site_url: str
@@ -72,6 +74,14 @@ class UiPlan:
     @property
     def has_changes(self) -> bool:
         return any(f.action != SAME for f in self.files)
+
+    @property
+    def before(self) -> str | None:
+        return self.live_release
+
+    @property
+    def after(self) -> str | None:
+        return self.release_id if self.has_changes else self.live_release
 
     def summary(self) -> list[str]:
         up, hd, same = self._with(UPLOAD), self._with(HEADERS), self._with(SAME)
@@ -228,37 +238,94 @@ def list_releases(settings) -> list[dict]:
     return [dict(store.load(rid), live=(rid == live)) for rid in store.ids]
 
 
-def rollback(settings, target: str | None = None, *, dry_run: bool = False, workers: int = 8,
-             invalidate_all: bool = False, wait: bool = False,
-             sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> Outcome:
-    """Make release ``target`` (default: the one before the live one) live again from its versions."""
-    from ..aws import cloudfront, s3
+@dataclass(frozen=True)
+class RollbackPlan(plan_base.Plan):
+    """rollback-ui: copy the recorded S3 versions of release ``target`` back (assets first, HTML last)."""
 
-    started = clock()
+    component = "ui"
+    bucket: str
+    distribution_id: str
+    site_url: str
+    live: str | None
+    target: str
+    restore: tuple[tuple[str, str, int], ...]   # (key, version id, size) of each file to copy back
+    invalidation_paths: tuple[str, ...]
+
+    @property
+    def has_changes(self) -> bool:
+        return self.target != self.live
+
+    @property
+    def before(self) -> str | None:
+        return self.live
+
+    @property
+    def after(self) -> str:
+        return self.target
+
+    def summary(self) -> list[str]:
+        if not self.has_changes:
+            return [f"release {self.live} is already live"]
+        return [f"restore {len(self.restore)} files of release {self.target}; invalidate "
+                f"{', '.join(self.invalidation_paths) or 'nothing'}"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"bucket": self.bucket, "distribution_id": self.distribution_id, "live": self.live,
+                "target": self.target, "restore": [key for key, _, _ in self.restore],
+                "invalidate": list(self.invalidation_paths), "has_changes": self.has_changes,
+                "summary": self.summary()}
+
+
+def plan_rollback(settings, target: str | None = None, *, workers: int = 8,
+                  invalidate_all: bool = False) -> RollbackPlan:
+    """Release ``target`` (default: the one before the live one), the files that differ from it,
+    and what to invalidate. Reads only; refuses a release whose recorded versions are gone."""
+    from ..aws import cloudfront
+
     bucket, dist, site_url, _, listing = _check_target(settings, allow_unversioned=True)
     store = releases.Store(bucket, listing, release.shelf(settings, release.UI))
     live = (store.live() or {}).get("release_id")
     record = store.target(target, live)
     if record["release_id"] == live:
-        return Outcome("ui", UNCHANGED, live, live, f"release {live} is already live", data={"site_url": site_url})
+        return RollbackPlan(bucket, dist, site_url, live, live, (), ())
     releases.check_versions(settings.clients, bucket, record, workers)
     live_files = {e["key"]: e for e in (store.load(live) if live else {}).get("files", [])}
     todo = [e for e in record["files"] if listing.get(e["key"], {}).get("etag") != e["md5"]
             or (e["key"] in live_files and (live_files[e["key"]]["content_type"], live_files[e["key"]]["cache_control"])
                 != (e["content_type"], e["cache_control"]))]
     mutable = [e["key"] for e in todo if e["cache_control"] != IMMUTABLE]
-    paths = cloudfront.paths_for(mutable, invalidate_all)
-    detail = f"restore {len(todo)} files of release {record['release_id']}; invalidate {', '.join(paths) or 'nothing'}"
+    return RollbackPlan(bucket, dist, site_url, live, record["release_id"],
+                        tuple((e["key"], e["version_id"], int(e.get("size", 0))) for e in todo),
+                        tuple(cloudfront.paths_for(mutable, invalidate_all)))
+
+
+def execute_rollback(settings, p: RollbackPlan, *, workers: int = 8, wait: bool = False,
+                     sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> Outcome:
+    """Copy the plan's versions back (assets first, HTML last), then invalidate."""
+    from ..aws import s3
+
+    started = clock()
+    if not p.has_changes:
+        return Outcome("ui", UNCHANGED, p.live, p.live, p.summary()[0], data={"site_url": p.site_url})
+    run_ordered([{"key": key, "version_id": version, "size": size} for key, version, size in p.restore],
+                lambda e: s3.restore_version(settings.clients, p.bucket, e["key"], e["version_id"]),
+                workers=workers, live=p.live, what="restore")
+    invalidation = releases.invalidate(settings, p.distribution_id, list(p.invalidation_paths),
+                                       f"rollback-{p.target}-{int(clock())}", wait=wait, sleep=sleep)
+    return Outcome("ui", DEPLOYED, p.live, p.target, p.summary()[0],
+                   rollback_command=(f"inv rollback-ui --to {p.live}" if p.live else None), elapsed=clock() - started,
+                   data={"site_url": p.site_url, "restored": [key for key, _, _ in p.restore],
+                         "invalidation": invalidation})
+
+
+def rollback(settings, target: str | None = None, *, dry_run: bool = False, workers: int = 8,
+             invalidate_all: bool = False, wait: bool = False,
+             sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> Outcome:
+    """The component contract's rollback: plan it, then execute it, or show it (``dry_run``)."""
+    p = plan_rollback(settings, target, workers=workers, invalidate_all=invalidate_all)
     if dry_run:
-        return Outcome("ui", PLANNED, live, record["release_id"], detail,
-                       data={"restore": [e["key"] for e in todo], "invalidate": paths})
-    run_ordered(todo, lambda e: s3.restore_version(settings.clients, bucket, e["key"], e["version_id"]), workers=workers,
-                live=live, what="restore")
-    invalidation = releases.invalidate(settings, dist, paths, f"rollback-{record['release_id']}-{int(clock())}",
-                                       wait=wait, sleep=sleep)
-    return Outcome("ui", DEPLOYED, live, record["release_id"], detail,
-                   rollback_command=(f"inv rollback-ui --to {live}" if live else None), elapsed=clock() - started,
-                   data={"site_url": site_url, "restored": [e["key"] for e in todo], "invalidation": invalidation})
+        return p.preview()
+    return execute_rollback(settings, p, workers=workers, wait=wait, sleep=sleep, clock=clock)
 
 
 def print_plan(plan: UiPlan) -> None:

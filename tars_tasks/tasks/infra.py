@@ -9,8 +9,7 @@ from invoke import Collection
 from invoke.exceptions import Exit
 
 from .. import console
-from ..errors import TarsError
-from ..skeleton import load_settings, tars_task
+from ..skeleton import load_settings, run, tars_task
 
 GUARD_HELP = {
     "allow_destroy": "let the plan delete, replace or forget resources (the destroy guard refuses otherwise)",
@@ -34,49 +33,56 @@ def show_plan(plan) -> None:
         console.detail(line)
 
 
-def _confirm(settings, plan, yes) -> None:
+def _question(settings, plan) -> str:
     counts = plan.counts() if hasattr(plan, "counts") else {}
     what = ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "the changes above"
-    console.confirm(f"Apply {what} to {settings.env}?", yes)
+    return f"Apply {what} to {settings.env}?"
 
 
-def _report(json, settings, plan, outcome=None, extra=None) -> None:
-    console.write_report(json, {"env": settings.env, "plan": plan.as_dict() if plan is not None else None,
-                                "outcome": outcome.as_dict() if outcome else None, **(extra or {})})
+def _apply(settings, command, json, *, dry_run, yes, allow_destroy, allow_data_loss):
+    """The task skeleton over the infrastructure plan: plan → summary table → destroy guard →
+    --dry-run stops → confirm outside the lock → lock → apply exactly the plan shown (a saved
+    Terraform plan is its own staleness check: terraform apply refuses it when the state moved,
+    so it is not planned again under the lock). Every saved plan file is removed at the end."""
+    from ..steps import infra
+
+    made = []
+
+    def planned():
+        made.append(infra.plan(settings))
+        return made[-1]
+
+    console.step(f"Planning infrastructure ({settings.env})")
+    try:
+        return run(settings, command, planned,
+                   lambda plan: infra.execute(settings, plan, allow_destroy=allow_destroy,
+                                              allow_data_loss=allow_data_loss),
+                   json=json, component="infra", dry_run=dry_run, yes=yes, show=show_plan, replan=False,
+                   check=lambda plan: infra.guard(plan, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss),
+                   question=lambda plan: _question(settings, plan))
+    finally:
+        for plan in made:
+            infra.discard(plan)
+
+
+def _said(outcome) -> None:
+    if outcome.status == "unchanged":
+        console.ok(outcome.detail if "no changes" in outcome.detail else f"no changes; {outcome.detail}")
+    else:
+        console.ok(f"infrastructure {outcome.status}: {outcome.detail}")
 
 
 @tars_task(help=GUARD_HELP)
 def deploy_infrastructure(c, env=None, local=False, dry_run=False, yes=False, json=None,
                           allow_destroy=False, allow_data_loss=False):
     """Plan and apply infrastructure/ with the destroy guard; save the outputs for the other tasks."""
-    from .. import lock
-    from ..steps import infra
-
     settings = load_settings(c, env=env, local=local)
-    with lock.hold(settings, "deploy-infrastructure", dry_run=dry_run):
-        console.step(f"Planning infrastructure ({settings.env})")
-        plan = infra.plan(settings)
-        try:
-            show_plan(plan)
-            try:
-                infra.guard(plan, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
-            except TarsError as err:
-                _report(json, settings, plan, extra={"error": err.as_dict()})
-                raise
-            if dry_run:
-                _report(json, settings, plan)
-                console.info("dry run: nothing applied")
-                return
-            if plan.has_changes:
-                _confirm(settings, plan, yes)
-            outcome = infra.execute(settings, plan, allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
-        finally:
-            infra.discard(plan)
-    if outcome.status == "unchanged":
-        console.ok(outcome.detail if "no changes" in outcome.detail else f"no changes; {outcome.detail}")
+    _, outcome = _apply(settings, "deploy-infrastructure", json, dry_run=dry_run, yes=yes,
+                        allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
+    if dry_run:
+        console.info("dry run: nothing applied")
     else:
-        console.ok(f"infrastructure {outcome.status}: {outcome.detail}")
-    _report(json, settings, plan, outcome)
+        _said(outcome)
 
 
 @tars_task
@@ -133,7 +139,8 @@ def infra_drift(c, env=None, json=None):
     plan = infra.plan(settings, refresh_only=True)
     infra.discard(plan)
     rows = [(c_.address, c_.label, c_.reason_text) for c_ in plan.drift]
-    _report(json, settings, plan, extra={"drift": plan.has_changes})
+    console.write_report(json, {"task": "infra-drift", "env": settings.env, "plan": plan.as_dict(), "outcome": None,
+                                "drift": plan.has_changes})
     if not plan.has_changes:
         console.ok("no drift: live resources match the state")
         return
@@ -166,16 +173,16 @@ def infra_outputs(c, env=None, local=False, json=None):
 def rollback_infrastructure(c, env=None, dry_run=False, yes=False, json=None, commit=None,
                             allow_destroy=False, allow_data_loss=False):
     """git revert --no-edit the last infrastructure change, then the same guarded plan and apply."""
-    from .. import lock
     from ..steps import infra
 
     settings = load_settings(c, env=env)
-    with lock.hold(settings, "rollback-infrastructure", dry_run=dry_run):
-        outcome = infra.rollback(settings, commit, dry_run=dry_run, allow_destroy=allow_destroy,
-                                 allow_data_loss=allow_data_loss, show=show_plan,
-                                 confirm=lambda plan: _confirm(settings, plan, yes))
+    revert = infra.plan_rollback(settings, commit)   # reads only: --dry-run stops at its preview
+    outcome = revert.preview() if dry_run else infra.rollback(settings, revert, lambda: _apply(
+        settings, "rollback-infrastructure", None, dry_run=False, yes=yes, allow_destroy=allow_destroy,
+        allow_data_loss=allow_data_loss)[1])
     console.ok(f"infrastructure rollback {outcome.status}: {outcome.detail}")
-    console.write_report(json, {"env": settings.env, "outcome": outcome.as_dict()})
+    console.write_report(json, {"task": "rollback-infrastructure", "env": settings.env, "dry_run": bool(dry_run),
+                                "plan": revert.as_dict(), "outcome": outcome.as_dict()})
 
 
 ns = Collection(deploy_infrastructure, lint_infra, infra_drift, rollback_infrastructure, infra_outputs)

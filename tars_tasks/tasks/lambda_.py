@@ -5,7 +5,7 @@ from invoke import Collection
 
 from .. import console
 from ..errors import TarsError
-from ..skeleton import apply, load_settings, tars_task
+from ..skeleton import apply, load_settings, run, tars_task
 
 
 def _build(settings, builder=None):
@@ -128,12 +128,12 @@ def rollback_lambda(c, env=None, local=False, dry_run=False, yes=False, json=Non
     console.table(f"{settings.function_name} versions", ["version", "commit", "date", "size", "aliases"],
                   [(r["version"], r["commit"], r["date"], f"{r['size']:,}", ", ".join(r["aliases"])) for r in rows])
     first = iter([known])   # the first plan reads the history just shown; the re-plan under the lock reads again
-    _, outcome = apply(settings, "rollback-lambda", lambda: step.plan_rollback(settings, to, next(first, None)),
-                       lambda plan: step.execute_rollback(settings, plan), dry_run=dry_run, yes=yes,
-                       question=lambda plan: f"Point {plan.function}:{plan.alias} at version {plan.after}?",
-                       show=lambda plan: console.info(f"{plan.alias}: version {plan.before} -> {plan.after}"))
+    _, outcome = run(settings, "rollback-lambda", lambda: step.plan_rollback(settings, to, next(first, None)),
+                     lambda plan: step.execute_rollback(settings, plan), json=json, component="lambda",
+                     extra={"versions": rows}, dry_run=dry_run, yes=yes,
+                     question=lambda plan: f"Point {plan.function}:{plan.alias} at version {plan.after}?",
+                     show=lambda plan: console.info(f"{plan.alias}: version {plan.before} -> {plan.after}"))
     console.ok(f"{outcome.detail}" if not dry_run else f"dry run: {outcome.detail}; nothing was changed")
-    console.write_report(json, {"task": "rollback-lambda", "versions": rows, "outcome": outcome.as_dict()})
 
 
 ns = Collection(build, deploy_lambda, rollback_lambda)

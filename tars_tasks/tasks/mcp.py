@@ -5,8 +5,8 @@ from __future__ import annotations
 from invoke import Collection
 
 from .. import console
-from ..errors import TarsError, UsageError
-from ..skeleton import apply, load_settings, tars_task
+from ..errors import UsageError
+from ..skeleton import load_settings, run, tars_task
 
 TIMEOUT_HELP = "seconds to wait for the ECS rollout before rolling back (default 600)"
 
@@ -23,7 +23,7 @@ def _timeout(value) -> float:
     return seconds
 
 
-def _report(outcome, json_path, extra=None) -> None:
+def _said(outcome) -> None:
     from ..outcome import DEPLOYED, PLANNED, UNCHANGED
 
     if outcome.status == UNCHANGED:
@@ -34,12 +34,6 @@ def _report(outcome, json_path, extra=None) -> None:
         console.ok(f"{outcome.before} -> {outcome.after}: {outcome.detail}")
         if outcome.rollback_command:
             console.detail(f"to undo: {outcome.rollback_command}")
-    console.write_report(json_path, dict(extra or {}, outcome=outcome.as_dict()))
-
-
-def _failing_report(json_path, err: TarsError, extra=None) -> None:
-    console.write_report(json_path, dict(extra or {}, outcome={"component": "mcp", "status": "failed"},
-                                         error=err.as_dict()))
 
 
 @tars_task(help={"builder": "build on this machine over SSH: user@host[:port] (or TARS_BUILDER)",
@@ -86,14 +80,9 @@ def _scale(c, desired, env, local, dry_run, yes, json, timeout, verb):
 
 
 def _run(settings, command, json_path, plan, execute, **how) -> None:
-    """The task skeleton (skeleton.apply), then the one report of every MCP task."""
-    report: dict = {"plan": None}
-    try:
-        _, outcome = apply(settings, command, plan, execute, report=report, **how)
-    except TarsError as err:
-        _failing_report(json_path, err, {"plan": report["plan"]})
-        raise
-    _report(outcome, json_path, {"plan": report["plan"]})
+    """The task skeleton and its --json report (skeleton.run), then what happened, in one line."""
+    _, outcome = run(settings, command, plan, execute, json=json_path, component="mcp", **how)
+    _said(outcome)
 
 
 @tars_task(help={"timeout": "seconds to wait for the tasks to stop (default 600)"})

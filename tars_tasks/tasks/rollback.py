@@ -46,30 +46,29 @@ def releases(c, limit=None, env=None, local=False, json=None):
 
 
 @tars_task(help={"force": "required: remove the lock whoever holds it"})
-def unlock(c, force=False, env=None, local=False, json=None):
+def unlock(c, force=False, env=None, local=False, dry_run=False, json=None):
     """Release the deploy lock of this environment (after a dead deploy)."""
     from .. import lock
-    from ..aws import dynamodb
     from ..errors import UsageError
+    from ..skeleton import run
 
     settings = load_settings(c, env=env, local=local)
-    lid = lock.lock_id(settings)
-    try:
-        holder = dynamodb.read_lock(settings.clients, settings.lock_table, lid)
-    except dynamodb.LockTableMissing:
-        holder = None
-    if holder is None:
-        console.ok(f"no deploy lock held for {lid}")
-        console.write_report(json, {"lock_id": lid, "released": None})
-        return
-    who = (f"{holder.get('holder')} (pid {int(float(holder.get('pid', 0)))}, '{holder.get('command')}', "
-           f"since {holder.get('started')})")
-    if not force:
-        raise UsageError(f"the deploy lock for {lid} is held by {who}",
-                         "make sure that deploy is dead, then run inv unlock --force")
-    dynamodb.release_lock(settings.clients, settings.lock_table, lid)
-    console.warn(f"released the deploy lock of {who}")
-    console.write_report(json, {"lock_id": lid, "released": {k: v for k, v in holder.items() if k != "token"}})
+
+    def check(plan) -> None:
+        if plan.has_changes and not force:
+            raise UsageError(f"the deploy lock for {plan.lock_id} is held by {plan.who}",
+                             "make sure that deploy is dead, then run inv unlock --force")
+
+    plan, outcome = run(settings, "unlock", lambda: lock.plan_unlock(settings),
+                        lambda plan: lock.execute_unlock(settings, plan), json=json, component="lock",
+                        dry_run=dry_run, yes=True, question=lambda plan: None, check=check, locked=False,
+                        show=lambda plan: None)
+    if not plan.has_changes:
+        console.ok(plan.summary()[0])
+    elif dry_run:
+        console.info(f"dry run: would {plan.summary()[0]}; nothing changed")
+    else:
+        console.warn(outcome.detail)
 
 
 ns = Collection(rollback, releases, unlock)

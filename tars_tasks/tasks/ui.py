@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from .. import console, lock
-from ..errors import TarsError, UsageError
-from ..skeleton import load_settings, tars_task
+from .. import console
+from ..errors import UsageError
+from ..skeleton import load_settings, run, tars_task
 
 DEFAULT_WORKERS = 32   # with latency, uploads wait on round trips, not CPU: one per file up to this many
 MAX_WORKERS = 64       # the S3 client's connection pool (aws/clients.POOL_SIZE)
@@ -25,11 +25,6 @@ def _count(value, default: int, flag: str, most: int | None = None) -> int:
     return n
 
 
-def _finish(json_path, report: dict, outcome) -> None:
-    report["outcome"] = outcome.as_dict()
-    console.write_report(json_path, report)
-
-
 @tars_task(auto_shortflags=False, help={
     "workers": f"parallel uploads, at most {MAX_WORKERS} (default: one per file, up to {DEFAULT_WORKERS})",
     "keep_releases": f"releases whose files stay in the bucket, the new one included (default {DEFAULT_KEEP})",
@@ -44,9 +39,10 @@ def deploy_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, wor
               sourcemaps=False, invalidate_all=False, wait=False, allow_unversioned=False, api_endpoint=None,
               skip_build=False):
     """Build the UI and publish it: assets first, index.html last, then invalidate what changed."""
+    import time
+
     from ..artifacts import ui_bundle
     from ..steps import ui as steps
-    from ..outcome import PLANNED, Outcome
 
     settings = load_settings(c, env=env, local=local, vite_api_endpoint=api_endpoint)
     n_workers = _count(workers, DEFAULT_WORKERS, "--workers", MAX_WORKERS)
@@ -62,25 +58,17 @@ def deploy_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, wor
         console.step("Building the UI")
         dist = ui_bundle.build(settings, on_step=console.detail)
     bundle = ui_bundle.scan(dist, sourcemaps=sourcemaps)
-    with lock.hold(settings, "deploy-ui", dry_run=dry_run):
-        console.step(f"Comparing {len(bundle.files)} files with s3://{settings.ui_bucket}")
-        plan = steps.plan(settings, bundle, keep_releases=keep, allow_unversioned=allow_unversioned,
-                          invalidate_all=invalidate_all, workers=n_workers)
-        steps.print_plan(plan)
-        report = {"task": "deploy-ui", "dry_run": dry_run, "plan": plan.as_dict() if json else None}
-        if dry_run:
-            _finish(json, report, Outcome("ui", PLANNED, plan.live_release, plan.release_id, "dry run"))
-            console.ok("dry run: nothing changed")
-            return
-        if plan.has_changes:
-            console.confirm(f"Publish release {plan.release_id} to s3://{plan.bucket}?", yes)
-        try:
-            outcome = steps.execute(settings, plan, workers=n_workers, wait=wait)
-        except TarsError as err:
-            report["error"] = err.as_dict()
-            console.write_report(json, report)
-            raise
-    _finish(json, report, outcome)
+    stamped = time.time()   # one release id for the plan shown and the re-plan under the lock
+    console.step(f"Comparing {len(bundle.files)} files with s3://{settings.ui_bucket}")
+    plan, outcome = run(settings, "deploy-ui", lambda: steps.plan(
+        settings, bundle, keep_releases=keep, allow_unversioned=allow_unversioned, invalidate_all=invalidate_all,
+        workers=n_workers, clock=lambda: stamped), lambda plan: steps.execute(settings, plan, workers=n_workers,
+                                                                              wait=wait),
+        json=json, component="ui", dry_run=dry_run, yes=yes, show=steps.print_plan,
+        question=lambda plan: f"Publish release {plan.release_id} to s3://{plan.bucket}?")
+    if dry_run:
+        console.ok("dry run: nothing changed")
+        return
     if outcome.status == "unchanged":
         console.ok("no changes: nothing uploaded, nothing invalidated")
     else:
@@ -105,20 +93,23 @@ def rollback_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, t
 
     settings = load_settings(c, env=env, local=local)
     n_workers = _count(workers, DEFAULT_WORKERS, "--workers", MAX_WORKERS)
-    with lock.hold(settings, "rollback-ui", dry_run=dry_run):
-        preview = steps.rollback(settings, to, dry_run=True, workers=n_workers, invalidate_all=invalidate_all)
-        console.step(f"Rolling the UI back from {preview.before or 'an unrecorded release'} to {preview.after}")
-        console.detail(preview.detail)
-        if dry_run or preview.status == "unchanged":
-            _finish(json, {"task": "rollback-ui", "dry_run": dry_run}, preview)
-            console.ok(preview.detail if preview.status == "unchanged" else "dry run: nothing changed")
-            return
-        console.confirm(f"Restore UI release {preview.after}?", yes)
-        outcome = steps.rollback(settings, to or preview.after, workers=n_workers,
-                                 invalidate_all=invalidate_all, wait=wait)
-    _finish(json, {"task": "rollback-ui", "dry_run": False}, outcome)
-    console.ok(f"release {outcome.after} is live again ({len(outcome.data.get('restored', []))} files restored)")
-    console.info(f"site: {outcome.data.get('site_url')}")
+
+    def show(plan) -> None:
+        console.step(f"Rolling the UI back from {plan.live or 'an unrecorded release'} to {plan.target}")
+        console.detail(plan.summary()[0])
+
+    plan, outcome = run(settings, "rollback-ui",
+                        lambda: steps.plan_rollback(settings, to, workers=n_workers, invalidate_all=invalidate_all),
+                        lambda plan: steps.execute_rollback(settings, plan, workers=n_workers, wait=wait),
+                        json=json, component="ui", dry_run=dry_run, yes=yes, show=show,
+                        question=lambda plan: f"Restore UI release {plan.target}?")
+    if not plan.has_changes:
+        console.ok(plan.summary()[0])
+    elif dry_run:
+        console.ok("dry run: nothing changed")
+    else:
+        console.ok(f"release {outcome.after} is live again ({len(outcome.data.get('restored', []))} files restored)")
+        console.info(f"site: {plan.site_url}")
 
 
 @tars_task(auto_shortflags=False)

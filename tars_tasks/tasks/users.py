@@ -19,7 +19,7 @@ from invoke import Collection
 
 from .. import console
 from ..errors import ConfigError, UsageError
-from ..skeleton import load_settings, tars_task
+from ..skeleton import load_settings, run, tars_task
 
 SUBCOLLECTION = "users"
 ROLES = ("viewer", "editor")
@@ -56,42 +56,43 @@ def pool(settings) -> str:
 def add(c, email, role=None, env=None, local=False, dry_run=False, json=None, exist_ok=False):
     """Add a person to the user pool with a role (viewer or editor)."""
     from ..aws import cognito
+    from ..steps import users
 
     email, role = check_email(email), check_role(role)
     settings = load_settings(c, env=env, local=local)
     pool_id = pool(settings)
+    plan, outcome = _run(settings, "users.add", json, dry_run,
+                         lambda: users.plan_add(settings, pool_id, email, role, exist_ok=exist_ok),
+                         lambda p: users.execute_add(settings, p))
     if dry_run:
-        console.info(f"would call AdminCreateUser {email} and AdminAddUserToGroup {cognito.GROUPS[role]} "
-                     f"in pool {pool_id}")
         return
-    from ..local import users as local_users
-
-    password = settings.user_password or None
-    keeps = not settings.target.emails_passwords   # the emulator: a password kept in a local file
-    generated = local_users.new_password() if keeps and not password else None
-    try:
-        user = cognito.add(settings.clients, pool_id, email, role,
-                           temporary_password=None if keeps else password,
-                           permanent_password=(password or generated) if keeps else None)
-    except cognito.UserExists:
-        if not exist_ok:
-            raise
-        kept = local_users.password_file(settings, email) if keeps else None
-        where = f"; its password is in {kept}" if kept and kept.is_file() else ""
-        console.ok(f"{email} exists already: no changes{where}")
-        console.write_report(json, {"task": "users.add", "email": email, "changed": False, "pool": pool_id})
+    if not plan.has_changes:
+        kept = outcome.data.get("password_file")
+        console.ok(f"{email} exists already: no changes" + (f"; its password is in {kept}" if kept else ""))
         return
     console.ok(f"added {email} as {role} ({cognito.GROUPS[role]}) to pool {pool_id}")
-    report = {"task": "users.add", "email": email, "role": role, "status": user.status, "pool": pool_id}
-    if generated:
-        path = local_users.keep_password(settings, email, generated)
-        console.info(f"local sign-in: {email} with the password in {path} (a local demo secret)")
-        report["password_file"] = str(path)
-    elif keeps:
+    how = outcome.data["password"]
+    if outcome.data.get("password_file"):
+        console.info(f"local sign-in: {email} with the password in {outcome.data['password_file']} "
+                     "(a local demo secret)")
+    elif how == "env":
         console.info(f"local sign-in: {email} with the password from TARS_USER_PASSWORD")
     else:
         console.info(f"Cognito e-mails {email} a temporary password; they choose their own at first sign-in")
-    console.write_report(json, report)
+
+
+def _run(settings, command, json, dry_run, plan, execute):
+    """The task skeleton without the deploy lock or a question (the user pool is not a deploy):
+    plan (reads only) → show it → --dry-run stops → execute that plan → the --json report."""
+    def show(p) -> None:
+        for line in p.summary():
+            console.detail(line)
+
+    made, outcome = run(settings, command, plan, execute, json=json, component="users", dry_run=dry_run,
+                        yes=True, question=lambda p: None, show=show, locked=False)
+    if dry_run and made.has_changes:
+        console.ok("dry run: nothing changed")
+    return made, outcome
 
 
 @tars_task
@@ -115,45 +116,33 @@ def list(c, env=None, local=False, json=None):  # noqa: A001 - the task is users
 @tars_task(help={"email": EMAIL_HELP})
 def remove(c, email, env=None, local=False, dry_run=False, json=None):
     """Remove a person from the user pool (signed out everywhere, then deleted)."""
-    from ..aws import cognito
+    from ..steps import users
 
     email = check_email(email)
     settings = load_settings(c, env=env, local=local)
     pool_id = pool(settings)
-    if dry_run:
-        cognito.get(settings.clients, pool_id, email)
-        console.info(f"would call AdminUserGlobalSignOut and AdminDeleteUser for {email} in pool {pool_id}")
-        return
-    cognito.remove(settings.clients, pool_id, email)
-    if not settings.target.emails_passwords:
-        from ..local import users as local_users
-
-        local_users.forget_password(settings, email)
-    console.ok(f"removed {email} from pool {pool_id}")
-    console.write_report(json, {"task": "users.remove", "email": email, "pool": pool_id})
+    _, outcome = _run(settings, "users.remove", json, dry_run, lambda: users.plan_remove(settings, pool_id, email),
+                      lambda p: users.execute_remove(settings, p))
+    if not dry_run:
+        console.ok(outcome.detail)
 
 
 @tars_task(help={"email": EMAIL_HELP, "role": ROLE_HELP})
 def role(c, email, role=None, env=None, local=False, dry_run=False, json=None):  # noqa: A002
     """Change a person's role (viewer or editor)."""
-    from ..aws import cognito
+    from ..steps import users
 
     email, wanted = check_email(email), check_role(role)
     settings = load_settings(c, env=env, local=local)
     pool_id = pool(settings)
-    if dry_run:
-        cognito.get(settings.clients, pool_id, email)
-        console.info(f"would put {email} in {cognito.GROUPS[wanted]} only, in pool {pool_id}")
-        return
-    before, changed = cognito.set_role(settings.clients, pool_id, email, wanted)
-    if changed:
-        console.ok(f"{email}: {before or 'no role'} -> {wanted}")
-        if before == "editor":
+    plan, _ = _run(settings, "users.role", json, dry_run, lambda: users.plan_role(settings, pool_id, email, wanted),
+                   lambda p: users.execute_role(settings, p))
+    if not plan.has_changes:
+        console.ok(plan.summary()[0])
+    elif not dry_run:
+        console.ok(f"{email}: {plan.before or 'no role'} -> {wanted}")
+        if plan.change.sign_out:
             console.info("signed out everywhere: a token already issued keeps the old role until it expires (30 min)")
-    else:
-        console.ok(f"{email} is already {wanted}: no changes")
-    console.write_report(json, {"task": "users.role", "email": email, "before": before, "role": wanted,
-                                "changed": changed, "pool": pool_id})
 
 
 ns = Collection(add, list, remove, role)

@@ -132,9 +132,14 @@ def run(endpoint: str, root: Path, dist_id: str, old: dict[str, bytes], seed: in
 
 
 def kill_run(endpoint: str, root: Path, dist_id: str, old: dict[str, bytes], seed: int, *,
-             most_requests: int = 14) -> UiRun:
+             most_requests: int = 19) -> UiRun:
     """SIGKILL `inv deploy-ui` at its N-th AWS request (N seeded in 1..most_requests; the request
-    still lands, as one in flight would), check the live site, then `inv unlock --force` and rerun."""
+    still lands, as one in flight would), check the live site, then `inv unlock --force` and rerun.
+
+    A deploy of new_site makes 20 requests: 5 plan reads, the lock's PutItem, the same 5 reads
+    again under the lock (skeleton.apply's re-plan), 5 asset PUTs, index.html (the 17th), the
+    release record, the invalidation, the lock's DeleteItem; 1..19 reaches every step but the
+    last, before and after the switch."""
     import os
     import random
     import signal

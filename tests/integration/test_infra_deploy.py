@@ -56,7 +56,7 @@ def test_destroy_guard_refuses_with_exit_3(deploy, project, plan, address):
     result = deploy(plan, "--yes", "--json", str(project / "report.json"))
     assert result.returncode == 3, result.stderr
     report = json.loads((project / "report.json").read_text())
-    assert report["error"]["kind"] == "refused" and report["outcome"] is None
+    assert report["error"]["kind"] == "refused" and report["outcome"]["status"] == "failed"  # nothing applied
     assert address in [b["address"] for b in report["plan"]["blocked"]]
     assert commands(project) == PLANNED  # never apply
     assert "destroy guard" in result.stderr and address in result.stderr
@@ -122,7 +122,9 @@ def test_missing_terraform_says_how_to_install(run_inv, project, endpoint, tmp_p
     assert "install" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_held_deploy_lock_refuses_before_terraform_runs(deploy, project, endpoint):
+def test_held_deploy_lock_refuses_before_terraform_applies(deploy, project, endpoint):
+    """The plan (reads only) is made and shown before the lock is taken (skeleton.apply); a live
+    holder then refuses the apply."""
     from tars_tasks import lock
     from tars_tasks.settings import Settings
     from tars_tasks.tables import create_all
@@ -133,4 +135,4 @@ def test_held_deploy_lock_refuses_before_terraform_runs(deploy, project, endpoin
         result = deploy("creates", "--yes")
     assert result.returncode == 3
     assert "deploy-lambda" in result.stderr
-    assert commands(project) == []
+    assert commands(project) == PLANNED   # planned, never applied

@@ -94,3 +94,44 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(pool, endpoint, projec
 def test_without_a_pool_it_says_where_the_pool_comes_from(endpoint, project, run_inv):
     done = run_inv("users.list", env={"AWS_ENDPOINT_URL": endpoint, "TARS_ROOT": str(project)})
     assert done.returncode == 2 and "no user pool configured" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_dry_run_shows_the_calls_and_changes_nothing(pool, endpoint, project, run_inv, tmp_path):
+    """--dry-run prints the plan the real run executes (each admin call) and the pool is unchanged."""
+    idp, pool_id = pool
+    env = env_for(endpoint, project, pool_id)
+
+    def state():
+        users = sorted((u["Username"], u["UserStatus"], u["Enabled"]) for u in idp.list_users(UserPoolId=pool_id)["Users"])
+        return users, {u: groups(idp, pool_id, u) for u, _, _ in users}
+
+    before = state()
+    report = tmp_path / "add.json"
+    added = run_inv("users.add", EMAIL, "--role", "editor", "--dry-run", "--json", str(report), env=env)
+    assert added.returncode == 0, added.stderr
+    assert f"AdminCreateUser {EMAIL}" in added.stdout and "AdminAddUserToGroup" in added.stdout
+    assert state() == before == ([], {})
+    data = json.loads(report.read_text())
+    assert data["dry_run"] is True and data["outcome"]["status"] == "planned"
+
+    assert run_inv("users.add", EMAIL, "--role", "editor", env=env).returncode == 0
+    before = state()
+    demote = run_inv("users.role", EMAIL, "--role", "viewer", "--dry-run", env=env)
+    assert demote.returncode == 0, demote.stderr
+    assert "AdminAddUserToGroup" in demote.stdout and "AdminRemoveUserFromGroup" in demote.stdout
+    assert "AdminUserGlobalSignOut" in demote.stdout
+    gone = run_inv("users.remove", EMAIL, "--dry-run", env=env)
+    assert gone.returncode == 0 and f"AdminDeleteUser {EMAIL}" in gone.stdout
+    assert state() == before and before[1] == {EMAIL: ["tars-editors"]}
+
+
+def test_exist_ok_leaves_an_existing_user_as_it_is(pool, endpoint, project, run_inv):
+    """make demo's `users.add ... --exist-ok`: a second add changes nothing (not even the role)."""
+    idp, pool_id = pool
+    env = env_for(endpoint, project, pool_id)
+    assert run_inv("users.add", EMAIL, "--role", "editor", env=env).returncode == 0
+    before = idp.admin_get_user(UserPoolId=pool_id, Username=EMAIL)
+    again = run_inv("users.add", EMAIL, "--role", "viewer", "--exist-ok", env=env)
+    assert again.returncode == 0 and "exists already: no changes" in again.stdout, again.stderr
+    assert idp.admin_get_user(UserPoolId=pool_id, Username=EMAIL)["UserStatus"] == before["UserStatus"]
+    assert groups(idp, pool_id, EMAIL) == ["tars-editors"]

@@ -135,12 +135,13 @@ def test_apply_failure_is_a_step_failure_and_removes_the_plan(project, use_fake)
     assert not (project / ".tars" / "dev" / "outputs.json").exists()
 
 
-def test_dry_run_execute_applies_nothing(project, use_fake):
+def test_dry_run_preview_applies_nothing(project, use_fake):
     settings = use_fake("updates")
     plan = infra.plan(settings)
-    outcome = infra.execute(settings, plan, dry_run=True)
+    outcome = plan.preview()   # what --dry-run shows: the plan's own summary, no execute
+    infra.discard(plan)
     assert outcome.status == "planned" and "2 to update" in outcome.detail
-    assert "apply" not in commands(project)
+    assert "apply" not in commands(project) and not Path(plan.plan_file).exists()
 
 
 def test_current_gives_serial_and_last_apply(project, use_fake):
