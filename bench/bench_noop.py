@@ -11,7 +11,9 @@ nothing changed, alternating between:
 * after: this tree's.
 
 Both see the same state and both should find nothing to do (the bench stops if one deploys
-anything). Wall time and CPU (user + sys of the `inv` process and its children) per run; with
+anything). Wall time and CPU (user + sys of the `inv` process and its children) per run, and in
+the same rounds the floors no task goes below (a bare interpreter, Invoke's import, botocore's
+session and Lambda client); with
 ``--verify`` also `inv verify --local` with this tree (the checks through the warm runtime); then
 one ``python -X importtime`` run per side (what the command imports). Prints Markdown tables.
 """
@@ -69,6 +71,26 @@ def imports(tree: Path, root: Path, args: list[str]) -> dict[str, int]:
     return found
 
 
+FLOORS = (("python -c pass", "pass"),
+          ("import invoke (inv's own import)", "import invoke"),
+          ("import botocore.session + create_client('lambda')",
+           "import botocore.session as s; s.Session().create_client('lambda', region_name='us-east-1', "
+           "endpoint_url='http://127.0.0.1:9')"),
+          ("both (the floor of any inv task that calls Lambda)",
+           "import invoke, botocore.session as s; s.Session().create_client('lambda', region_name='us-east-1', "
+           "endpoint_url='http://127.0.0.1:9')"))
+
+
+def floor(code: str) -> tuple[float, float, str]:
+    """(wall s, CPU s, '') of a fresh interpreter running ``code``: what no task can go below."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), ""
+
+
 def row(name: str, runs: list[tuple[float, float, str]]) -> str:
     wall = [r[0] for r in runs]
     cpu = [r[1] for r in runs]
@@ -93,6 +115,7 @@ def main() -> None:
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
         sides: dict[str, list] = {f"before ({args.old_ref})": [], "after (this tree)": []}
         verify: list = []
+        floors: dict[str, list] = {}
         try:
             inv(ROOT, root, "deploy", "--all", "--local", "--yes")
             for _ in range(args.runs):
@@ -103,6 +126,8 @@ def main() -> None:
                     runs.append(result)
                 if args.verify:
                     verify.append(inv(ROOT, root, "verify", "--local"))
+                for label, code in FLOORS:
+                    floors.setdefault(label, []).append(floor(code))
             imported = {name: imports(tree, root, args.command.split()) for name, tree in zip(sides, (old, ROOT))}
         finally:
             subprocess.run([sys.executable, "-m", "invoke", "-r", str(ROOT), "local.down"], cwd=root,
@@ -115,6 +140,8 @@ def main() -> None:
         print(row(name, runs))
     if verify:
         print(row("`inv verify --local` (after: through the warm runtime)", verify))
+    for label, runs in floors.items():
+        print(row(f"floor: {label}", runs))
     old_med = statistics.median(r[0] for r in sides[f"before ({args.old_ref})"])
     new_med = statistics.median(r[0] for r in sides["after (this tree)"])
     print(f"| after / before (median wall) | {new_med / old_med:.2f} | | | | |")

@@ -109,7 +109,7 @@ def load_settings(c: Any, **flags: Any):
 def apply(settings, command: str, plan: Callable[[], Any], execute: Callable[[Any], Any], *, dry_run: bool,
           yes: bool, question: Callable[[Any], str | None], show: Callable[[Any], None] | None = None,
           check: Callable[[Any], None] | None = None, replan: bool = True, locked: bool = True,
-          report: dict | None = None):
+          report: dict | None = None, confirm: Callable[[Any], Any] | None = None):
     """The skeleton of a mutating task once its settings are loaded; returns ``(plan, outcome)``.
 
     plan (reads only) → show it → ``--dry-run``: the plan's own preview, nothing else → no
@@ -122,7 +122,10 @@ def apply(settings, command: str, plan: Callable[[], Any], execute: Callable[[An
     (the destroy guard: it refuses before --dry-run stops and before anyone is asked).
     ``replan=False``: execute the plan shown, for a plan that checks itself for staleness when
     executed (a saved Terraform plan: terraform apply refuses it when the state moved).
-    ``locked=False``: no deploy lock (users.*: the user pool is not a deploy).
+    ``locked=False``: no deploy lock (users.*: the user pool is not a deploy). ``confirm(first)``,
+    when given, replaces the re-plan: a cheaper check, sent together with the lock's write (it must
+    only read, and the component's writes must be guarded by what it read, so nothing that moves
+    after it is overwritten).
     """
     from . import lock
     from .errors import Refused
@@ -152,8 +155,19 @@ def apply(settings, command: str, plan: Callable[[], Any], execute: Callable[[An
         console.confirm(asked, yes)
     if not locked:
         return done(first, execute(first))
+    early = None
+    if confirm is not None and replan:   # one round trip less: the check goes out with the lock's write
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tars-confirm")
+        early = pool.submit(confirm, first)
+        pool.shutdown(wait=False)
     with lock.hold(settings, command):
-        current = planned() if replan else first
+        if early is not None:
+            current = early.result()
+            report["plan"] = current.as_dict()
+        else:
+            current = planned() if replan else first
         if current != first:
             if not yes:
                 raise Refused(f"{command}: what is live changed while the plan was shown",

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 S3 = "s3"   # the one service whose client is boto3's (upload_file)
+POOL_SIZE = 64   # connections per client, at least the most parallel transfers (deploy-ui --workers)
 
 
 class Clients:
@@ -71,7 +72,8 @@ class Clients:
         attempts = overrides.pop("total_max_attempts", None) or self.max_attempts
         read_timeout = overrides.pop("read_timeout", None) or self.read_timeout
         return Config(retries={"mode": "standard", "total_max_attempts": int(attempts)},
-                      connect_timeout=overrides.pop("connect_timeout", 10), read_timeout=read_timeout, **overrides)
+                      connect_timeout=overrides.pop("connect_timeout", 10), read_timeout=read_timeout,
+                      max_pool_connections=overrides.pop("max_pool_connections", POOL_SIZE), **overrides)
 
     def _make(self, service: str, **overrides: Any):
         from .errors import translate
@@ -80,6 +82,8 @@ class Clients:
         with translate(f"create {service} client"):
             factory = self.session().client if service == S3 else self.core().create_client
             made = factory(service, config=self.config(**overrides), **({"endpoint_url": endpoint} if endpoint else {}))
+        if service == S3:
+            _no_expect_continue(made)
         for observe in list(self._observers):
             observe(service, made)
         return made
@@ -109,3 +113,12 @@ class Clients:
         """The frozen credentials of the session (None when there are none)."""
         found = self.core().get_credentials()
         return found.get_frozen_credentials() if found is not None else None
+
+
+def _no_expect_continue(client) -> None:
+    """botocore sends every S3 PUT with a file body as ``Expect: 100-continue``: one more round trip
+    per upload before the body goes out. It buys something only when the PUT is likely refused
+    (auth, wrong region), which the plan's bucket reads have already ruled out; so none."""
+    from botocore.handlers import add_expect_header
+
+    client.meta.events.unregister("before-call.s3", add_expect_header)

@@ -81,10 +81,20 @@ def update_code(clients, name: str, *, zip_bytes: bytes | None = None, s3: tuple
 
 
 def wait_updated(clients, name: str, *, delay: float, max_attempts: int) -> dict[str, Any]:
-    """Wait until LastUpdateStatus is Successful (the function_updated_v2 waiter)."""
+    """Wait until LastUpdateStatus is Successful (the function_updated_v2 waiter); returns the
+    configuration of its last poll (no read after the wait: the waiter's own answer is kept)."""
     from botocore.exceptions import WaiterError
 
-    waiter = clients("lambda").get_waiter("function_updated_v2")
+    lam = clients("lambda")
+    polled: list[dict[str, Any]] = []
+
+    def keep(parsed=None, **_):
+        if isinstance(parsed, dict):
+            polled.append(parsed)
+
+    waiter = lam.get_waiter("function_updated_v2")
+    event = "after-call.lambda.GetFunction"   # the v2 waiter polls GetFunction
+    lam.meta.events.register(event, keep)
     try:
         with translate(f"wait for {name} to finish updating"):
             waiter.wait(FunctionName=name, WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts})
@@ -93,7 +103,10 @@ def wait_updated(clients, name: str, *, delay: float, max_attempts: int) -> dict
         reason = config.get("LastUpdateStatusReason") or str(exc)
         raise StepFailed(f"the code update of {name} did not finish: {reason}",
                          "inv logs --since 10m, fix the cause, then deploy again (the alias did not move)") from None
-    return configuration(clients, name)
+    finally:
+        lam.meta.events.unregister(event, keep)
+    last = (polled[-1] if polled else {}).get("Configuration")
+    return last if last else configuration(clients, name)
 
 
 def publish(clients, name: str, *, code_sha256: str, revision_id: str | None, description: str,
@@ -131,13 +144,27 @@ def _retry_conflicts(call: Callable[[], dict], what: str, sleep, delay: float, a
     raise AssertionError("unreachable")
 
 
-def point_alias(clients, name: str, alias: str, version: str, *, exists: bool = True) -> dict[str, Any]:
-    """Move (or create) ``alias`` so all its traffic goes to ``version``."""
-    with translate(f"point alias {alias} of {name} at version {version}", NOT_FOUND_HINT):
-        if exists:
-            return clients("lambda").update_alias(FunctionName=name, Name=alias, FunctionVersion=version,
-                                                 RoutingConfig={"AdditionalVersionWeights": {}})
-        return clients("lambda").create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+def point_alias(clients, name: str, alias: str, version: str, *, exists: bool = True,
+                revision_id: str | None = None) -> dict[str, Any]:
+    """Move (or create) ``alias`` so all its traffic goes to ``version``. With ``revision_id`` (the
+    alias's, from :func:`aliases`) the move is refused when the alias moved since it was read."""
+    from botocore.exceptions import ClientError
+
+    what = f"point alias {alias} of {name} at version {version}"
+    try:
+        with translate(what, NOT_FOUND_HINT):
+            if exists:
+                guard = {"RevisionId": revision_id} if revision_id else {}
+                return clients("lambda").update_alias(FunctionName=name, Name=alias, FunctionVersion=version,
+                                                     RoutingConfig={"AdditionalVersionWeights": {}}, **guard)
+            return clients("lambda").create_alias(FunctionName=name, Name=alias, FunctionVersion=version)
+    except TarsError as err:
+        cause = err.__cause__
+        if isinstance(cause, ClientError) and error_code(cause) in ("PreconditionFailedException",
+                                                                    "ResourceConflictException"):
+            raise StepFailed(f"cannot {what}: the alias changed since it was read ({error_message(cause)})",
+                             "someone else deployed meanwhile: run inv deploy-lambda again") from None
+        raise
 
 
 def versions(clients, name: str) -> list[dict[str, Any]]:

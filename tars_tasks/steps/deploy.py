@@ -1,8 +1,12 @@
 """`deploy` as a plain function: preflight → plan every selected component → show → stop on
---dry-run → confirm once → execute in order → verify → release record → summary.
+--dry-run → confirm once → lock → plan again → execute in order → verify → release record → summary.
 
-The lock is held for the whole run (taken late, by ``reload``, when the first setup creates the
-lock table). ``run`` composes the named steps below and :mod:`.pipeline`'s plan/execute of the
+Preflight, the plan shown and the question run without the lock (a person deciding never holds
+it); the lock is then taken and everything planned again under it: when that plan's changes and
+summary lines differ from the ones confirmed, Refused (exit 3), nothing applied. With --yes
+nobody is asked: the lock comes first and its plan is the only one (Terraform plans once). The
+lock is held from there to the end of the run (taken late, by ``reload``, when the first setup
+creates the lock table). ``run`` composes the named steps below and :mod:`.pipeline`'s plan/execute of the
 components; the task (tasks/pipeline.py) only reads its flags and calls it. Raises StepFailed
 (exit 1) when anything failed, Refused (exit 3) when preflight refuses, KeyboardInterrupt after
 the summary when Ctrl-C stopped a component.
@@ -34,23 +38,34 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
     command = f"{COMMAND} " + " ".join(f"--{n}" for n in names)
     report: dict[str, Any] = {"command": command, "env": settings.env, "dry_run": dry_run,
                               "components": [], "preflight": None, "release_id": None}
-    held_lock = contextlib.nullcontext() if dry_run else lock.hold(settings, command)   # a dry run takes no lock
-    with held_lock as held, contextlib.ExitStack() as late_lock:
-        report["preflight"] = run_preflight(settings, report, json_path, registry=registry, dry_run=dry_run,
-                                            skip_tests=skip_tests, force=force_preflight,
-                                            checklist=preflight_run) if preflight else \
-            {"ran": False, "forced": False, "checks": []}
+    report["preflight"] = run_preflight(settings, report, json_path, registry=registry, dry_run=dry_run,
+                                        skip_tests=skip_tests, force=force_preflight,
+                                        checklist=preflight_run) if preflight else \
+        {"ran": False, "forced": False, "checks": []}
+    plan_args = pipeline.for_run(plan_args)   # the UI bundle built once, its release stamp fixed
+    shown = None
+    if dry_run or not yes:   # plan and ask without the lock: a person deciding never holds it
         console.step("Plan")
-        planned = pipeline.plan_all(settings, names, registry, plan_args)
-        show(planned)
+        shown = pipeline.plan_all(settings, names, registry, plan_args)
+        show(shown)
         if dry_run:
-            outcomes = pipeline.planned_outcomes(planned)
+            outcomes = pipeline.planned_outcomes(shown)
             summary(outcomes)
             report.update(components=[o.as_dict() for o in outcomes], ok=True,
                           site_url=getattr(settings, "site_url", None))
             console.write_report(json_path, report)
             return report
         console.confirm(f"Deploy {', '.join(names)} to {settings.env}?", yes)
+    with lock.hold(settings, command) as held, contextlib.ExitStack() as late_lock:
+        if shown is None:   # --yes: nobody is asked, so the plan under the lock is the only plan
+            console.step("Plan")
+        else:
+            console.info("planning again under the deploy lock")
+        planned = pipeline.plan_all(settings, names, registry, plan_args)   # what runs
+        if shown is None:
+            show(planned)
+        elif pipeline.digest(planned) != pipeline.digest(shown):
+            refuse_changed(report, json_path, shown, planned)
         previous = latest_release(settings)
         settings_box = [settings]
 
@@ -76,6 +91,16 @@ def run(settings, names: list[str], *, registry: Mapping[str, Any] | None = None
         report.update(site_url=getattr(settings, "site_url", None), elapsed=round(clock() - started_clock, 3))
         console.write_report(json_path, report)
     return finish(report, outcomes)
+
+
+def refuse_changed(report: dict, json_path: str | None, shown, planned) -> None:
+    """Refused (exit 3), nothing applied: the plan under the lock is not the one confirmed."""
+    from ..errors import Refused
+    from . import pipeline
+
+    moved = [a.name for a, b in zip(shown, planned) if pipeline.digest([a]) != pipeline.digest([b])]
+    console.write_report(json_path, dict(report, ok=False, changed_while_asking=moved))
+    raise Refused("the plan changed while you were deciding: another deploy ran; re-run")
 
 
 def run_preflight(settings, report: dict, json_path: str | None, *, registry, dry_run: bool, skip_tests: bool,

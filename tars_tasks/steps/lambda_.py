@@ -2,7 +2,14 @@
 
 execute: update the code (RevisionId guard) -> wait (function_updated_v2) -> publish a version
 (CodeSha256 + RevisionId guard, "commit <describe>") -> smoke-test that version by qualifier ->
-only then point the alias -> prune old versions. A failed smoke test leaves the alias where it was.
+only then point the alias (the alias's RevisionId guard) -> prune old versions. A failed smoke test
+leaves the alias where it was.
+
+Round trips (each one costs the network's latency): the alias's code is read while the zip builds
+(``read_live``); under the lock only the aliases are read again (``confirm``: ListAliases, sent with
+the lock's write), the guards of every later write make a change after that read fail instead of
+being overwritten; the prune reuses that alias listing, lists the versions while the smoke test
+runs and deletes in parallel. No call is made twice.
 """
 from __future__ import annotations
 
@@ -42,6 +49,10 @@ class Plan(plan_base.Plan):
     keep_versions: int = 3
     reads: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # read under the lock (confirm): the alias's RevisionId (UpdateAlias is refused if it moved since)
+    # and every alias of the function (the prune never deletes an aliased version)
+    alias_revision: str | None = field(default=None, compare=False)
+    aliases: tuple | None = field(default=None, compare=False, repr=False)
 
     @property
     def has_changes(self) -> bool:
@@ -92,8 +103,21 @@ def require_sign_in(settings) -> None:
                       "or set TARS_COGNITO_USER_POOL_ID")
 
 
-def plan(settings, artifact=None, *, smoke: bool = True, description: str | None = None) -> Plan:
-    """Compare the artifact with the alias's version (1 read), then with $LATEST (1 more read)."""
+def read_live(settings) -> dict[str, Any] | None:
+    """The configuration of the version the alias points to (None: no alias yet). One read, which
+    does not need the zip: the task sends it while the zip builds (``plan(live=...)``)."""
+    from ..aws import lambda_
+
+    try:
+        return lambda_.configuration(settings.clients, settings.function_name, settings.alias)
+    except lambda_.QualifierMissing:
+        return None   # no alias yet (or no function: the next read says which)
+
+
+def plan(settings, artifact=None, *, smoke: bool = True, description: str | None = None,
+         live: Callable[[], dict[str, Any] | None] | None = None) -> Plan:
+    """Compare the artifact with the alias's version (1 read, or ``live()``: read_live's answer
+    read earlier), then with $LATEST (1 more read)."""
     from ..aws import lambda_
     from ..artifacts import lambda_zip
 
@@ -108,10 +132,7 @@ def plan(settings, artifact=None, *, smoke: bool = True, description: str | None
     base = dict(function=fn, alias=alias, sha256_b64=artifact.sha256_b64, zip_path=str(artifact.path),
                 zip_size=artifact.size, smoke=smoke, keep_versions=int(settings.keep_versions),
                 s3_location=s3_location)
-    try:
-        live = lambda_.configuration(settings.clients, fn, alias)
-    except lambda_.QualifierMissing:
-        live = None    # no alias yet (or no function: the next read says which)
+    live = live() if live is not None else read_live(settings)
     if live is not None and live.get("CodeSha256") == artifact.sha256_b64:
         return Plan(**base, live_version=live["Version"], live_sha256=live["CodeSha256"],
                     timeout=int(live.get("Timeout") or 3), reads=1)
@@ -121,6 +142,23 @@ def plan(settings, artifact=None, *, smoke: bool = True, description: str | None
                 upload=latest.get("CodeSha256") != artifact.sha256_b64, revision_id=latest.get("RevisionId"),
                 timeout=int(latest.get("Timeout") or 3), description=description or _description(settings),
                 reads=2, notes=notes)
+
+
+def confirm(settings, first: Plan, again: Callable[[], Plan]) -> Plan:
+    """The plan under the lock: ``first`` when the alias still points where it was read (one
+    ListAliases, sent while the lock is taken; the alias's RevisionId then guards UpdateAlias,
+    $LATEST's RevisionId guards the upload and CodeSha256 the publish, so whatever moves after this
+    read fails the deploy instead of being overwritten), else ``again()``: the whole plan read anew.
+    ListAliases rather than GetAlias: the deploy role grants it already, and the prune needs it."""
+    from dataclasses import replace
+
+    from ..aws import lambda_
+
+    listed = lambda_.aliases(settings.clients, first.function)
+    found = next((a for a in listed if a.get("Name") == first.alias), {})
+    if found.get("FunctionVersion") != first.live_version:
+        return again()
+    return replace(first, alias_revision=found.get("RevisionId"), aliases=tuple(listed))
 
 
 def _description(settings) -> str:
@@ -155,19 +193,28 @@ def execute(settings, plan: Plan, *, sleep: Callable[[float], None] = time.sleep
             with open(plan.zip_path, "rb") as f:
                 updated = lambda_.update_code(settings.clients, fn, zip_bytes=f.read(), revision_id=revision, **retry)
         _same_code(updated, plan, "after the upload")
-        report("waiting for the update to finish")
-        revision = lambda_.wait_updated(settings.clients, fn, delay=float(settings.waiter_delay),
-                                        max_attempts=int(settings.waiter_max_attempts)).get("RevisionId")
+        if updated.get("LastUpdateStatus") == "Successful" and updated.get("RevisionId"):
+            revision = updated["RevisionId"]   # already done: nothing to wait for
+        else:
+            report("waiting for the update to finish")
+            revision = lambda_.wait_updated(settings.clients, fn, delay=float(settings.waiter_delay),
+                                            max_attempts=int(settings.waiter_max_attempts)).get("RevisionId")
     published = lambda_.publish(settings.clients, fn, code_sha256=plan.sha256_b64, revision_id=revision,
                                 description=plan.description, **retry)
     version = published["Version"]
     _same_code(published, plan, f"in version {version}")
     report(f"published version {version} ({plan.description})")
     smoke = {"skipped": True}
-    if plan.smoke:
-        report(f"smoke test: invoking {fn}:{version} with {json.dumps(HEALTH_EVENT)}")
-        smoke = smoke_test(settings, fn, version, function_timeout=plan.timeout)
-    lambda_.point_alias(settings.clients, fn, plan.alias, version, exists=plan.live_version is not None)
+    listing = _list_for_prune(settings, fn, plan.aliases)   # reads only: they go out with the smoke test
+    try:
+        if plan.smoke:
+            report(f"smoke test: invoking {fn}:{version} with {json.dumps(HEALTH_EVENT)}")
+            smoke = smoke_test(settings, fn, version, function_timeout=plan.timeout)
+        lambda_.point_alias(settings.clients, fn, plan.alias, version, exists=plan.live_version is not None,
+                            revision_id=plan.alias_revision)
+    finally:
+        if listing is not None:
+            listing[0].shutdown(wait=True)
     report(f"alias {plan.alias}: {plan.live_version or 'absent'} -> {version}")
     pruned, prune_error = [], None
     if not settings.target.prunes_versions:
@@ -177,7 +224,8 @@ def execute(settings, plan: Plan, *, sleep: Callable[[float], None] = time.sleep
         report(f"{settings.target.describe()}: old versions are kept (it would reuse their numbers)")
     else:
         try:
-            pruned = prune(settings.clients, fn, int(settings.keep_versions), protect={version})
+            listed = (listing[1].result(), listing[2].result())
+            pruned = prune(settings.clients, fn, int(settings.keep_versions), protect={version}, listed=listed)
         except StepFailed as err:   # the deploy is done; a failed clean-up is only reported
             prune_error = err.message
     detail = "deployed, smoke test timed out" if smoke.get("timed_out") else "deployed"
@@ -239,15 +287,38 @@ def judge_health(response: dict) -> tuple[bool, str, dict]:
     return True, "", body
 
 
-def prune(clients, fn: str, keep: int, protect: set[str] = frozenset()) -> list[str]:
-    """Delete published versions beyond the newest ``keep``, never one an alias points to."""
+def _list_for_prune(settings, fn: str, aliases: tuple | None):
+    """(pool, versions future, aliases future) started now, or None when this target keeps every
+    version. Versions listed after the publish (the new one is in them); the aliases as ``confirm``
+    read them under the lock (else listed now), before the alias moves: the old version still
+    counts as aliased, kept this time, which errs on the safe side."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from ..aws import lambda_
 
-    numbers = sorted((v["Version"] for v in lambda_.versions(clients, fn)), key=int, reverse=True)
-    pinned = lambda_.aliased_versions(lambda_.aliases(clients, fn))
+    if not settings.target.prunes_versions:
+        return None
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tars-prune-list")
+    read = (lambda: list(aliases)) if aliases is not None else (lambda: lambda_.aliases(settings.clients, fn))
+    return pool, pool.submit(lambda_.versions, settings.clients, fn), pool.submit(read)
+
+
+def prune(clients, fn: str, keep: int, protect: set[str] = frozenset(),
+          listed: tuple[list, list] | None = None) -> list[str]:
+    """Delete published versions beyond the newest ``keep``, never one an alias points to (or one
+    in ``protect``). ``listed``: (versions, aliases) already read; the deletes run in parallel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..aws import lambda_
+
+    found, alias_list = listed or (lambda_.versions(clients, fn), lambda_.aliases(clients, fn))
+    numbers = sorted((v["Version"] for v in found), key=int, reverse=True)
+    pinned = lambda_.aliased_versions(alias_list)
     doomed = [v for v in numbers[keep:] if v not in pinned and v not in protect]
-    for v in doomed:
-        lambda_.delete_version(clients, fn, v)
+    if doomed:
+        with ThreadPoolExecutor(max_workers=min(8, len(doomed)), thread_name_prefix="tars-prune") as pool:
+            for done in [pool.submit(lambda_.delete_version, clients, fn, v) for v in doomed]:
+                done.result()   # the first failure is raised (StepFailed: reported, the deploy stands)
     return sorted(doomed, key=int)
 
 

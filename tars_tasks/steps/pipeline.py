@@ -69,11 +69,34 @@ def _ui_plan_args(settings) -> tuple[tuple, dict]:
     from .. import console
     from ..artifacts import ui_bundle
 
-    return (ui_bundle.scan(ui_bundle.build(settings, on_step=lambda text: console.detail(f"ui: {text}"))),), {}
+    stamped = time.time()   # one release id per run: a re-plan under the lock differs only if the live state moved
+    return ((ui_bundle.scan(ui_bundle.build(settings, on_step=lambda text: console.detail(f"ui: {text}"))),),
+            {"clock": lambda: stamped})
 
 
 # Components whose plan() needs more than settings: name -> settings -> (args, kwargs).
 PLAN_ARGS: dict[str, Callable[[Any], tuple[tuple, dict]]] = {"ui": _ui_plan_args}
+
+
+def for_run(plan_args: Mapping[str, Callable]) -> dict[str, Callable]:
+    """``plan_args`` made once per settings for one run: the plan shown before the prompt and the
+    re-plan under the lock get the same inputs (one UI build, one release stamp)."""
+    made: dict[tuple[str, int], tuple[Any, tuple[tuple, dict]]] = {}
+
+    def once(name: str, prepare: Callable) -> Callable:
+        def prepared(settings):
+            key = (name, id(settings))
+            if key not in made:
+                made[key] = (settings, prepare(settings))   # keeps settings alive: its id stays unique
+            return made[key][1]
+        return prepared
+
+    return {name: once(name, prepare) for name, prepare in plan_args.items()}
+
+
+def digest(planned: list[Planned]) -> list[tuple[str, bool, tuple[str, ...]]]:
+    """What a person confirmed: per component, changes or not and its plan's summary lines."""
+    return [(p.name, p.has_changes, tuple(p.lines())) for p in planned]
 
 
 def plan_one(settings, name: str, module: Any, plan_args: Mapping[str, Callable] | None = None) -> Any:

@@ -46,6 +46,19 @@ def _show(plan) -> None:
         console.detail(line)
 
 
+def _read_live_meanwhile(settings):
+    """A future of step.read_live (one read that needs no zip), sent before the build starts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..steps import lambda_ as step
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tars-read-live")
+    try:
+        return pool.submit(step.read_live, settings)
+    finally:
+        pool.shutdown(wait=False)
+
+
 def _deploy(settings, plan):
     from ..steps import lambda_ as step
 
@@ -68,13 +81,19 @@ def deploy_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None,
               "alias": settings.alias, "dry_run": bool(dry_run)}
     try:
         step.require_sign_in(settings)   # before the build: a refused deploy costs nothing
+        live = _read_live_meanwhile(settings)   # the alias's code, read while the zip builds
         artifact = _build(settings)
         report["artifact"] = artifact.as_dict()
         console.step(f"Comparing with {settings.function_name}:{settings.alias}")
-        plan, outcome = apply(settings, "deploy-lambda", lambda: step.plan(settings, artifact, smoke=not no_smoke),
+
+        def again():
+            return step.plan(settings, artifact, smoke=not no_smoke)
+
+        plan, outcome = apply(settings, "deploy-lambda", lambda: step.plan(settings, artifact, smoke=not no_smoke,
+                                                                           live=live.result),
                               lambda plan: _deploy(settings, plan), dry_run=dry_run, yes=yes, report=report,
                               question=lambda plan: f"Deploy to {plan.function}:{plan.alias} (env {settings.env})?",
-                              show=_show)
+                              show=_show, confirm=lambda first: step.confirm(settings, first, again))
         if dry_run and plan.has_changes:
             console.ok("dry run: nothing was changed")
         if dry_run or outcome.status == UNCHANGED:

@@ -1,7 +1,8 @@
 """`inv deploy [--all] [--infra] [--mcp] [--lambda] [--ui]`: replaces deploy.sh.
 
-Order: preflight (prod, or --preflight) → plan every selected component → ask once → infra → mcp
-→ lambda → ui → verify, all under one deploy lock. The summary says for every component:
+Order: preflight (prod, or --preflight) → plan every selected component → ask once (without the
+lock) → deploy lock → plan again (refused, exit 3, if it changed since the question) → infra → mcp
+→ lambda → ui → verify, under that one lock. The summary says for every component:
 deployed (old → new), unchanged, failed (why) or not reached, with the rollback command of each
 deployed one. A successful run writes a release record. The pipeline itself is the plain function
 steps/deploy.run; this module reads the flags. ``--env dev,staging`` deploys several environments

@@ -7,24 +7,26 @@ from .. import console
 from ..errors import UsageError
 from ..skeleton import load_settings, run, tars_task
 
-DEFAULT_WORKERS = 8
+DEFAULT_WORKERS = 32   # with latency, uploads wait on round trips, not CPU: one per file up to this many
+MAX_WORKERS = 64       # the S3 client's connection pool (aws/clients.POOL_SIZE)
 DEFAULT_KEEP = 2
 
 
-def _count(value, default: int, flag: str) -> int:
+def _count(value, default: int, flag: str, most: int | None = None) -> int:
     if value is None:
         return default
     try:
         n = int(str(value))
     except ValueError:
         n = 0
-    if n < 1:
-        raise UsageError(f"{flag} must be a whole number of at least 1, not {value!r}", f"for example {flag} {default}")
+    if n < 1 or (most is not None and n > most):
+        limit = f"between 1 and {most}" if most is not None else "at least 1"
+        raise UsageError(f"{flag} must be a whole number {limit}, not {value!r}", f"for example {flag} {default}")
     return n
 
 
 @tars_task(auto_shortflags=False, help={
-    "workers": f"parallel uploads (default {DEFAULT_WORKERS})",
+    "workers": f"parallel uploads, at most {MAX_WORKERS} (default: one per file, up to {DEFAULT_WORKERS})",
     "keep_releases": f"releases whose files stay in the bucket, the new one included (default {DEFAULT_KEEP})",
     "sourcemaps": "upload the *.map source maps too (left out by default)",
     "invalidate_all": "invalidate /* instead of only the changed HTML and non-hashed paths",
@@ -43,7 +45,7 @@ def deploy_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, wor
     from ..steps import ui as steps
 
     settings = load_settings(c, env=env, local=local, vite_api_endpoint=api_endpoint)
-    n_workers = _count(workers, DEFAULT_WORKERS, "--workers")
+    n_workers = _count(workers, DEFAULT_WORKERS, "--workers", MAX_WORKERS)
     keep = _count(keep_releases, DEFAULT_KEEP, "--keep-releases")
     settings.require("ui_bucket", "distribution_id")
     dist = settings.root / "ui" / "dist"
@@ -80,7 +82,7 @@ def deploy_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, wor
 
 @tars_task(auto_shortflags=False, help={
     "to": "release id to restore (default: the release before the live one; see inv releases-ui)",
-    "workers": f"parallel restores (default {DEFAULT_WORKERS})",
+    "workers": f"parallel restores, at most {MAX_WORKERS} (default {DEFAULT_WORKERS})",
     "invalidate_all": "invalidate /* instead of only the restored HTML and non-hashed paths",
     "wait": "wait until the CloudFront invalidation has completed",
 })
@@ -90,7 +92,7 @@ def rollback_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, t
     from ..steps import ui as steps
 
     settings = load_settings(c, env=env, local=local)
-    n_workers = _count(workers, DEFAULT_WORKERS, "--workers")
+    n_workers = _count(workers, DEFAULT_WORKERS, "--workers", MAX_WORKERS)
 
     def show(plan) -> None:
         console.step(f"Rolling the UI back from {plan.live or 'an unrecorded release'} to {plan.target}")

@@ -98,6 +98,8 @@ def test_bad_input_each_one_line_and_its_exit_code(ui, run_inv, tmp_path):
     _one_error(run_inv("deploy-ui", "--skip-build", "--yes", env=dict(ui.env, TARS_DISTRIBUTION_ID="EWRONG123")),
                2, "distribution EWRONG123 does not exist")
     _one_error(run_inv("deploy-ui", "--skip-build", "--yes", "--workers", "zero", env=ui.env), 2, "--workers")
+    _one_error(run_inv("deploy-ui", "--skip-build", "--yes", "--workers", "65", env=ui.env), 2,
+               "--workers must be a whole number between 1 and 64")   # more than the S3 client's connection pool
     boto3.client("s3").create_bucket(Bucket="unversioned-ui")
     _one_error(run_inv("deploy-ui", "--skip-build", "--yes", env=dict(ui.env, TARS_UI_BUCKET="unversioned-ui")),
                3, "versioning off")

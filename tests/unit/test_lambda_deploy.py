@@ -457,3 +457,91 @@ def test_local_mode_keeps_every_version_so_the_emulator_never_reuses_a_number(se
         assert outcome.data["pruned"] == []
     assert afters == ["1", "2", "3", "4", "5", "6"] and alias_target() == "6"
     assert published() == ["1", "2", "3", "4", "5", "6"]
+
+
+# ------------------------------------------------------------------ round trips (issue 16.4)
+
+
+@pytest.fixture
+def sent(settings, monkeypatch):
+    """Every AWS call this process makes from now on, with its parameters: [(operation, params)]."""
+    from tests.support.recorder import every_client
+
+    made: list[tuple[str, str]] = []
+
+    def hook(service, client):
+        client.meta.events.register("before-parameter-build", lambda model, params, **kw: made.append(
+            (model.name, json.dumps(params, sort_keys=True, default=lambda v: f"<{len(v)} bytes>"))))
+    settings.clients.observe(hook)
+    every_client(monkeypatch, hook)
+    return made
+
+
+def lock_table(settings):
+    boto3.client("dynamodb").create_table(
+        TableName=settings.lock_table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "lock_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "lock_id", "KeyType": "HASH"}])
+
+
+def test_task_changed_deploy_makes_no_call_twice_and_a_no_op_one(task_env, sent, monkeypatch):
+    """The changed deploy under the lock: the alias's code read while the zip builds, $LATEST once, the
+    lock's write with one ListAliases (reused by the prune), no read after the wait, versions listed
+    once (AWS target)."""
+    lock_table(task_env)
+    make_versions(4)
+    lam().create_alias(FunctionName=FN, Name="production", FunctionVersion="4")
+    monkeypatch.setenv("TARS_KEEP_VERSIONS", "2")
+    change_source(task_env, 21)
+    sent.clear()
+    run_task("deploy_lambda", yes=True, no_smoke=True)
+    names = [name for name, _ in sent]
+    assert alias_target() == "5" and published() == ["4", "5"], (published(), names)
+    assert len(set(sent)) == len(sent), sorted(sent)                       # no call twice
+    assert names.count("GetFunctionConfiguration") == 2 and names.count("ListAliases") == 1, names
+    assert names.count("ListVersionsByFunction") == 1 and names.count("DeleteFunction") == 3, names
+    assert names.index("ListAliases") < names.index("UpdateFunctionCode")   # read with the lock, reused by the prune
+    assert names.index("PutItem") < names.index("UpdateFunctionCode") < names.index("PublishVersion") \
+        < names.index("UpdateAlias") < names.index("DeleteItem")           # the lock held across the deploy
+    sent.clear()
+    run_task("deploy_lambda", yes=True)
+    assert [name for name, _ in sent] == ["GetFunctionConfiguration"]      # the no-op: one read
+
+
+def test_alias_moved_after_the_plan_is_planned_again_under_the_lock(task_env):
+    deploy(task_env)                                  # alias on 1
+    change_source(task_env, 22)
+    artifact = lambda_zip.build(task_env)
+    first = step.plan(task_env, artifact, smoke=False, description="commit x")
+    make_versions(1)                                  # someone else: version 2, alias moved to it
+    lam().update_alias(FunctionName=FN, Name="production", FunctionVersion="2")
+    again = step.confirm(task_env, first, lambda: step.plan(task_env, artifact, smoke=False, description="commit x"))
+    assert again != first and again.live_version == "2"
+    same = step.confirm(task_env, again, lambda: pytest.fail("the alias did not move: no second plan"))
+    assert same == again and same.alias_revision == lam().get_alias(FunctionName=FN, Name="production")["RevisionId"]
+    assert [a["Name"] for a in same.aliases] == ["production"]
+
+
+def test_alias_moved_after_the_check_fails_the_update_alias_instead_of_overwriting(settings):
+    """moto ignores UpdateAlias's RevisionId (and never changes an alias's); AWS answers 412 when the
+    alias moved since it was read: answered here as AWS would, the alias having moved after confirm."""
+    deploy(settings)
+    change_source(settings, 23)
+    artifact = lambda_zip.build(settings)
+    first = step.plan(settings, artifact, smoke=False, description="commit x")
+    checked = step.confirm(settings, first, lambda: pytest.fail("unexpected re-plan"))
+    assert checked.alias_revision
+    moved = []
+
+    def guard(request, **kw):
+        sent_revision = json.loads(request.body).get("RevisionId")
+        if sent_revision is not None:   # the alias moved on since: any revision read before is stale
+            moved.append(sent_revision)
+            return aws_error(412, "PreconditionFailedException", "The Revision Id provided does not match.")
+        return None
+
+    on(settings, "UpdateAlias", guard)
+    with pytest.raises(StepFailed) as err:
+        step.execute(settings, checked, sleep=lambda s: None)
+    assert moved == [checked.alias_revision] and "alias changed since it was read" in err.value.message
+    assert alias_target() == "1"
