@@ -5,7 +5,10 @@
 format_version 1.x). Anything whose list holds "delete" or "forget" removes a live object (or stops
 managing it) and needs ``--allow-destroy``; on a stateful resource (data lives in it) it also needs
 ``--allow-data-loss``. A plan in a format this code does not know (another major version) is
-refused the same way: the guard cannot vouch for what it does not understand.
+refused the same way: the guard cannot vouch for what it does not understand. A resource whose
+live object has deletion protection on (``deletion_protection_enabled``, Cognito's
+``deletion_protection = "ACTIVE"``) is refused even with both flags: AWS would refuse its delete in
+the middle of the apply, after other changes were made; protection is turned off in its own commit.
 """
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ class Change:
     actions: tuple[str, ...]
     reason: str = ""
     replace_paths: tuple[str, ...] = ()
+    protected: bool = False  # the live object has deletion protection on (plan's change.before)
 
     @property
     def label(self) -> str:
@@ -95,16 +99,24 @@ def _path(path: Any) -> str:
     return str(path)
 
 
+def _protected(before: Any) -> bool:
+    if not isinstance(before, dict):
+        return False
+    return before.get("deletion_protection_enabled") is True or before.get("deletion_protection") == "ACTIVE"
+
+
 def parse_changes(doc: dict[str, Any], key: str = "resource_changes") -> tuple[Change, ...]:
     """Every resource change of a plan document (no-op and read excluded)."""
     changes = []
     for rc in doc.get(key) or []:
-        actions = tuple((rc.get("change") or {}).get("actions") or ())
+        change = rc.get("change") or {}
+        actions = tuple(change.get("actions") or ())
         if actions in (("no-op",), ("read",)) or not actions:
             continue
         changes.append(Change(address=str(rc.get("address", "?")), type=str(rc.get("type", "")),
                               actions=actions, reason=str(rc.get("action_reason") or ""),
-                              replace_paths=tuple(_path(p) for p in (rc.get("change") or {}).get("replace_paths") or ())))
+                              replace_paths=tuple(_path(p) for p in change.get("replace_paths") or ()),
+                              protected=_protected(change.get("before"))))
     return tuple(changes)
 
 
@@ -144,4 +156,10 @@ def check(changes: tuple[Change, ...], format_version: str | None, *, allow_dest
                       "nothing was applied",
                       "back the data up first (PITR, S3 versions); if it is intended, re-run with "
                       "--allow-destroy --allow-data-loss", details=data_loss)
+    protected = [c.address for c in changes if c.destroys and c.protected]
+    if protected:
+        raise Refused(f"destroy guard: {len(protected)} resource(s) to delete have deletion protection on; AWS "
+                      "would refuse the delete in the middle of the apply; nothing was applied",
+                      "turn it off in its own commit (deletion_protection_enabled = false), deploy that, "
+                      "then re-run with --allow-destroy --allow-data-loss", details=protected)
     return lines

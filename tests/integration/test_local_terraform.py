@@ -271,3 +271,38 @@ def test_deploy_all_deploys_the_components_onto_what_terraform_made(local):
     assert status == 200 and "documents" in json.loads(reply), reply
     status, reply = _http("POST", outputs["function_url"], body, {**headers, "x-tars-token": token})
     assert status == 403, reply          # a person's token is no signature: the URL still refuses
+
+
+def test_replacing_a_table_applies_with_allow_destroy_and_allow_data_loss(local):
+    """The guard's other half, on a real plan. The tables have deletion protection, so even with
+    both flags the guard refuses (AWS would refuse the delete mid-apply); the SRE's procedure
+    (protection off in its own commit, deploy, then the replacement with both flags) applies.
+    Last in the module: the fork's incidents table is replaced for good (the fork ends with it)."""
+    project, _ = local
+    head = git(project.root, "rev-parse", "HEAD")
+    ddb = project.client("dynamodb")
+    ddb.put_item(TableName="sre-poc-incidents", Item={"incident_id": {"S": "inc-1"}})
+    protection = ('hash_key                    = "incident_id"\n  deletion_protection_enabled = true',
+                  'hash_key                    = "incident_id"\n  deletion_protection_enabled = false')
+    try:
+        project.commit("dynamodb.tf", '"incident_id"', '"incident_key"', "incidents keyed by incident_key", count=2)
+        refused = project.inv("deploy-infrastructure", "--local", "--yes", "--allow-destroy", "--allow-data-loss")
+        assert refused.returncode == 3, refused.stderr[-3000:]
+        assert "deletion protection" in refused.stderr and "aws_dynamodb_table.incidents" in refused.stderr
+        assert ddb.describe_table(TableName="sre-poc-incidents")["Table"]["DeletionProtectionEnabled"] is True
+        git(project.root, "reset", "-q", "--hard", head)
+
+        project.commit("dynamodb.tf", *protection, "incidents: deletion protection off before its replacement")
+        off = project.inv("deploy-infrastructure", "--local", "--yes")
+        assert off.returncode == 0, off.stderr[-3000:]
+        assert ddb.describe_table(TableName="sre-poc-incidents")["Table"]["DeletionProtectionEnabled"] is False
+        serial = project.state()["serial"]
+        project.commit("dynamodb.tf", '"incident_id"', '"incident_key"', "incidents keyed by incident_key", count=2)
+        done = project.inv("deploy-infrastructure", "--local", "--yes", "--allow-destroy", "--allow-data-loss")
+        assert done.returncode == 0, done.stderr[-3000:]
+        table = ddb.describe_table(TableName="sre-poc-incidents")["Table"]
+        assert table["KeySchema"] == [{"AttributeName": "incident_key", "KeyType": "HASH"}]
+        assert ddb.scan(TableName="sre-poc-incidents")["Count"] == 0      # a new, empty table
+        assert project.state()["serial"] > serial
+    finally:
+        git(project.root, "reset", "-q", "--hard", head)

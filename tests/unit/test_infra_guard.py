@@ -95,3 +95,22 @@ def test_unknown_or_missing_format_is_refused(version):
     with pytest.raises(Refused):
         infra_guard.check((), version, allow_destroy=False, allow_data_loss=False)
     infra_guard.check((), "1.2", allow_destroy=False, allow_data_loss=False)
+
+
+@pytest.mark.parametrize("before", [{"deletion_protection_enabled": True}, {"deletion_protection": "ACTIVE"}])
+def test_a_protected_resource_is_refused_even_with_both_flags(before):
+    """AWS refuses the delete of a protected table or pool in the middle of the apply: refuse first."""
+    doc = json.loads((FIXTURES / "replace_delete_first.json").read_text())
+    for rc in doc["resource_changes"]:
+        if rc["address"] == "aws_dynamodb_table.incidents":
+            rc["change"]["before"] = {**(rc["change"].get("before") or {}), **before}
+    changes = infra_guard.parse_changes(doc)
+    with pytest.raises(Refused) as info:
+        infra_guard.check(changes, doc["format_version"], allow_destroy=True, allow_data_loss=True)
+    assert info.value.exit_code == 3 and "deletion protection" in str(info.value)
+    assert info.value.details == ["aws_dynamodb_table.incidents"]
+    assert "deletion_protection_enabled = false" in info.value.hint
+    unprotected = {"deletion_protection_enabled": False, "deletion_protection": "INACTIVE"}
+    for rc in doc["resource_changes"]:
+        rc["change"]["before"] = {**(rc["change"].get("before") or {}), **unprotected}
+    infra_guard.check(infra_guard.parse_changes(doc), doc["format_version"], allow_destroy=True, allow_data_loss=True)
