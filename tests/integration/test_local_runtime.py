@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import urllib.request
 import zipfile
 
@@ -113,8 +114,14 @@ def test_caller_timeout_raises_like_botocore(settings):
 def test_log_lines_reach_the_function_log_group(settings):
     version = deploy(settings, 'logger.info("handled %s", event.get("n")); logger.warning("two\\nlines"); return {}')
     runtime.invoke(settings, FN, "production", {"n": 42}, timeout=30)
-    events = boto3.client("logs").filter_log_events(logGroupName=f"/aws/lambda/{FN}")["events"]
-    messages = [e["message"] for e in events]
+    # the runtime ships the lines after the reply went out (as Lambda: the caller does not wait
+    # for CloudWatch), so read until the REPORT line is there
+    logs = boto3.client("logs")
+    for _ in range(300):
+        messages = [e["message"] for e in logs.filter_log_events(logGroupName=f"/aws/lambda/{FN}")["events"]]
+        if any(m.startswith("REPORT RequestId:") for m in messages):
+            break
+        time.sleep(0.1)
     assert any(m.startswith("START RequestId:") and f"Version: {version}" for m in messages)
     assert any("[INFO]" in m and f"TARS handler initialised version={version}" in m for m in messages)
     assert any("handled 42" in m for m in messages)
