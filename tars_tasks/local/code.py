@@ -12,8 +12,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import os
 import shutil
+import tempfile
 import urllib.parse
 import urllib.request
 import zipfile
@@ -83,8 +83,10 @@ def unpacked(settings, sha_b64: str, size: int | None = None, location: str | No
         data = read()
         if sha256_b64(data) != sha_b64:
             continue
-        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # one directory per call, not per process: the runtime's threads cold-start workers of
+        # one version at once (a shared name made one thread's extract fail on the other's dirs)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=target.name + ".tmp"))
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             zf.extractall(tmp)
         (tmp / ".complete").write_text(source + "\n")

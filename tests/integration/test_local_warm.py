@@ -172,6 +172,8 @@ def test_concurrency_above_the_reserved_concurrency_queues(settings, pool):  # n
 
 
 def test_without_reserved_concurrency_the_pool_grows_to_its_size(settings):  # noqa: F811
+    # Terraform reserves concurrency for the function (var.lambda_reserved_concurrency): take it away
+    boto3.client("lambda").delete_function_concurrency(FunctionName=FN)
     deploy(settings, COUNTER)
     pool = warm.Pool(settings, size=2)
     try:
