@@ -34,7 +34,7 @@ def main() -> None:
 
     from tars_tasks.local.processes import free_port
     from tars_tasks.tables import create_all
-    from tests.support.mcp_server import start_server, stop_server
+    from bench.scenarios.mcp_server import start_server, stop_server
 
     port = free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

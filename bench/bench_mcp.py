@@ -40,8 +40,8 @@ def main() -> None:
     from moto.server import ThreadedMotoServer
 
     from tars_tasks.local.processes import free_port
-    from tests.faults.proxy import FaultPlan, FaultProxy
-    from tests.support.mcp_deploy import CLUSTER, FAKES, SERVICE, environ, head, make_project, put_image, seed
+    from bench.scenarios.fault_proxy import FaultPlan, FaultProxy
+    from bench.scenarios.mcp_deploy import CLUSTER, FAKES, SERVICE, environ, head, make_project, put_image, seed
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

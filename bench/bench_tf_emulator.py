@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tars_tasks.local import tf_fingerprint, tf_workcopy  # noqa: E402
-from tests.support.moto_template import Template  # noqa: E402
-from tests.support.tf_applied import INFRA, MIRROR, TERRAFORM, VARIABLES, _base_env  # noqa: E402
+from bench.scenarios.moto_template import Template  # noqa: E402
+from bench.scenarios.tf_setup import INFRA, MIRROR, TERRAFORM, VARIABLES  # noqa: E402
+from bench.scenarios.tf_setup import base_env as _base_env  # noqa: E402
 
 VARIANTS = {"wait_for_deployment": 'resource "aws_cloudfront_distribution" "site" {\n  wait_for_deployment = false\n}\n'}
 

@@ -95,6 +95,36 @@ def imports(modules: dict[str, Path]) -> dict[str, set[str]]:
     return graph
 
 
+def _is_tests(module: str | None) -> bool:
+    return bool(module) and (module == "tests" or module.startswith("tests."))
+
+
+def test_imports(source: str, rel: str) -> list[str]:
+    """``rel:line module`` for every import of the test package in ``source`` (module- or
+    function-level, ``importlib.import_module("tests...")`` and ``__import__`` too): bench/ imports
+    shared code from bench/scenarios, never a test module."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module or ""]
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str)
+              and ((isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+                   or (isinstance(node.func, ast.Name) and node.func.id in ("__import__", "import_module")))):
+            names = [node.args[0].value]
+        found += [f"{rel}:{node.lineno} {n}" for n in names if _is_tests(n)]
+    return found
+
+
+def bench_test_imports(root: Path = ROOT) -> list[str]:
+    """Every import of a test module by a module under bench/."""
+    return [hit for path in sorted((root / "bench").rglob("*.py"))
+            for hit in test_imports(path.read_text(encoding="utf-8"), str(path.relative_to(root)))]
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components of more than one module (Tarjan)."""
     index: dict[str, int] = {}

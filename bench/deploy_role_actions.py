@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.aws_calls import actions as A  # noqa: E402
+from bench.scenarios import aws_actions as A  # noqa: E402
 
 OUT = ROOT / "docs" / "deploy-role-actions.json"
 AWS_PATH_TESTS = [

@@ -2,7 +2,7 @@
 
     /work/main/.venv/bin/python bench/reliability_report.py [--runs 20] [--rate 0.2]
 
-Runs, against moto's server on 127.0.0.1 and through tests/faults/proxy.py, the same scenarios
+Runs, against moto's server on 127.0.0.1 and through bench/scenarios/fault_proxy.py, the same scenarios
 the tests assert on: deploy-lambda and deploy-ui under seeded faults (real `inv` subprocesses),
 deploy-ui SIGKILLed at its N-th request, deploy-lambda SIGKILLed at PublishVersion. Prints
 markdown tables: outcomes, faults injected by kind, attempts per operation and how many faulted
@@ -18,18 +18,14 @@ import signal
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scenarios.lambda_faults import reset  # noqa: E402
+
 KINDS = ("500", "503", "throttle", "reset", "delay")
-
-
-def reset(endpoint: str) -> None:
-    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST", data=b""),
-                           timeout=10).close()
 
 
 def make_project(base: Path) -> Path:
@@ -85,8 +81,7 @@ def fault_kinds(runs) -> str:
 
 
 def lambda_suite(endpoint, root, runs, rate):
-    from tests.faults import lambda_scenario as sc
-    from tests.faults.test_lambda_faults import check
+    from bench.scenarios import lambda_faults as sc
 
     results, broken = [], 0
     for seed in range(runs):
@@ -95,7 +90,7 @@ def lambda_suite(endpoint, root, runs, rate):
         run = sc.run(endpoint, root, seed, rate)
         results.append(run)
         try:
-            check(run)
+            sc.check(run)
         except AssertionError as err:
             broken += 1
             print(f"  lambda seed {seed}: {err}", file=sys.stderr)
@@ -114,8 +109,7 @@ def lambda_suite(endpoint, root, runs, rate):
 
 
 def ui_suite(endpoint, root, runs, rate, spare=(), **env):
-    from tests.faults import ui_scenario as sc
-    from tests.faults.test_ui_faults import check
+    from bench.scenarios import ui_faults as sc
 
     reset(endpoint)
     dist_id, old = sc.prepare(endpoint, root)
@@ -124,7 +118,7 @@ def ui_suite(endpoint, root, runs, rate, spare=(), **env):
         run = sc.run(endpoint, root, dist_id, old, seed, rate, spare=spare, **env)
         results.append(run)
         try:
-            check(run)
+            sc.check(run)
         except AssertionError as err:
             broken += 1
             print(f"  ui seed {seed}: {err}", file=sys.stderr)
@@ -142,7 +136,7 @@ def ui_suite(endpoint, root, runs, rate, spare=(), **env):
 
 
 def ui_kills(endpoint, root, runs):
-    from tests.faults import ui_scenario as sc
+    from bench.scenarios import ui_faults as sc
 
     reset(endpoint)
     dist_id, old = sc.prepare(endpoint, root)
@@ -163,19 +157,18 @@ def ui_kills(endpoint, root, runs):
 
 
 def lambda_kill(endpoint, root):
-    from tests.faults import lambda_scenario as sc
-    from tests.faults import test_kill as tk
+    from bench.scenarios import lambda_faults as sc
 
     reset(endpoint)
     sc.prepare(endpoint)
     (root / "lambda_src" / "fault_seed.py").write_text("SEED = 'kill'\n")
-    proc = tk.start_killed_at_publish(endpoint, root, TARS_LOCK_LEASE_SECONDS="2")
+    proc = sc.start_killed_at_publish(endpoint, root, TARS_LOCK_LEASE_SECONDS="2")
     alias_after_kill, versions_after_kill = sc.alias_version(endpoint), sc.published(endpoint)
-    refused, _ = tk.rerun(endpoint, root)
-    expires = float(tk.lock_item(endpoint)["expires_at"]["N"])
+    refused, _ = sc.rerun(endpoint, root)
+    expires = float(sc.lock_item(endpoint)["expires_at"]["N"])
     while time.time() <= expires:
         time.sleep(0.1)
-    done, smoke = tk.rerun(endpoint, root)
+    done, smoke = sc.rerun(endpoint, root)
     print("\n### deploy-lambda SIGKILLed at PublishVersion\n")
     print(f"- killed: {proc.returncode == -signal.SIGKILL}; alias after the kill: version {alias_after_kill} "
           f"(previous {sc.PREVIOUS}); versions after the kill: {', '.join(versions_after_kill)}")
@@ -211,7 +204,7 @@ def main() -> None:
             root = make_project(Path(tmp))
             lambda_suite(endpoint, root, args.runs, args.rate)
             ui_suite(endpoint, root, args.runs, args.rate)
-            from tests.faults.ui_scenario import LOCK_OPS
+            from bench.scenarios.ui_faults import LOCK_OPS
 
             ui_suite(endpoint, root, args.runs, args.rate, spare=LOCK_OPS, TARS_MAX_ATTEMPTS="1")
             ui_kills(endpoint, root, args.runs)

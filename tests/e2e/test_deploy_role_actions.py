@@ -25,7 +25,7 @@ import pytest
 
 from bench.deploy_role_calls import Scenario
 from tests.conftest import ROOT
-from tests.support.aws_calls import actions as A
+from bench.scenarios import aws_actions as A
 from tests.support.tf_applied import AVAILABLE, SKIP_REASON, local_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.skipif(not AVAILABLE, reason=SKIP_REASON)]

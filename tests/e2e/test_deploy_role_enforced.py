@@ -45,7 +45,7 @@ from botocore.exceptions import ClientError
 
 from bench.deploy_role_calls import Scenario
 from tars_tasks.local import processes
-from tests.support.aws_calls import actions as A
+from bench.scenarios import aws_actions as A
 from tests.conftest import ROOT
 from tests.support.tf_applied import AVAILABLE, SKIP_REASON
 

@@ -17,9 +17,10 @@ import subprocess
 
 import pytest
 
-from tests.faults import lambda_scenario as lam
-from tests.faults import ui_scenario as ui
-from tests.faults.test_kill import assert_converged, rerun, reset
+from bench.scenarios import lambda_faults as lam
+from bench.scenarios import ui_faults as ui
+from bench.scenarios.lambda_faults import rerun, reset
+from tests.faults.test_kill import assert_converged
 
 
 @pytest.fixture

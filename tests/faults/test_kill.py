@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import signal
 import time
-import urllib.request
 
 import boto3
 import pytest
 
-from tests.faults import lambda_scenario as lam
-from tests.faults import ui_scenario as ui
-from tests.faults.proxy import FaultPlan, FaultProxy
-
-PUBLISH = f"lambda:POST /2015-03-31/functions/{lam.FN}/versions"
-KEY = {"lock_id": {"S": "sre-poc/dev"}}
-
-
-def reset(moto_server):
-    urllib.request.urlopen(urllib.request.Request(moto_server + "/moto-api/reset", method="POST", data=b""),
-                           timeout=10).close()
+from bench.scenarios import lambda_faults as lam
+from bench.scenarios import ui_faults as ui
+from bench.scenarios.lambda_faults import LOCK_KEY as KEY
+from bench.scenarios.lambda_faults import lock_item, rerun, reset, start_killed_at_publish
 
 
 def ui_kill_trials(moto_server, project, seeds):
@@ -47,44 +39,6 @@ def test_deploy_ui_killed_at_20_seeded_points(moto_server, endpoint, project):
     killed = [t for t in trials if t.killed_at]
     assert len(killed) >= 15, "most trials must really be killed mid-deploy"
     assert {t.state for t in killed} == {"old", "new"}, "kills both before and after the switch"
-
-
-def start_killed_at_publish(endpoint, project, **env):
-    """Run deploy-lambda through the proxy; SIGKILL it as its PublishVersion request arrives (the
-    request still lands: the version exists, the alias move never comes)."""
-    import os
-    import subprocess
-
-    proc = {}
-
-    def observe(record):
-        if record.operation == PUBLISH and "p" in proc:
-            os.kill(proc["p"].pid, signal.SIGKILL)
-
-    smoke = lam.SmokeAnswers()
-    with FaultProxy(endpoint, FaultPlan(rate=0.0), answers={lam.INVOKE: smoke}, observe=observe) as proxy:
-        proc["p"] = subprocess.Popen(lam.inv_command("deploy-lambda", "--yes"), cwd=str(lam.ROOT),
-                                     env=lam.inv_env(proxy.url, project, **env), stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        proc["p"].communicate(timeout=120)
-    return proc["p"]
-
-
-def rerun(endpoint, project, **env):
-    """A rerun straight to the emulator except for the smoke Invoke (answered by the proxy)."""
-    import subprocess
-
-    smoke = lam.SmokeAnswers()
-    with FaultProxy(endpoint, FaultPlan(rate=0.0), answers={lam.INVOKE: smoke}) as proxy:
-        done = subprocess.run(lam.inv_command("deploy-lambda", "--yes"), cwd=str(lam.ROOT),
-                              env=lam.inv_env(proxy.url, project, **env), capture_output=True, text=True,
-                              timeout=120)
-    return done, smoke
-
-
-def lock_item(endpoint):
-    return boto3.client("dynamodb", endpoint_url=endpoint).get_item(
-        TableName=lam.LOCK_TABLE, Key=KEY, ConsistentRead=True).get("Item")
 
 
 def killed_lambda(endpoint, project, lease):

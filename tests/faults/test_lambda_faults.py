@@ -9,39 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults import lambda_scenario as scenario
+from bench.scenarios import lambda_faults as scenario
+from bench.scenarios.lambda_faults import check
 
 FULL, SHORT = range(20), range(3)
-
-
-def check(run: scenario.LambdaRun) -> None:
-    assert "Traceback" not in run.stderr + run.stdout, run.stderr
-    invokes = [r for r in run.records if r.operation == scenario.INVOKE]
-    assert len(invokes) <= 1, f"the smoke Invoke was retried: {invokes}"
-    if run.deployed:
-        assert run.alias == "4", (run.alias, run.stdout, run.stderr)
-        assert run.alias in run.smoke_passed, "the alias is on a version that did not pass the smoke test"
-        assert run.live_sha == run.new_sha
-        pruned_clean = run.versions == ["2", "3", "4"]
-        assert pruned_clean or "pruning old versions failed" in run.stderr, run.versions
-        assert run.alias in run.versions and scenario.PREVIOUS in run.versions
-    else:
-        assert run.returncode == 1, (run.returncode, run.stderr)
-        assert len(run.error_lines()) == 1, run.stderr
-        assert run.alias == scenario.PREVIOUS, "a failed deploy moved the alias"
-        assert run.versions[:3] == ["1", "2", "3"] and len(run.versions) <= 4
-        # why it failed: the smoke test (bad reply or a faulted Invoke) or a call that ran out of attempts
-        faulted_invoke = any(r.fault for r in invokes)
-        assert (not run.healthy and invokes) or faulted_invoke or "cannot" in run.error_lines()[0], run.stderr
-
-
-def retried(run: scenario.LambdaRun) -> list[str]:
-    """Operations faulted and then tried again (by botocore) in this run."""
-    seen = []
-    for i, r in enumerate(run.records):
-        if r.fault and any(later.operation == r.operation for later in run.records[i + 1:]):
-            seen.append(r.operation)
-    return seen
 
 
 def scenario_runs(moto_server, endpoint, project, seeds):

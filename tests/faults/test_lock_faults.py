@@ -11,7 +11,7 @@ import pytest
 from tars_tasks import lock
 from tars_tasks.errors import Refused
 from tars_tasks.settings import Settings
-from tests.faults.proxy import FaultPlan, FaultProxy
+from bench.scenarios.fault_proxy import FaultPlan, FaultProxy
 
 TABLE = "sre-poc-deploy-locks"
 KEY = {"lock_id": {"S": "sre-poc/dev"}}

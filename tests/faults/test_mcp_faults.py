@@ -13,8 +13,8 @@ import pytest
 from tars_tasks.errors import StepFailed
 from tars_tasks.settings import Settings
 from tars_tasks.steps import mcp
-from tests.faults.proxy import FaultPlan, FaultProxy
-from tests.support.mcp_deploy import CLUSTER, FAKES, SERVICE, FakeClock, environ, make_project, seed
+from bench.scenarios.fault_proxy import FaultPlan, FaultProxy
+from bench.scenarios.mcp_deploy import CLUSTER, FAKES, SERVICE, FakeClock, environ, make_project, seed
 
 
 @pytest.mark.faults

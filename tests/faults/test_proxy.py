@@ -5,7 +5,7 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from tests.faults.proxy import FaultPlan, FaultProxy
+from bench.scenarios.fault_proxy import FaultPlan, FaultProxy
 
 
 def client(service, url, attempts=3, read_timeout=1.0):

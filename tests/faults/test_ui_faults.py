@@ -4,18 +4,16 @@ Every run ends with the new release live and complete, or the previous index.htm
 byte-identical, and every asset it references present. 20 seeds under `-m faults`, 3 by default."""
 from __future__ import annotations
 
-import urllib.request
-
 import pytest
 
-from tests.faults import ui_scenario as scenario
-from tests.faults.test_lambda_faults import retried
+from bench.scenarios import ui_faults as scenario
+from bench.scenarios.lambda_faults import reset, retried
+from bench.scenarios.ui_faults import check
 
 
 def ui_runs(moto_server, project, seeds, spare=(), **env):
     """One site for all seeds: each run starts from whatever the previous one left live."""
-    urllib.request.urlopen(urllib.request.Request(moto_server + "/moto-api/reset", method="POST", data=b""),
-                           timeout=10).close()
+    reset(moto_server)
     dist_id, old = scenario.prepare(moto_server, project)
     runs = []
     for seed in seeds:
@@ -23,15 +21,6 @@ def ui_runs(moto_server, project, seeds, spare=(), **env):
         runs.append(run)
         old = run.new if run.state == "new" else old
     return runs
-
-
-def check(run: scenario.UiRun) -> None:
-    assert "Traceback" not in run.stdout + run.stderr, run.stderr
-    assert not run.state.startswith("broken"), (run.seed, run.state, run.stderr)
-    if run.returncode == 0:
-        assert run.state == "new", (run.seed, run.state)
-    else:
-        assert run.returncode == 1 and len(run.error_lines()) == 1, (run.returncode, run.stderr)
 
 
 def assert_suite(runs) -> None:

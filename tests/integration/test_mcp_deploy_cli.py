@@ -17,7 +17,7 @@ import pytest
 
 from tars_tasks.aws import ecs as ecs_api
 from tars_tasks.tables import TABLES, create_table_args
-from tests.support.mcp_deploy import CLUSTER, FAKES, SERVICE, environ, head, make_project, put_image, seed
+from bench.scenarios.mcp_deploy import CLUSTER, FAKES, SERVICE, environ, head, make_project, put_image, seed
 
 PASSWORD = "123456789012-auth-token"   # moto's ECR password
 

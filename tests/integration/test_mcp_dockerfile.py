@@ -4,7 +4,7 @@ import json
 import shlex
 from importlib.metadata import version
 
-from tests.support.mcp_server import ROOT
+from bench.scenarios.mcp_server import ROOT
 
 MCP = ROOT / "mcp_server"
 

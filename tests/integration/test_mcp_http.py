@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from tests.support.handler import call, configure, create_resources, handler_module, lambda_module
-from tests.support.mcp_server import start_server, stop_server
+from bench.scenarios.mcp_server import start_server, stop_server
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import boto3
 import pytest
 
 from tests.support.handler import lambda_module
-from tests.support.mcp_server import server_module
+from bench.scenarios.mcp_server import server_module
 
 @pytest.fixture
 def mcp(aws):

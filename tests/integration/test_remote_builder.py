@@ -15,7 +15,7 @@ import pytest
 from tars_tasks.aws.ecr import RegistryLogin
 from tars_tasks.errors import StepFailed, UsageError
 from tars_tasks.tools import remote
-from tests.support.mcp_deploy import CLUSTER, FAKES, SERVICE, environ, head, make_project, seed
+from bench.scenarios.mcp_deploy import CLUSTER, FAKES, SERVICE, environ, head, make_project, seed
 from tests.support.sshd import _free_port, sshd  # noqa: F401 - the fixture
 
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"

@@ -1,6 +1,8 @@
 """Test helpers, in one package: emulator resources and projects per component (handler, auth,
-infra, mcp_deploy, mcp_server, tf_moto), local servers (bucket_server, recorder, sshd), npm_project,
-iam_request. What bench/ also needs lives in bench/scenarios (a fresh clone, the UI site) instead.
+infra, tf_moto, tf_applied), local servers (bucket_server, recorder, sshd), npm_project,
+iam_request. What bench/ also needs lives in bench/scenarios instead (a fresh clone, the UI site, the
+MCP deploy and server, the forkable moto template, the Terraform setup, the fault proxy and the fault
+scenarios, the recorded calls → IAM actions); bench/ imports no test module (tests/unit/test_code_shape.py).
 
 Three folders hold a ``sitecustomize.py``, each put first on the PYTHONPATH of the ``inv``
 subprocesses of the tests that need it (Python's site module imports the first ``sitecustomize``

@@ -1,7 +1,7 @@
 """The real infrastructure/, applied by the real terraform to moto once per test session.
 
 ``applied_template`` (session) runs ``inv deploy-infrastructure --local --yes`` in a fresh project
-copy from an empty moto server that can be forked (tests/support/moto_template.py): the local
+copy from an empty moto server that can be forked (bench/scenarios/moto_template.py): the local
 target's runner drives the project's own Terraform wrapper on the emulator's work copy
 (tars_tasks.local.tf_workcopy): init, validate, plan -out, show -json → destroy guard, apply,
 output -json. This is the session's one cold apply, and the proof that it works from empty.
@@ -35,30 +35,12 @@ from typing import Any
 import pytest
 
 from tars_tasks.local import tf_fingerprint, tf_workcopy
-from tests.support.moto_template import MODULE, Child, Template
+from bench.scenarios.moto_template import MODULE, Child, Template
+from bench.scenarios.tf_setup import (AVAILABLE, INFRA, MIRROR, PLUGIN_DIR, SKIP_REASON,  # noqa: F401 - the tests' names
+                                       TERRAFORM, VARIABLES)
+from bench.scenarios.tf_setup import base_env as _base_env
 
 ROOT = Path(__file__).resolve().parents[2]
-INFRA = ROOT / "infrastructure"
-PLUGIN_DIR = os.environ.get("TARS_TERRAFORM_PLUGIN_DIR")  # read at import: tests clear TARS_*
-TERRAFORM = shutil.which("terraform")
-try:
-    MIRROR = tf_workcopy.find_mirror(PLUGIN_DIR)
-except Exception:  # noqa: BLE001 - a bad setting means: no mirror here
-    MIRROR = None
-AVAILABLE = bool(TERRAFORM and MIRROR)
-SKIP_REASON = ("needs terraform on PATH and a provider mirror (TARS_TERRAFORM_PLUGIN_DIR or "
-               f"{', '.join(tf_workcopy.MACHINE_MIRRORS)}): "
-               + ("terraform is missing" if not TERRAFORM else "no mirror found"))
-# What tars_tasks.local.tf_target.variables gives for a fresh `--local` project copy (no GITHUB_REPOSITORY,
-# no origin remote); tests/integration/test_tf_emulator.py checks the two agree.
-VARIABLES = {"project": "sre-poc", "env": "local", "region": "us-east-1",
-             "bedrock_model_id": "anthropic.claude-3-5-sonnet-20240620-v1:0", "github_repository": "local/tars"}
-
-
-def _base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TARS_"))}
-    env["NO_COLOR"] = "1"
-    return env
 
 
 @dataclass
@@ -219,7 +201,7 @@ def local_project(applied: AppliedTemplate, root: Path, hook: str | None = None)
     (a project whose infrastructure/ differs plans and applies the difference, as a user's would).
     Env local only: the template is applied with its variables (another env's Environment tags and
     deploy role name differ: its first apply replaces the role, which the destroy guard refuses).
-    ``hook``: see tests/support/moto_template.py. The caller stops the fork (``.child.stop()``;
+    ``hook``: see bench/scenarios/moto_template.py. The caller stops the fork (``.child.stop()``;
     ``inv local.down`` does too)."""
     from tars_tasks.local import processes
 

@@ -8,7 +8,7 @@ import pytest
 
 from tars_tasks.errors import ConfigError, StepFailed
 from tars_tasks.tools import container
-from tests.support.mcp_deploy import FAKES
+from bench.scenarios.mcp_deploy import FAKES
 
 
 @pytest.fixture

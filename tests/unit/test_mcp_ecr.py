@@ -5,7 +5,7 @@ import pytest
 
 from tars_tasks.aws import ecr
 from tars_tasks.errors import ConfigError
-from tests.support.mcp_deploy import put_image, seed
+from bench.scenarios.mcp_deploy import put_image, seed
 
 
 def test_login_decodes_the_token_and_hides_the_password(clients, aws):

@@ -6,7 +6,7 @@ import pytest
 from botocore.stub import Stubber
 
 from tars_tasks.aws import ecs
-from tests.support.mcp_deploy import CLUSTER, FAMILY, SERVICE, FakeClock, deployment, seed
+from bench.scenarios.mcp_deploy import CLUSTER, FAMILY, SERVICE, FakeClock, deployment, seed
 
 OLD = "arn:aws:ecs:us-east-1:123456789012:task-definition/sre-poc-mcp-server:4"
 NEW = "arn:aws:ecs:us-east-1:123456789012:task-definition/sre-poc-mcp-server:5"

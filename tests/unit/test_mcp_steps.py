@@ -10,7 +10,7 @@ from tars_tasks.aws import ecs as ecs_api
 from tars_tasks.errors import ConfigError, StepFailed
 from tars_tasks.settings import Settings
 from tars_tasks.steps import mcp
-from tests.support.mcp_deploy import (CLUSTER, FAKES, SERVICE, FakeClock, RolloutScript, back_on_old_when_pointed,
+from bench.scenarios.mcp_deploy import (CLUSTER, FAKES, SERVICE, FakeClock, RolloutScript, back_on_old_when_pointed,
                                environ, head, make_project, on, put_image, seed)
 
 FAILED_REASON = "ECS deployment ecs-svc/new1 failed: tasks failed to start."

@@ -1,5 +1,5 @@
-"""The deploy-lambda fault scenario, shared by tests/faults/test_lambda_faults.py and
-bench/reliability_report.py: a real `inv deploy-lambda --yes` subprocess talks to the emulator
+"""The deploy-lambda fault scenario, shared by tests/faults/ (test_lambda_faults, test_kill,
+test_boundaries) and bench/reliability_report.py: a real `inv deploy-lambda --yes` subprocess talks to the emulator
 through the fault proxy; the proxy answers the smoke test's Invoke (moto runs no code) with the
 health reply of the invoked version, or a failing one for a seeded share of runs.
 
@@ -14,6 +14,8 @@ import os
 import random
 import subprocess
 import sys
+import time
+import urllib.request
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
-from tests.faults.proxy import FaultPlan, FaultProxy, Record
+from bench.scenarios.fault_proxy import FaultPlan, FaultProxy, Record
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBACKOFF = ROOT / "tests" / "support" / "nobackoff"
@@ -30,6 +32,8 @@ ALIAS = "production"
 LOCK_TABLE = "sre-poc-deploy-locks"
 INVOKE = f"lambda:POST /2015-03-31/functions/{FN}/invocations"
 PREVIOUS = "3"
+PUBLISH = f"lambda:POST /2015-03-31/functions/{FN}/versions"
+LOCK_KEY = {"lock_id": {"S": "sre-poc/dev"}}
 
 
 def tiny_zip(text: str) -> bytes:
@@ -189,3 +193,75 @@ def boundary_run(endpoint: str, root: Path, point: str, **env: str) -> LambdaRun
     return LambdaRun(point, proc.returncode, out, err, alias, published(endpoint), code_of(endpoint, "$LATEST"),
                      code_of(endpoint, alias), answers.passed, answers.healthy, list(plan.records),
                      killed=proc.returncode == -signal.SIGKILL)
+
+
+def reset(endpoint: str) -> None:
+    """Empty the emulator (moto's reset API)."""
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST", data=b""),
+                           timeout=10).close()
+
+
+def check(run: LambdaRun) -> None:
+    """What every run under faults must end as (the tests assert it, the report counts "broken")."""
+    assert "Traceback" not in run.stderr + run.stdout, run.stderr
+    invokes = [r for r in run.records if r.operation == INVOKE]
+    assert len(invokes) <= 1, f"the smoke Invoke was retried: {invokes}"
+    if run.deployed:
+        assert run.alias == "4", (run.alias, run.stdout, run.stderr)
+        assert run.alias in run.smoke_passed, "the alias is on a version that did not pass the smoke test"
+        assert run.live_sha == run.new_sha
+        pruned_clean = run.versions == ["2", "3", "4"]
+        assert pruned_clean or "pruning old versions failed" in run.stderr, run.versions
+        assert run.alias in run.versions and PREVIOUS in run.versions
+    else:
+        assert run.returncode == 1, (run.returncode, run.stderr)
+        assert len(run.error_lines()) == 1, run.stderr
+        assert run.alias == PREVIOUS, "a failed deploy moved the alias"
+        assert run.versions[:3] == ["1", "2", "3"] and len(run.versions) <= 4
+        # why it failed: the smoke test (bad reply or a faulted Invoke) or a call that ran out of attempts
+        faulted_invoke = any(r.fault for r in invokes)
+        assert (not run.healthy and invokes) or faulted_invoke or "cannot" in run.error_lines()[0], run.stderr
+
+
+def retried(run) -> list[str]:
+    """Operations faulted and then tried again (by botocore) in this run."""
+    seen = []
+    for i, r in enumerate(run.records):
+        if r.fault and any(later.operation == r.operation for later in run.records[i + 1:]):
+            seen.append(r.operation)
+    return seen
+
+
+def start_killed_at_publish(endpoint: str, root: Path, **env: str) -> subprocess.Popen:
+    """Run deploy-lambda through the proxy; SIGKILL it as its PublishVersion request arrives (the
+    request still lands: the version exists, the alias move never comes)."""
+    import signal
+
+    proc = {}
+
+    def observe(record: Record) -> None:
+        if record.operation == PUBLISH and "p" in proc:
+            os.kill(proc["p"].pid, signal.SIGKILL)
+
+    smoke = SmokeAnswers()
+    with FaultProxy(endpoint, FaultPlan(rate=0.0), answers={INVOKE: smoke}, observe=observe) as proxy:
+        proc["p"] = subprocess.Popen(inv_command("deploy-lambda", "--yes"), cwd=str(ROOT),
+                                     env=inv_env(proxy.url, root, **env), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        proc["p"].communicate(timeout=120)
+    return proc["p"]
+
+
+def rerun(endpoint: str, root: Path, **env: str):
+    """A rerun straight to the emulator except for the smoke Invoke (answered by the proxy)."""
+    smoke = SmokeAnswers()
+    with FaultProxy(endpoint, FaultPlan(rate=0.0), answers={INVOKE: smoke}) as proxy:
+        done = subprocess.run(inv_command("deploy-lambda", "--yes"), cwd=str(ROOT),
+                              env=inv_env(proxy.url, root, **env), capture_output=True, text=True,
+                              timeout=120)
+    return done, smoke
+
+
+def lock_item(endpoint: str) -> dict | None:
+    return boto3.client("dynamodb", endpoint_url=endpoint).get_item(
+        TableName=LOCK_TABLE, Key=LOCK_KEY, ConsistentRead=True).get("Item")

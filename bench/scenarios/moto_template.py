@@ -7,7 +7,7 @@ matches: measured in docs/benchmarks.md). A fork of the process is an exact copy
 serving (only its main thread is left, which makes fork safe) and forks one child per test:
 each child serves an identical copy of the state on its own port.
 
-Run as ``python -m tests.support.moto_template``; one command per line on stdin, one answer
+Run as ``python -m bench.scenarios.moto_template``; one command per line on stdin, one answer
 line on stdout:
 
     serve          -> "port N"          serve on 127.0.0.1:N (a free port)
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULE = "tests.support.moto_template"
+MODULE = "bench.scenarios.moto_template"
 
 
 def _die_with_parent() -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import boto3
 
-from tests.faults.lambda_scenario import LOCK_TABLE, ROOT, inv_command, inv_env
-from tests.faults.proxy import FaultPlan, FaultProxy, Record
+from bench.scenarios.lambda_faults import LOCK_TABLE, ROOT, inv_command, inv_env
+from bench.scenarios.fault_proxy import FaultPlan, FaultProxy, Record
 from bench.scenarios.ui_site import RECORDS_BUCKET, make_site, write_dist
 
 BUCKET = "sre-poc-ui-123456789012"
@@ -286,3 +286,13 @@ def boundary_run(endpoint: str, root: Path, dist_id: str, old: dict[str, bytes],
                                      capture_output=True, text=True, timeout=120)
         trial.rerun_state = state_of(live(endpoint), old, new)
     return trial, boundary
+
+
+def check(run: UiRun) -> None:
+    """What every run under faults must end as (the tests assert it, the report counts "broken")."""
+    assert "Traceback" not in run.stdout + run.stderr, run.stderr
+    assert not run.state.startswith("broken"), (run.seed, run.state, run.stderr)
+    if run.returncode == 0:
+        assert run.state == "new", (run.seed, run.state)
+    else:
+        assert run.returncode == 1 and len(run.error_lines()) == 1, (run.returncode, run.stderr)
