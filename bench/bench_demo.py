@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scenarios.clone import copy_project  # noqa: E402  (the e2e tests' fresh-clone recipe)
+from bench.scenarios.clone import copy_project, stop_recorded  # noqa: E402  (the e2e tests' fresh-clone recipe)
 
 
 def shell(root: Path, script: str) -> tuple[float, subprocess.CompletedProcess]:
@@ -86,12 +86,13 @@ def side(ref: str | None, tmp: Path) -> dict:
                 "records": (after_first["records"], after_second["records"]),
                 "errors": (after_first["errors"], after_second["errors"])}
     finally:
-        subprocess.run([str(root / ".venv" / "bin" / "inv"), "local.down"], cwd=root, capture_output=True)
-        from tars_tasks.local import processes
+        down(root)
 
-        proc_dir = root / ".tars" / "local" / "proc"
-        for proc in processes.recorded(proc_dir):
-            processes.stop(proc_dir, proc.name)
+
+def down(root: Path) -> None:
+    """The clone's own ``inv local.down``, then whatever it left recorded."""
+    subprocess.run([str(root / ".venv" / "bin" / "inv"), "local.down"], cwd=root, capture_output=True)
+    stop_recorded(root)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_demo import shell, tree  # noqa: E402
+from bench.bench_demo import down, shell, tree  # noqa: E402
 
 
 def side(tmp: Path) -> dict:
@@ -38,12 +38,7 @@ def side(tmp: Path) -> dict:
         row["change"], _ = shell(root, f"{prefix} deploy-infrastructure --local --yes")
         return row
     finally:
-        subprocess.run([str(root / ".venv" / "bin" / "inv"), "local.down"], cwd=root, capture_output=True)
-        from tars_tasks.local import processes
-
-        proc_dir = root / ".tars" / "local" / "proc"
-        for proc in processes.recorded(proc_dir):
-            processes.stop(proc_dir, proc.name)
+        down(root)
 
 
 def main() -> None:

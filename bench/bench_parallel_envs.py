@@ -31,20 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def make_copy(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", "dist", ".tars")
-    for name in ("lambda_src", "mcp_server", "ui", "infrastructure"):
-        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
-    shutil.copy(ROOT / "invoke.yaml", dest / "invoke.yaml")
-    modules = ROOT / "ui" / "node_modules"
-    if modules.is_dir():
-        subprocess.run(["cp", "-al", str(modules), str(dest / "ui" / "node_modules")], check=True)
-        from tars_tasks.artifacts import ui_bundle
-
-        ui_bundle.mark_installed(dest / "ui")
-    return dest
+from bench.scenarios.clone import copy_components  # noqa: E402
 
 
 def environ(root: Path) -> dict[str, str]:
@@ -100,7 +87,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tars-bench-envs-"))
-    roots = [make_copy(work / name) for name in ("env-a", "env-b", "env-c")]
+    roots = [copy_components(work / name) for name in ("env-a", "env-b", "env-c")]
     load_before = os.getloadavg()[0]
     try:
         cold = [timed([r], "deploy", "--all", "--local", "--yes") for r in roots]

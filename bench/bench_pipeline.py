@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -37,19 +36,6 @@ def run(argv, env, check=True) -> float:
     return took
 
 
-def project_copy(base: Path) -> Path:
-    root = base / "project"
-    root.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", "dist", ".tars")
-    for name in ("lambda_src", "mcp_server", "ui", "infrastructure"):
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, root / name, ignore=ignore)
-    shutil.copy(ROOT / "invoke.yaml", root / "invoke.yaml")
-    if (ROOT / "ui" / "node_modules").is_dir():
-        subprocess.run(["cp", "-al", str(ROOT / "ui" / "node_modules"), str(root / "ui" / "node_modules")], check=True)
-    return root
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -57,11 +43,12 @@ def main() -> None:
     if not AWS.exists():
         raise SystemExit("run bench/setup-awscli.sh first")
     sys.path.insert(0, str(ROOT))
+    from bench.scenarios.clone import copy_components
     from tars_tasks.local import processes
     from tars_tasks.names import resource_names
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = project_copy(Path(tmp))
+        root = copy_components(Path(tmp) / "project")
         env = dict(os.environ, TARS_ROOT=str(root), PYTHONPATH=str(ROOT), NO_COLOR="1")
         try:
             run(INV + ["deploy", "--all", "--local", "--yes", "--skip-verify"], env)

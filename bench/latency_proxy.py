@@ -13,7 +13,8 @@ after the delay (moto runs no Lambda code: a bench answers the smoke test's Invo
     with LatencyProxy("http://127.0.0.1:5000", ms=40) as proxy:
         run(env={"AWS_ENDPOINT_URL": proxy.url}); print(proxy.count, proxy.by_operation())
 
-Stdlib only; also a command: ``python bench/latency_proxy.py UPSTREAM --ms 40 [--port 0]``.
+The fault proxy (bench/scenarios/fault_proxy.py) shares this module's operation names, server and
+answer. Stdlib only; also a command: ``python bench/latency_proxy.py UPSTREAM --ms 40 [--port 0]``.
 """
 from __future__ import annotations
 
@@ -40,6 +41,19 @@ def operation_of(method: str, path: str, headers) -> str:
         parts = auth.split("Credential=")[1].split(",")[0].split("/")
         service = parts[3] if len(parts) > 3 else ""
     return f"{service}:{method} {urlsplit(path).path}"
+
+
+def reply(handler: BaseHTTPRequestHandler, status: int, headers, payload: bytes) -> None:
+    """Answer a request: ``headers`` (a dict or (name, value) pairs) but the hop-by-hop ones and
+    Content-Length, which is set from ``payload``; no body for HEAD. The fault proxy answers this way too."""
+    handler.send_response(status)
+    for k, v in (headers.items() if isinstance(headers, dict) else headers):
+        if k.lower() not in HOP_HEADERS and k.lower() != "content-length":
+            handler.send_header(k, v)
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(payload)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -116,19 +130,14 @@ class _Handler(BaseHTTPRequestHandler):
         raise AssertionError("unreachable")
 
     def _reply(self, status: int, headers, payload: bytes) -> None:
-        self.send_response(status)
-        for k, v in (headers.items() if isinstance(headers, dict) else headers):
-            if k.lower() not in HOP_HEADERS and k.lower() != "content-length":
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        reply(self, status, headers, payload)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _proxy
 
 
-class _Server(ThreadingHTTPServer):
+class QuietServer(ThreadingHTTPServer):
+    """A threading server that does not print a client's hang-up (a read timeout, a reset) as an error."""
+
     daemon_threads = True
     request_queue_size = 128
 
@@ -144,7 +153,7 @@ class LatencyProxy:
 
     def __init__(self, upstream: str, ms: float = 40.0, *, connect_ms: float | None = None,
                  answers: dict | None = None, port: int = 0, sleep=time.sleep):
-        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server = QuietServer(("127.0.0.1", port), _Handler)
         self._server.upstream = upstream.rstrip("/")                   # type: ignore[attr-defined]
         self._server.delay = ms / 1000.0                               # type: ignore[attr-defined]
         self._server.connect_delay = (ms if connect_ms is None else connect_ms) / 1000.0  # type: ignore[attr-defined]

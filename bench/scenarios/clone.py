@@ -1,4 +1,6 @@
-"""A fresh copy of the project, as a newcomer's clone: for the local e2e test and bench/bench_local.py."""
+"""Copies of the project: a newcomer's fresh clone (copy_project: for the local e2e test and
+bench/bench_local.py), and the components alone with the UI's dependencies hard-linked
+(copy_components: the pipeline, secrets and environments tests, bench/bench_parallel_envs.py)."""
 from __future__ import annotations
 
 import shutil
@@ -6,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+COMPONENTS = ("lambda_src", "mcp_server", "ui", "infrastructure")
 SKIP_DIRS = {".git", ".tars", "dist", "node_modules", "__pycache__", ".pytest_cache", ".terraform"}
 
 
@@ -26,3 +29,31 @@ def copy_project(dest: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     (dest / ".tars" / "cache").symlink_to(cache)
     return dest
+
+
+def copy_components(dest: Path, names: tuple[str, ...] = COMPONENTS) -> Path:
+    """The components and invoke.yaml into a new ``dest`` (no caches, builds or .tars), with the
+    checkout's ui/node_modules hard-linked (no second npm ci) and marked installed when it has one."""
+    dest.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", "dist", ".tars")
+    for name in names:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, dest / name, ignore=ignore)
+    shutil.copy(ROOT / "invoke.yaml", dest / "invoke.yaml")
+    modules = ROOT / "ui" / "node_modules"
+    if modules.is_dir():
+        subprocess.run(["cp", "-al", str(modules), str(dest / "ui" / "node_modules")], check=True)
+        from tars_tasks.artifacts import ui_bundle
+
+        ui_bundle.mark_installed(dest / "ui")
+    return dest
+
+
+def stop_recorded(root: Path) -> None:
+    """Stop every local process still recorded under the copy's .tars/local/proc (after
+    ``inv local.down``: never leave one behind)."""
+    from tars_tasks.local import processes
+
+    proc_dir = root / ".tars" / "local" / "proc"
+    for proc in processes.recorded(proc_dir):
+        processes.stop(proc_dir, proc.name)

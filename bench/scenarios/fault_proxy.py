@@ -13,7 +13,8 @@ failing AWS would instead of forwarding:
   reset before the answer: the client cannot know its call was applied (a retry repeats it)
 
 Seeded (``random.Random(seed)``), so a failing run replays exactly. Every request is recorded
-(operation, fault or None) so tests count attempts per operation.
+(operation, fault or None) so tests count attempts per operation. Operation names, the server and
+the answer are bench/latency_proxy.py's (one forwarding core); the faults are this module's.
 """
 from __future__ import annotations
 
@@ -25,11 +26,12 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
+from bench.latency_proxy import HOP_HEADERS, QuietServer, operation_of, reply
+
 FAULTS = ("500", "503", "throttle", "reset", "delay")
-HOP_HEADERS = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"}
 
 
 @dataclass
@@ -68,21 +70,6 @@ class FaultPlan:
 
     def attempts(self, operation: str) -> list[Record]:
         return [r for r in self.records if r.operation == operation]
-
-
-def operation_of(method: str, path: str, headers) -> str:
-    """A readable operation name: the X-Amz-Target, the query Action, or METHOD + service path."""
-    target = headers.get("X-Amz-Target")
-    if target:
-        return target.split(".")[-1]
-    auth = headers.get("Authorization", "")
-    service = ""
-    if "Credential=" in auth:
-        try:
-            service = auth.split("Credential=")[1].split(",")[0].split("/")[3]
-        except IndexError:
-            service = ""
-    return f"{service}:{method} {urlsplit(path).path}"
 
 
 def _protocol(headers, service_path: str) -> str:
@@ -134,17 +121,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         for pattern, answer in self.server.answers.items():  # type: ignore[attr-defined]
             if pattern in op:
-                self._reply(*answer(self.command, self.path, body))
+                reply(self, *answer(self.command, self.path, body))
                 return
         self._forward(body)
-
-    def _reply(self, status: int, headers: dict, payload: bytes) -> None:
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
     def _answer_fault(self, fault: str, protocol: str) -> None:
         status = {"500": 500, "503": 503, "throttle": 400}[fault]
@@ -169,12 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
             payload = (f"<ErrorResponse><Error>{inner}</Error></ErrorResponse>" if protocol == "query"
                        else f"<Error>{inner}<RequestId>fault-proxy</RequestId></Error>").encode()
             headers["Content-Type"] = "text/xml"
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        reply(self, status, headers, payload)
 
     def _forward(self, body: bytes, answer: bool = True) -> None:
         upstream = urlsplit(self.server.upstream)  # type: ignore[attr-defined]
@@ -183,33 +157,17 @@ class _Handler(BaseHTTPRequestHandler):
         headers["Host"] = self.headers.get("Host", f"{upstream.hostname}:{upstream.port}")
         try:
             conn.request(self.command, self.path, body=body or None, headers=headers)
-            reply = conn.getresponse()
-            data = reply.read()
+            upstream_reply = conn.getresponse()
+            data = upstream_reply.read()
         except OSError:
             self.send_error(502)
             return
         finally:
             conn.close()
-        if not answer:
-            return
-        self.send_response(reply.status)
-        for k, v in reply.getheaders():
-            if k.lower() not in HOP_HEADERS and k.lower() != "content-length":
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        if answer:
+            reply(self, upstream_reply.status, upstream_reply.getheaders(), data)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _proxy
-
-
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request, client_address) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)   # a client that gave up (read timeout) is no error
 
 
 class FaultProxy:
@@ -223,8 +181,7 @@ class FaultProxy:
 
     def __init__(self, upstream: str, plan: FaultPlan, answers: dict | None = None, observe=None):
         self.plan = plan
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
+        self._server = QuietServer(("127.0.0.1", 0), _Handler)
         self._server.plan = plan  # type: ignore[attr-defined]
         self._server.upstream = upstream  # type: ignore[attr-defined]
         self._server.answers = dict(answers or {})  # type: ignore[attr-defined]

@@ -14,7 +14,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field

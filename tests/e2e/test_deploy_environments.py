@@ -10,14 +10,12 @@ bundle built for dev's own API endpoint; staging's lock released and no release 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import boto3
 import pytest
 
+from bench.scenarios.clone import copy_components
 from tars_tasks.local import processes
-from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -28,18 +26,7 @@ ENVS = ("dev", "staging")
 @pytest.fixture
 def project(tmp_path):
     """A copy of the project (UI dependencies hard-linked from the checkout)."""
-    root = tmp_path / "project"
-    root.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", "dist", ".tars")
-    for name in ("lambda_src", "mcp_server", "ui", "infrastructure"):
-        shutil.copytree(ROOT / name, root / name, ignore=ignore)
-    shutil.copy(ROOT / "invoke.yaml", root / "invoke.yaml")
-    modules = ROOT / "ui" / "node_modules"
-    if modules.is_dir():
-        subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)
-        from tars_tasks.artifacts import ui_bundle
-
-        ui_bundle.mark_installed(root / "ui")
+    root = copy_components(tmp_path / "project")
     yield root
     for env in ENVS:   # every process of both environments, by recorded pid
         proc_dir = root / ".tars" / f"local-{env}" / "proc"

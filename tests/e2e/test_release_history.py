@@ -20,7 +20,7 @@ import pytest
 
 from tars_tasks.local import processes
 from tests.conftest import ROOT
-from bench.scenarios.clone import copy_project
+from bench.scenarios.clone import copy_project, stop_recorded
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -39,9 +39,7 @@ def project(tmp_path, run_inv, local_emulator):
         ui_bundle.mark_installed(root / "ui")
     yield root
     run_inv("local.down", env={"TARS_ROOT": str(root)}, cwd=root)
-    proc_dir = root / ".tars" / "local" / "proc"
-    for proc in processes.recorded(proc_dir):
-        processes.stop(proc_dir, proc.name)
+    stop_recorded(root)   # never leave one behind
 
 
 def commit(root: Path, message: str) -> None:

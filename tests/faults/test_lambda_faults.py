@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bench.scenarios import lambda_faults as scenario
-from bench.scenarios.lambda_faults import check
+from bench.scenarios.lambda_faults import check, retried
 
 FULL, SHORT = range(20), range(3)
 

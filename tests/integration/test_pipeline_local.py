@@ -9,8 +9,6 @@ importorskip naming a missing one (all are on main since the component branches 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import boto3
 import pytest
@@ -19,8 +17,8 @@ for _module in ("tars_tasks.steps.infra", "tars_tasks.steps.mcp", "tars_tasks.st
                 "tars_tasks.steps.ui", "tars_tasks.local.tf_target", "tars_tasks.artifacts.ui_bundle"):
     pytest.importorskip(_module, reason=f"{_module} is not on this branch yet")
 
+from bench.scenarios.clone import copy_components, stop_recorded  # noqa: E402
 from tars_tasks.local import processes  # noqa: E402
-from tests.conftest import ROOT  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -28,25 +26,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 @pytest.fixture
 def root(tmp_path, run_inv, local_emulator):
     """A copy of the project (UI dependencies hard-linked from the checkout when installed)."""
-    root = tmp_path / "project"
-    root.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", "dist", ".tars")
-    for name in ("lambda_src", "mcp_server", "ui", "infrastructure"):
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, root / name, ignore=ignore)
-    shutil.copy(ROOT / "invoke.yaml", root / "invoke.yaml")
-    modules = ROOT / "ui" / "node_modules"
-    if modules.is_dir():
-        subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)
-        from tars_tasks.artifacts import ui_bundle
-
-        ui_bundle.mark_installed(root / "ui")
+    root = copy_components(tmp_path / "project")
     local_emulator(root)   # the once-applied infrastructure/ (tests/support/tf_applied.py), no apply here
     yield root
     run_inv("local.down", env={"TARS_ROOT": str(root)})
-    proc_dir = root / ".tars" / "local" / "proc"
-    for proc in processes.recorded(proc_dir):  # never leave one behind
-        processes.stop(proc_dir, proc.name)
+    stop_recorded(root)   # never leave one behind
 
 
 def emulator(root):

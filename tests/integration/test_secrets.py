@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -18,8 +17,9 @@ from pathlib import Path
 import boto3
 import pytest
 
+from bench.scenarios.clone import copy_components, stop_recorded
 from tars_tasks.local import processes
-from tests.conftest import FAKES, ROOT
+from tests.conftest import FAKES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -31,19 +31,7 @@ SECRETS = (GITHUB_TOKEN, AWS_SECRET)
 @pytest.fixture
 def root(tmp_path, run_inv, local_emulator):
     """A copy of the project (UI dependencies hard-linked from the checkout when installed)."""
-    root = tmp_path / "project"
-    root.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", "dist", ".tars")
-    for name in ("lambda_src", "mcp_server", "ui", "infrastructure"):
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, root / name, ignore=ignore)
-    shutil.copy(ROOT / "invoke.yaml", root / "invoke.yaml")
-    modules = ROOT / "ui" / "node_modules"
-    if modules.is_dir():
-        subprocess.run(["cp", "-al", str(modules), str(root / "ui" / "node_modules")], check=True)
-        from tars_tasks.artifacts import ui_bundle
-
-        ui_bundle.mark_installed(root / "ui")
+    root = copy_components(tmp_path / "project")
     local_emulator(root)   # the once-applied infrastructure/ (tests/support/tf_applied.py), no apply here
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
     subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=T", "add", "-A"], cwd=root, check=True)
@@ -51,9 +39,7 @@ def root(tmp_path, run_inv, local_emulator):
                    cwd=root, check=True)
     yield root
     run_inv("local.down", env={"TARS_ROOT": str(root)})
-    proc_dir = root / ".tars" / "local" / "proc"
-    for proc in processes.recorded(proc_dir):  # never leave one behind
-        processes.stop(proc_dir, proc.name)
+    stop_recorded(root)   # never leave one behind
 
 
 def leaks(text: str | bytes, where: str) -> list[str]:
