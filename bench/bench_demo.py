@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scenarios.clone import copy_project, stop_recorded  # noqa: E402  (the e2e tests' fresh-clone recipe)
+from bench.scenarios.clone import copy_project, extract, stop_recorded  # noqa: E402  (the e2e tests' fresh-clone recipe)
 
 
 def shell(root: Path, script: str) -> tuple[float, subprocess.CompletedProcess]:
@@ -45,9 +45,7 @@ def tree(ref: str | None, dest: Path) -> Path:
     if ref is None:
         root = copy_project(dest)
     else:
-        dest.mkdir(parents=True)
-        archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+        extract(ref, dest)
         git = ["git", "-c", "user.email=bench@tars.invalid", "-c", "user.name=bench"]
         subprocess.run(["git", "init", "-q", "-b", "main"], cwd=dest, check=True)
         subprocess.run([*git, "add", "-A"], cwd=dest, check=True)

@@ -25,15 +25,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scenarios.old_scripts import OLD_LAMBDA_DEPLOY as SHELL_SEQUENCE  # noqa: E402
+
 FN = "sre-poc-incident-handler"
-SHELL_SEQUENCE = """set -euo pipefail
-rm -rf package lambda.zip
-python3 -m pip install --quiet --disable-pip-version-check -r lambda_src/requirements.txt -t package
-cp -r lambda_src/. package/
-(cd package && zip -qr ../lambda.zip .)
-aws lambda update-function-code --function-name {fn} --zip-file fileb://lambda.zip >/dev/null
-aws lambda wait function-updated --function-name {fn}
-"""
 
 
 def _children_cpu() -> float:

@@ -39,21 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.latency_proxy import LatencyProxy  # noqa: E402
+from bench.scenarios.clone import extract  # noqa: E402
+from bench.scenarios.old_scripts import OLD_LAMBDA_DEPLOY, OLD_LAMBDA_SMOKE  # noqa: E402
 from bench.scenarios.ui_site import RECORDS_BUCKET, make_site, write_dist  # noqa: E402
 
 FN, LOCK_TABLE = "sre-poc-incident-handler", "sre-poc-deploy-locks"
 AWS = ROOT / ".venv-awscli" / "bin" / "aws"
 INVOKE = f"lambda:POST /2015-03-31/functions/{FN}/invocations"
 HEALTHY = json.dumps({"statusCode": 200, "body": json.dumps({"status": "ok"})}).encode()
-OLD_LAMBDA = """set -euo pipefail
-rm -rf package lambda.zip
-python3 -m pip install --quiet --disable-pip-version-check -r lambda_src/requirements.txt -t package
-cp -r lambda_src/. package/
-(cd package && zip -qr ../lambda.zip .)
-aws lambda update-function-code --function-name {fn} --zip-file fileb://lambda.zip >/dev/null
-aws lambda wait function-updated --function-name {fn}
-aws lambda invoke --function-name {fn} --payload '{{"action":"health"}}' out.json >/dev/null
-"""
+OLD_LAMBDA = OLD_LAMBDA_DEPLOY + OLD_LAMBDA_SMOKE
 
 
 def smoke_answer(method: str, path: str, body: bytes):
@@ -204,11 +198,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="tars-bench-net-"))
     trees = {"after (this tree)": ROOT}
     if args.before_ref:
-        old = work / "before"
-        old.mkdir()
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before_ref, "tars_tasks", "tasks.py",
-                                  "invoke.yaml"], check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        old = extract(args.before_ref, work / "before", "tars_tasks", "tasks.py", "invoke.yaml")
         trees = {f"before ({args.before_ref})": old, **trees}
     for name in ("lambda_src", "invoke.yaml"):
         src = ROOT / name

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.scenarios.clone import copy_project  # noqa: E402
+from bench.scenarios.clone import copy_project, extract  # noqa: E402
 
 
 def inv(tree: Path, root: Path, *args: str) -> tuple[float, float, str]:
@@ -108,11 +108,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="tars-bench-noop-") as tmp:
         root = copy_project(Path(tmp) / "tars")
-        old = Path(tmp) / "old"
-        old.mkdir()
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.old_ref, "tars_tasks", "tasks.py",
-                                  "invoke.yaml"], check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        old = extract(args.old_ref, Path(tmp) / "old", "tars_tasks", "tasks.py", "invoke.yaml")
         sides: dict[str, list] = {f"before ({args.old_ref})": [], "after (this tree)": []}
         verify: list = []
         floors: dict[str, list] = {}

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_local import inv  # noqa: E402
-from bench.scenarios.clone import copy_project  # noqa: E402
+from bench.scenarios.clone import copy_project, extract  # noqa: E402
 
 FN = "sre-poc-incident-handler"
 REQUESTS = {
@@ -113,11 +113,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="tars-bench-warm-") as tmp:
         root = copy_project(Path(tmp) / "tars")
-        old_tree = Path(tmp) / "old"
-        old_tree.mkdir()
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.old_ref, "tars_tasks"],
-                                 check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(old_tree)], input=archive, check=True)
+        old_tree = extract(args.old_ref, Path(tmp) / "old", "tars_tasks")
         old = None
         try:
             inv(root, "deploy", "--all", "--local", "--yes", "--skip-verify")

@@ -25,6 +25,25 @@ _held: dict[str, dict | None] = {}
 _held_lock = threading.Lock()
 
 
+@contextlib.contextmanager
+def one_at_a_time(path) -> Iterator[None]:
+    """This machine's lock, beside the deploy lock: hold an exclusive flock on ``path`` for the block.
+    Runs on one checkout (several environments deployed in parallel, two terminals) build into the
+    same directories, or start the same local server, one after the other instead of over each
+    other. Released when the block ends or the process dies."""
+    import fcntl
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def lock_id(settings) -> str:
     return f"{settings.project}/{settings.env}"
 

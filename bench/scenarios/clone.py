@@ -57,3 +57,13 @@ def stop_recorded(root: Path) -> None:
     proc_dir = root / ".tars" / "local" / "proc"
     for proc in processes.recorded(proc_dir):
         processes.stop(proc_dir, proc.name)
+
+
+def extract(ref: str, dest: Path, *paths: str) -> Path:
+    """``paths`` (default: the whole tree) as they are at git ``ref``, unpacked into ``dest``: the
+    "before" side of a benchmark."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, *paths], capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest

@@ -212,9 +212,9 @@ def sha256_b64(path: Path) -> str:
 def build(settings, *, builder: str | None = None, report: Callable[[str], None] = lambda line: None) -> Artifact:
     """Build (or reuse) ``dist/lambda.zip``, one build at a time per checkout (environments deployed
     in parallel share it: the second reuses the first's zip). Raises ConfigError/Refused/StepFailed."""
-    from . import one_build_at_a_time
+    from ..lock import one_at_a_time
 
-    with one_build_at_a_time(settings.dist_dir / ".lambda-build.lock"):
+    with one_at_a_time(settings.dist_dir / ".lambda-build.lock"):
         return _build(settings, builder=builder, report=report)
 
 

@@ -246,10 +246,10 @@ def build(settings, ui_dir: Path | None = None, *, api_endpoint: str | None = No
     time per checkout. Returns this environment's own copy of dist (``dist/ui-<env>``): the bundle
     is built for one env's API endpoint, so a parallel deploy of another env (which rebuilds ui/dist
     for its own) never changes the files this one scans and uploads."""
-    from . import one_build_at_a_time
+    from ..lock import one_at_a_time
 
     ui_dir = Path(ui_dir or settings.root / "ui")
-    with one_build_at_a_time(settings.dist_dir / ".ui-build.lock"):
+    with one_at_a_time(settings.dist_dir / ".ui-build.lock"):
         return _snapshot(_build(settings, ui_dir, api_endpoint, on_step), settings.dist_dir / f"ui-{settings.state_dir.name}")
 
 

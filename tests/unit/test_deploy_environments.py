@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from tars_tasks.artifacts import one_build_at_a_time
+from tars_tasks.lock import one_at_a_time
 from tars_tasks.errors import ConfigError, UsageError
 from tars_tasks.settings import Settings
 from tars_tasks.steps import environments as envs
@@ -149,12 +149,13 @@ def test_the_local_target_keeps_each_env_apart(tmp_path):
 
 
 def test_one_build_at_a_time(tmp_path):
+    """tars_tasks.lock.one_at_a_time: the lambda build (and the local servers' start) one at a time."""
     import fcntl
 
     path, held, release = tmp_path / "dist" / ".build.lock", threading.Event(), threading.Event()
 
     def hold():
-        with one_build_at_a_time(path):
+        with one_at_a_time(path):
             held.set()
             release.wait(30)
 
