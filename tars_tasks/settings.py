@@ -170,6 +170,10 @@ FIELDS: tuple[Field, ...] = (
     Field("waiter_delay", "TARS_WAITER_DELAY", "seconds between polls while waiting", _float, 2.0),
     Field("waiter_max_attempts", "TARS_WAITER_MAX_ATTEMPTS", "polls before a wait gives up", _int_min(1), 150),
     Field("max_attempts", "TARS_MAX_ATTEMPTS", "attempts per AWS call (botocore standard retries)", _int_min(1), 5),
+    Field("warm_pool_size", "TARS_WARM_POOL_SIZE", "local runtime: warm workers per function without reserved "
+          "concurrency", _int_min(1), 4),
+    Field("warm_idle_seconds", "TARS_WARM_IDLE_SECONDS", "local runtime: seconds an unused warm worker is kept",
+          _int_min(1), 300),
     Field("read_timeout", "TARS_READ_TIMEOUT", "seconds before an AWS call times out", _float, 30.0),
     Field("smoke_timeout", "TARS_SMOKE_TIMEOUT", "seconds to wait for the smoke test reply", _float, 120.0),
     Field("container_engine", "TARS_CONTAINER_ENGINE", "docker or podman (auto-detected)", _engine),
@@ -462,11 +466,12 @@ class Settings:
                 lines.append(f"{f.name}: missing; set {f.env}{where}")
         return lines
 
-    def ensure_valid(self) -> None:
-        """Refuse to run on malformed values (missing ones are each task's own business)."""
-        if self.problems:
-            first = next(iter(self.problems.values()))
-            more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+    def ensure_valid(self, *names: str) -> None:
+        """Refuse to run on malformed values (of ``names`` when given; missing ones are each task's own business)."""
+        problems = {n: p for n, p in self.problems.items() if not names or n in names}
+        if problems:
+            first = next(iter(problems.values()))
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise ConfigError(f"bad setting: {first}{more}", "run inv config --check to see every problem")
 
     def require(self, *names: str, hint: str | None = None) -> None:

@@ -8,13 +8,12 @@ running (the local infrastructure runner after an apply, and every task that nee
 from __future__ import annotations
 
 import json
-import contextlib
-import fcntl
 import socket
 import sys
 from pathlib import Path
 
 from ..errors import StepFailed
+from ..lock import one_at_a_time
 from . import processes
 
 RUNTIME = "runtime"
@@ -82,9 +81,15 @@ def start_server(settings, name: str, argv: list[str], env: dict[str, str], heal
 
 
 def _server_env(settings) -> dict[str, str]:
-    """A local server's environment: the emulator's endpoint and dummy keys, no secret of the user."""
+    """A local server's environment: the emulator's endpoint and dummy keys, no secret of the user;
+    the warm pool's settings as this run resolved them (invoke.yaml included: the server reads no ctx)."""
+    from .warm import WARM_SETTINGS
+
+    settings.ensure_valid(*WARM_SETTINGS)   # a bad TARS_WARM_* value: one line, exit 2, nothing started
     return settings.child_env(aws=True, TARS_ROOT=str(settings.root), TARS_TARGET="local", TARS_ENV=settings.env,
-                              PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+                              PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+                              TARS_WARM_POOL_SIZE=str(settings.warm_pool_size),
+                              TARS_WARM_IDLE_SECONDS=str(settings.warm_idle_seconds))
 
 
 def start_runtime(settings) -> processes.Proc:
@@ -114,7 +119,7 @@ def ensure(settings) -> dict[str, processes.Proc]:
     talks to an emulator endpoint that is gone). Returns both records."""
     started = {}
     for name, start in ((RUNTIME, start_runtime), (SITE, start_site)):
-        with _starting(settings, name):  # two local-mode tasks at once start each server once
+        with one_at_a_time(proc_dir(settings) / f".{name}.lock"):  # two local-mode tasks at once start each server once
             proc = running(settings, name)
             if proc and serving_endpoint(proc) != settings.clients.endpoint_url:
                 processes.stop(proc_dir(settings), name)
@@ -123,13 +128,3 @@ def ensure(settings) -> dict[str, processes.Proc]:
     return started
 
 
-@contextlib.contextmanager
-def _starting(settings, name: str):
-    path = proc_dir(settings) / f".{name}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -24,8 +24,9 @@ from ..errors import StepFailed
 from . import versions
 from .warm_process import Worker
 
-DEFAULT_SIZE = 4            # workers per function without reserved concurrency (2 cores here)
-DEFAULT_IDLE = 300.0        # seconds an unused worker is kept (Lambda keeps them minutes)
+# Pool size and idle time: settings warm_pool_size (TARS_WARM_POOL_SIZE, default 4: 2 cores here) and
+# warm_idle_seconds (TARS_WARM_IDLE_SECONDS, default 300: Lambda keeps its environments minutes).
+WARM_SETTINGS = ("warm_pool_size", "warm_idle_seconds")
 
 
 def key_of(v: versions.Version) -> tuple[str, str, str]:
@@ -35,11 +36,15 @@ def key_of(v: versions.Version) -> tuple[str, str, str]:
 
 
 class Pool:
-    def __init__(self, settings, *, size: int = DEFAULT_SIZE, idle_seconds: float = DEFAULT_IDLE,
+    def __init__(self, settings, *, size: int | None = None, idle_seconds: float | None = None,
                  clock: Callable[[], float] = time.monotonic):
+        """``size`` and ``idle_seconds`` default to the settings (warm_pool_size, warm_idle_seconds);
+        a malformed one is a ConfigError."""
+        if size is None or idle_seconds is None:
+            settings.ensure_valid(*WARM_SETTINGS)
         self.settings = settings
-        self.size = int(size)
-        self.idle_seconds = float(idle_seconds)
+        self.size = int(settings.warm_pool_size if size is None else size)
+        self.idle_seconds = float(settings.warm_idle_seconds if idle_seconds is None else idle_seconds)
         self.clock = clock
         self._cond = threading.Condition()
         self._workers: list[Worker] = []

@@ -265,6 +265,10 @@ CASES = [
     Case("env-malformed-int", ("deploy-lambda", "--yes", "--no-smoke"), 2, "TARS_KEEP_VERSIONS",
          setup=write(".env.dev", "TARS_KEEP_VERSIONS=zero\n")),
     Case("env-malformed-bool", ("status",), 2, "TARS_DEBUG", setup=write(".env", "TARS_DEBUG=perhaps\n")),
+    Case("env-malformed-warm-pool", ("deploy-lambda", "--yes", "--no-smoke"), 2, "TARS_WARM_POOL_SIZE='0' must be at "
+         "least 1", setup=write(".env.dev", "TARS_WARM_POOL_SIZE=0\n")),
+    Case("env-malformed-warm-idle", ("deploy", "--all", "--yes"), 2, "TARS_WARM_IDLE_SECONDS='soon'",
+         env={"TARS_WARM_IDLE_SECONDS": "soon"}),
     Case("env-malformed-url", ("deploy-lambda", "--yes", "--no-smoke"), 2, "MCP_ENDPOINT",
          setup=write(".env.dev", "MCP_ENDPOINT=not a url\n")),
     Case("env-malformed-window", ("preflight", "--skip-tests"), 2, "TARS_BLOCKED_WINDOWS",

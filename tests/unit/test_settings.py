@@ -120,3 +120,32 @@ def test_tables_create_in_moto(aws):
     assert "sre-poc-kb-chunks" in created
     desc = ddb.describe_table(TableName="sre-poc-kb-chunks")["Table"]
     assert desc["GlobalSecondaryIndexes"][0]["IndexName"] == "DocumentIndex"
+
+
+def test_warm_pool_settings_come_from_env_or_invoke_yaml_and_reach_the_runtime_server(tmp_path):
+    from tars_tasks.local import services, warm
+
+    default = load(tmp_path)
+    assert (default.warm_pool_size, default.warm_idle_seconds) == (4, 300)
+    s = load(tmp_path, tars={**YAML, "warm_pool_size": 2}, environ={"TARS_WARM_IDLE_SECONDS": "60"}, local=True)
+    assert (s.warm_pool_size, s.source("warm_pool_size")) == (2, "invoke.yaml")
+    assert (s.warm_idle_seconds, s.source("warm_idle_seconds")) == (60, "environment TARS_WARM_IDLE_SECONDS")
+    pool = warm.Pool(s)
+    assert (pool.size, pool.idle_seconds) == (2, 60.0)
+    assert warm.Pool(s, size=1).size == 1   # an explicit size (runtime.invoke's one-off pool) wins
+    # the runtime server reads no invoke.yaml (no ctx): it gets the values this run resolved
+    env = services._server_env(s)
+    assert (env["TARS_WARM_POOL_SIZE"], env["TARS_WARM_IDLE_SECONDS"]) == ("2", "60")
+
+
+@pytest.mark.parametrize("variable, value", [("TARS_WARM_POOL_SIZE", "0"), ("TARS_WARM_POOL_SIZE", "many"),
+                                             ("TARS_WARM_IDLE_SECONDS", "-5"), ("TARS_WARM_IDLE_SECONDS", "1.5")])
+def test_a_bad_warm_pool_setting_is_one_config_error(tmp_path, variable, value):
+    from tars_tasks.local import services, warm
+
+    s = load(tmp_path, environ={variable: value}, local=True)
+    for refuse in (lambda: s.ensure_valid(), lambda: warm.Pool(s), lambda: services._server_env(s)):
+        with pytest.raises(ConfigError) as err:
+            refuse()
+        assert err.value.exit_code == 2 and variable in err.value.message and "\n" not in err.value.message
+    load(tmp_path, environ={"TARS_KEEP_VERSIONS": "zero"}).ensure_valid("warm_pool_size")   # only the names asked
