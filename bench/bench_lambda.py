@@ -19,13 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scenarios.moto_template import moto_process  # noqa: E402
 from bench.scenarios.old_scripts import OLD_LAMBDA_DEPLOY as SHELL_SEQUENCE  # noqa: E402
 
 FN = "sre-poc-incident-handler"
@@ -46,23 +46,6 @@ def timed(argv: list[str], env: dict, cwd: Path, runs: int, check_output: str | 
         if result.returncode != 0 or (check_output and check_output not in result.stdout):
             raise SystemExit(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return times
-
-
-def start_moto(env: dict) -> tuple[subprocess.Popen, str]:
-    from tars_tasks.local.processes import free_port
-
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("moto server did not start")
 
 
 def create_function(url: str) -> None:
@@ -100,7 +83,7 @@ def main() -> None:
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
                AWS_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
                TARS_ROOT=str(work), PYTHONPATH=str(ROOT), NO_COLOR="1")
-    moto, url = start_moto(env)
+    moto, url = moto_process(env)
     env["AWS_ENDPOINT_URL"] = url
     os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
     inv = [sys.executable, "-m", "invoke", "-r", str(ROOT)]

@@ -21,38 +21,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.scenarios.moto_template import moto_process  # noqa: E402
 from bench.scenarios.ui_site import RECORDS_BUCKET, make_site, touch_all, write_dist  # noqa: E402
 
 AWS = ROOT / ".venv-awscli" / "bin" / "aws"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_moto() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("moto server did not start")
 
 
 def timed(argv: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
@@ -121,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     if not AWS.exists():
         raise SystemExit("run bench/setup-awscli.sh first (.venv-awscli/bin/aws)")
-    proc, endpoint = start_moto()
+    proc, endpoint = moto_process()
     work = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     rows = []
     mb = 20 * 1024 * 1024

@@ -184,3 +184,24 @@ class Template:
 
 if __name__ == "__main__":
     main()
+
+
+def moto_process(env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """A plain (not forkable) moto server process on a free 127.0.0.1 port, once it answers:
+    (the process, its URL). The caller stops it. bench/bench_lambda.py and bench/bench_ui.py."""
+    import urllib.request
+
+    from tars_tasks.local.processes import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("moto server did not start")
