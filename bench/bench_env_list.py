@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_parallel_envs import environ, make_copy  # noqa: E402
+from bench.bench_parallel_envs import environ  # noqa: E402
+from bench.scenarios.clone import copy_components  # noqa: E402
 
 
 def inv(root: Path, *args: str) -> float:
@@ -37,7 +38,7 @@ def inv(root: Path, *args: str) -> float:
 
 
 def one_run(tmp: Path, n: int) -> tuple[float, float]:
-    seq, par = make_copy(tmp / f"seq-{n}"), make_copy(tmp / f"par-{n}")
+    seq, par = copy_components(tmp / f"seq-{n}"), copy_components(tmp / f"par-{n}")
     try:
         sequential = sum(inv(seq, "deploy", "--all", "--local", "--yes", "--env", env) for env in ("dev", "staging"))
         parallel = inv(par, "deploy", "--all", "--local", "--yes", "--env", "dev,staging")

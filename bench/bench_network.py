@@ -193,7 +193,7 @@ def main() -> None:
     args = parser.parse_args()
     if not AWS.exists():
         raise SystemExit("run bench/setup-awscli.sh first (.venv-awscli/bin/aws)")
-    from bench.bench_lambda import start_moto
+    from bench.scenarios.moto_template import moto_process
 
     work = Path(tempfile.mkdtemp(prefix="tars-bench-net-"))
     trees = {"after (this tree)": ROOT}
@@ -203,7 +203,7 @@ def main() -> None:
     for name in ("lambda_src", "invoke.yaml"):
         src = ROOT / name
         shutil.copytree(src, work / name) if src.is_dir() else shutil.copy(src, work / name)
-    moto, url = start_moto(base_env(""))
+    moto, url = moto_process(base_env(""))
     EMULATOR_PID.append(moto.pid)
     out = [f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.runs} runs per side, "
            f"moto server on 127.0.0.1, proxy bench/latency_proxy.py"]
