@@ -86,7 +86,7 @@ def rollback_to(settings, release_id: str, *, registry: Mapping[str, Any] | None
     hint = infra_hint(record)
     console.info(hint)
     report = {"release_id": release_id, "env": settings.env, "dry_run": dry_run, "infra": hint,
-              "new_release_id": None, "site_url": getattr(settings, "site_url", None)}
+              "new_release_id": None, "site_url": settings.site_url}
     if todo and not dry_run:
         console.confirm(f"Roll {', '.join(n for n, _, _ in todo)} back to release {release_id}?", yes)
     import contextlib
