@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from invoke import Collection
 
 from .. import console
-from ..skeleton import load_settings, tars_task
+from ..skeleton import READS, load_settings, tars_task
 
 # What to show first for each component (its current() keys), in this order.
 SHOWN = {
@@ -78,13 +78,13 @@ def rows(data: dict[str, Any]) -> list[tuple[str, str, str]]:
     return out
 
 
-@tars_task
-def status(c, env=None, local=False, json=None):
+@tars_task(common=READS)
+def status(c, flags):
     """What is live now: Lambda, UI, MCP, infrastructure, the deploy lock, the latest release."""
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     data = collect(settings)
     console.table(f"TARS status ({settings.env})", ["part", "state", "details"], rows(data))
-    console.write_report(json, data)
+    console.write_report(flags.json, data)
 
 
 ns = Collection(status)

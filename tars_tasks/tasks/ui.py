@@ -5,7 +5,7 @@ from invoke import Collection
 
 from .. import console
 from ..errors import UsageError
-from ..skeleton import load_settings, run, tars_task
+from ..skeleton import CHANGES, READS, load_settings, run, tars_task
 
 DEFAULT_WORKERS = 32   # with latency, uploads wait on round trips, not CPU: one per file up to this many
 MAX_WORKERS = 64       # the S3 client's connection pool (aws/clients.POOL_SIZE)
@@ -25,7 +25,7 @@ def _count(value, default: int, flag: str, most: int | None = None) -> int:
     return n
 
 
-@tars_task(auto_shortflags=False, help={
+@tars_task(auto_shortflags=False, common=CHANGES, help={
     "workers": f"parallel uploads, at most {MAX_WORKERS} (default: one per file, up to {DEFAULT_WORKERS})",
     "keep_releases": f"releases whose files stay in the bucket, the new one included (default {DEFAULT_KEEP})",
     "sourcemaps": "upload the *.map source maps too (left out by default)",
@@ -35,16 +35,15 @@ def _count(value, default: int, flag: str, most: int | None = None) -> int:
     "api_endpoint": "VITE_API_ENDPOINT for the build (default: settings / Terraform output api_endpoint)",
     "skip_build": "deploy the existing ui/dist without running npm",
 })
-def deploy_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, workers=None, keep_releases=None,
-              sourcemaps=False, invalidate_all=False, wait=False, allow_unversioned=False, api_endpoint=None,
-              skip_build=False):
+def deploy_ui(c, flags, workers=None, keep_releases=None, sourcemaps=False, invalidate_all=False, wait=False,
+              allow_unversioned=False, api_endpoint=None, skip_build=False):
     """Build the UI and publish it: assets first, index.html last, then invalidate what changed."""
     import time
 
     from ..artifacts import ui_bundle
     from ..steps import ui as steps
 
-    settings = load_settings(c, env=env, local=local, vite_api_endpoint=api_endpoint)
+    settings = load_settings(c, flags, vite_api_endpoint=api_endpoint)
     n_workers = _count(workers, DEFAULT_WORKERS, "--workers", MAX_WORKERS)
     keep = _count(keep_releases, DEFAULT_KEEP, "--keep-releases")
     settings.require("ui_bucket", "distribution_id")
@@ -64,9 +63,9 @@ def deploy_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, wor
         settings, bundle, keep_releases=keep, allow_unversioned=allow_unversioned, invalidate_all=invalidate_all,
         workers=n_workers, clock=lambda: stamped), lambda plan: steps.execute(settings, plan, workers=n_workers,
                                                                               wait=wait),
-        json=json, component="ui", dry_run=dry_run, yes=yes, show=steps.print_plan,
+        json=flags.json, component="ui", dry_run=flags.dry_run, yes=flags.yes, show=steps.print_plan,
         question=lambda plan: f"Publish release {plan.release_id} to s3://{plan.bucket}?")
-    if dry_run:
+    if flags.dry_run:
         console.ok("dry run: nothing changed")
         return
     if outcome.status == "unchanged":
@@ -80,18 +79,17 @@ def deploy_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, wor
     console.info(f"site: {plan.site_url}")
 
 
-@tars_task(auto_shortflags=False, help={
+@tars_task(auto_shortflags=False, common=CHANGES, help={
     "to": "release id to restore (default: the release before the live one; see inv releases-ui)",
     "workers": f"parallel restores, at most {MAX_WORKERS} (default {DEFAULT_WORKERS})",
     "invalidate_all": "invalidate /* instead of only the restored HTML and non-hashed paths",
     "wait": "wait until the CloudFront invalidation has completed",
 })
-def rollback_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, to=None, workers=None,
-                invalidate_all=False, wait=False):
+def rollback_ui(c, flags, to=None, workers=None, invalidate_all=False, wait=False):
     """Make a previous UI release live again from its recorded S3 object versions (no rebuild)."""
     from ..steps import ui as steps
 
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     n_workers = _count(workers, DEFAULT_WORKERS, "--workers", MAX_WORKERS)
 
     def show(plan) -> None:
@@ -101,30 +99,30 @@ def rollback_ui(c, env=None, local=False, dry_run=False, yes=False, json=None, t
     plan, outcome = run(settings, "rollback-ui",
                         lambda: steps.plan_rollback(settings, to, workers=n_workers, invalidate_all=invalidate_all),
                         lambda plan: steps.execute_rollback(settings, plan, workers=n_workers, wait=wait),
-                        json=json, component="ui", dry_run=dry_run, yes=yes, show=show,
+                        json=flags.json, component="ui", dry_run=flags.dry_run, yes=flags.yes, show=show,
                         question=lambda plan: f"Restore UI release {plan.target}?")
     if not plan.has_changes:
         console.ok(plan.summary()[0])
-    elif dry_run:
+    elif flags.dry_run:
         console.ok("dry run: nothing changed")
     else:
         console.ok(f"release {outcome.after} is live again ({len(outcome.data.get('restored', []))} files restored)")
         console.info(f"site: {plan.site_url}")
 
 
-@tars_task(auto_shortflags=False)
-def releases_ui(c, env=None, local=False, json=None):
+@tars_task(auto_shortflags=False, common=READS)
+def releases_ui(c, flags):
     """List the recorded UI releases (id, commit, time, files) and which one is live."""
     from ..steps import ui as steps
 
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     records = steps.list_releases(settings)
     console.table(f"UI releases in s3://{settings.ui_bucket}", ["release", "commit", "time", "files", "live"],
                   [(r["release_id"], r["commit"], r["time"], len(r["files"]), "live" if r["live"] else "")
                    for r in records])
     if not any(r["live"] for r in records):
         console.warn("no recorded release is live (deployed by another tool, or never deployed)")
-    console.write_report(json, {"task": "releases-ui", "releases": [
+    console.write_report(flags.json, {"task": "releases-ui", "releases": [
         {k: v for k, v in r.items() if k != "files"} | {"files": len(r["files"])} for r in records]})
 
 
