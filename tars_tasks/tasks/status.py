@@ -1,6 +1,6 @@
 """`inv status`: what is live, in one table (replaces check-status.sh).
 
-Each component's current() (Lambda alias → version, UI release, MCP revision and rollout,
+Each component's current() (Lambda alias → version, UI version, MCP revision and rollout,
 infrastructure serial), the deploy lock holder and the latest release record. A component that
 is not available or not deployed shows "unknown" / "not deployed", never a traceback.
 """
