@@ -18,6 +18,12 @@ SECRET_CONTENT = re.compile(
     rb"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"                       # long-term and temporary access key ids
     rb"|\baws_secret_access_key\s*=\s*\S"                    # a credentials-file line with a value
     rb"|\bgh[pousr]_[A-Za-z0-9]{36,}")
+# Every pattern above begins with one of these literals: a chunk that holds none of them cannot
+# match, and a substring search runs at memory speed where the regex tries four branches at every
+# byte (a 300-file, 20 MB UI bundle: 2.4 s of a deploy's CPU → ~0.02 s). Keep in step with
+# SECRET_CONTENT: tests/unit/test_secrets_scan.py finds a sample of every pattern through find_secret.
+PATTERN_STARTS = (b"-----BEGIN ", b"AKIA", b"ASIA", b"aws_secret_access_key",
+                  b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_")
 _CHUNK = 1 << 20
 _OVERLAP = 256
 
@@ -31,9 +37,11 @@ def find_secret(path: Path) -> bytes | None:
     tail = b""
     with path.open("rb") as stream:
         for chunk in iter(lambda: stream.read(_CHUNK), b""):
-            match = SECRET_CONTENT.search(tail + chunk)
-            if match:
-                return match.group(0)
+            window = tail + chunk
+            if any(start in window for start in PATTERN_STARTS):
+                match = SECRET_CONTENT.search(window)
+                if match:
+                    return match.group(0)
             tail = chunk[-_OVERLAP:]
     return None
 

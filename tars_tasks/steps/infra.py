@@ -23,10 +23,13 @@ from .. import plan as plan_base
 from ..errors import StepFailed, TarsError
 from ..outcome import DEPLOYED, UNCHANGED, Outcome
 from . import infra_guard
+from .component import UNKNOWN, Live
 from .infra_guard import Change
 
 COMPONENT = "infra"
 KINDS = ("create", "update", "replace", "delete", "forget")
+# The infrastructure's plan reads nothing an infra deploy makes (pipeline never plans it again).
+PLAN_INPUTS: dict[str, tuple[str, ...]] = {"settings": (), "resources": ()}
 DONE = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted", "forget": "forgotten"}
 
 
@@ -186,8 +189,9 @@ def _record_apply(settings, runner) -> str | None:
     return None if record.get("serial") is None else f"serial {record['serial']}"
 
 
-def current(settings, *, runner=None) -> dict[str, Any]:
-    """The state serial (from the backend) and the last apply recorded by this tool (read only)."""
+def current(settings, *, runner=None) -> Live:
+    """The state serial (from the backend) and the last apply recorded by this tool (read only).
+    The infrastructure has no rollback target: it is rolled back by reverting its commit."""
     recorded: dict[str, Any] = {}
     try:
         recorded = json.loads(_marker(settings).read_text())
@@ -197,8 +201,15 @@ def current(settings, *, runner=None) -> dict[str, Any]:
         live = (runner or _runner(settings)).state()
     except TarsError as exc:  # no terraform, no backend access: status still shows the rest
         live = {"error": exc.message}
-    return {"component": COMPONENT, "env": settings.env, "serial": live.get("serial", recorded.get("serial")),
-            "last_apply": recorded.get("applied_at"), "applied_commit": recorded.get("commit"), **live}
+    record = {"component": COMPONENT, "env": settings.env, "serial": live.get("serial", recorded.get("serial")),
+              "last_apply": recorded.get("applied_at"), "applied_commit": recorded.get("commit"), **live}
+    if live.get("error"):
+        return Live(COMPONENT, UNKNOWN, error=live["error"], record=record)
+    if record["serial"] is None:
+        return Live.not_deployed(COMPONENT, "no Terraform state yet", record)
+    shown = ("serial", "last_apply", "lineage", "applied_commit", "terraform_version", "resources")
+    return Live(COMPONENT, version=f"serial {record['serial']}", record=record,
+                details=tuple((k, record.get(k)) for k in shown))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from .. import plan as plan_base
 from ..errors import ConfigError, Refused, StepFailed, UsageError
 from ..outcome import DEPLOYED, UNCHANGED, Outcome
+from .component import Live
 
 COMPONENT = "lambda"
 # What this plan reads that the infrastructure step makes: steps.pipeline plans it again after an
@@ -322,15 +323,20 @@ def prune(clients, fn: str, keep: int, protect: set[str] = frozenset(),
     return sorted(doomed, key=int)
 
 
-def current(settings) -> dict[str, Any]:
+def current(settings) -> Live:
+    """The version the alias points at (the rollback target), its commit and date."""
     from ..aws import lambda_
 
     live = lambda_.alias_configuration(settings.clients, settings.function_name, settings.alias)
-    out = {"function": settings.function_name, "alias": settings.alias, "version": None}
-    if live:
-        out.update(version=live["Version"], code_sha256=live.get("CodeSha256"), last_modified=live.get("LastModified"),
-                   description=live.get("Description", ""), commit=commit_of(live.get("Description", "")))
-    return out
+    record = {"function": settings.function_name, "alias": settings.alias, "version": None}
+    if not live:
+        return Live.not_deployed(COMPONENT, f"no alias {settings.alias} on {settings.function_name}", record)
+    version, commit = str(live["Version"]), commit_of(live.get("Description", ""))
+    record.update(version=version, code_sha256=live.get("CodeSha256"), last_modified=live.get("LastModified"),
+                  description=live.get("Description", ""), commit=commit)
+    return Live(COMPONENT, version=version, rollback_target=version, record=record,
+                details=(("alias", settings.alias), ("version", version), ("commit", commit),
+                         ("last_modified", live.get("LastModified"))))
 
 
 def commit_of(description: str) -> str:

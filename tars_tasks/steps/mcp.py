@@ -16,6 +16,7 @@ from .. import console
 from .. import plan as plan_base
 from ..errors import ConfigError, StepFailed, UsageError
 from ..outcome import DEPLOYED, Outcome
+from .component import Live
 from .mcp_rollout import reasons, reporter
 
 COMPONENT = "mcp"
@@ -59,18 +60,25 @@ def execute(settings, plan, *, timeout: float = DEFAULT_TIMEOUT, clock: Callable
     return settings.target.mcp().execute(settings, plan, timeout=timeout, clock=clock, sleep=sleep)
 
 
-def current(settings) -> dict[str, Any]:
+def current(settings) -> Live:
+    """The service's task definition (its ARN is the rollback target), image and rollout."""
     from ..aws import ecs
 
     service = ecs.describe_service(settings.clients, settings.ecs_cluster, settings.ecs_service)
     arn = service.get("taskDefinition")
+    if not arn:
+        return Live.not_deployed(COMPONENT, f"service {settings.ecs_service} has no task definition")
     definition, _ = ecs.describe_task_definition(settings.clients, arn)
     container = ecs.pick_container(definition, settings.ecr_repository_url)
     primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
-    return {"service": settings.ecs_service, "cluster": settings.ecs_cluster, "task_definition": arn,
-            "revision": ecs.family_revision(arn)[1] if arn else None, "image": container.get("image"),
-            "desired": service.get("desiredCount"), "running": service.get("runningCount"),
-            "pending": service.get("pendingCount"), "rollout_state": primary.get("rolloutState")}
+    record = {"service": settings.ecs_service, "cluster": settings.ecs_cluster, "task_definition": arn,
+              "revision": ecs.family_revision(arn)[1], "image": container.get("image"),
+              "desired": service.get("desiredCount"), "running": service.get("runningCount"),
+              "pending": service.get("pendingCount"), "rollout_state": primary.get("rolloutState")}
+    shown = ("task_definition", "revision", "image", "running", "desired", "rollout_state", "service", "cluster",
+             "pending")
+    return Live(COMPONENT, version=ecs.short_name(arn), rollback_target=arn, record=record,
+                details=tuple((k, record[k]) for k in shown))
 
 
 def resolve_revision(settings, current_arn: str, target: Any) -> str:

@@ -1,7 +1,9 @@
 """deploy --all: the components composed as plain function calls, in order, with a summary.
 
 The registry is one small table (name -> module path). Each module honours the component
-contract (plan / execute / current / rollback). Tests pass their own registry of plain objects.
+contract (steps/component.py: plan / execute / current / plan_rollback / rollback / PLAN_INPUTS;
+tests/unit/test_component_contract.py checks every registered one). Tests pass their own registry
+of plain objects that honour it too (tests/fakes/components.py).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import ConfigError, TarsError, UsageError
 from ..outcome import DEPLOYED, FAILED, NOT_REACHED, PLANNED, UNCHANGED, Outcome
+from .component import Live
 
 COMPONENTS: dict[str, str] = {
     "infra": "tars_tasks.steps.infra",
@@ -179,17 +182,18 @@ def execute_all(settings, planned: list[Planned], *, clock: Callable[[], float] 
 def stale_after_infra(planned: list[Planned], infra_plan: Any, before, after) -> set[str]:
     """The components to plan again after an infra deploy: those whose ``PLAN_INPUTS`` (the
     settings fields their plan reads, and the resource types, without ``aws_``, whose change can
-    make a plan made before it stale) changed. One that does not say what it reads, or an infra
-    plan that does not list its resource changes, means planning again."""
-    changes = getattr(infra_plan, "changes", None)
+    make a plan made before it stale) changed. A component whose ``PLAN_INPUTS`` is None (it does
+    not say what it reads), or an infra plan whose ``changes`` is None, means planning again."""
+    changes = infra_plan.changes
     changed = [str(c.type).removeprefix("aws_") for c in changes or ()]
+    was, now = before.as_dict(redact=False), after.as_dict(redact=False)
     stale = set()
     for item in planned:
-        inputs = getattr(item.module, "PLAN_INPUTS", None)
+        inputs = item.module.PLAN_INPUTS
         if item.name == "infra":
             continue
         if inputs is None or changes is None \
-                or any(getattr(before, f, None) != getattr(after, f, None) for f in inputs["settings"]) \
+                or any(was.get(f) != now.get(f) for f in inputs["settings"]) \
                 or any(t.startswith(tuple(inputs["resources"])) for t in changed):
             stale.add(item.name)
     return stale
@@ -225,20 +229,20 @@ def summary_rows(outcomes: list[Outcome]) -> list[tuple[str, str, str, str, str]
 
 
 def current_all(settings, registry: Mapping[str, Any] | None = None,
-                names: tuple[str, ...] = ORDER) -> dict[str, dict]:
-    """Each component's current() for status and release records; never raises."""
-    states: dict[str, dict] = {}
+                names: tuple[str, ...] = ORDER) -> dict[str, Live]:
+    """Each component's current() (a :class:`~.component.Live`) for status and release records; never raises."""
+    states: dict[str, Live] = {}
     for name in names:
         try:
             module = resolve(name, registry)
         except Exception as exc:  # noqa: BLE001 - a broken component shows as unknown
-            states[name] = {"state": "unknown", "error": f"{type(exc).__name__}: {exc}"}
+            states[name] = Live.unknown(name, f"{type(exc).__name__}: {exc}")
             continue
         if module is None:
-            states[name] = {"state": "unknown", "error": "component not available in this tars_tasks"}
+            states[name] = Live.unknown(name, "component not available in this tars_tasks")
             continue
         try:
-            states[name] = dict(module.current(settings) or {})
+            states[name] = module.current(settings)
         except Exception as exc:  # noqa: BLE001
-            states[name] = {"state": "unknown", "error": describe_failure(exc)}
+            states[name] = Live.unknown(name, describe_failure(exc))
     return states

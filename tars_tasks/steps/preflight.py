@@ -137,10 +137,10 @@ def rollback_plan(settings, *, registry: Mapping[str, Any] | None = None, dry_ru
     from . import pipeline, release
 
     states = pipeline.current_all(settings, registry)
-    live = {k: v for k, v in states.items() if k in pipeline.ROLLBACK_COMPONENTS and release.rollback_target(v)}
+    live = {k: v for k, v in states.items() if k in pipeline.ROLLBACK_COMPONENTS and v.rollback_target}
     if not live:
         return Check("rollback plan", SKIP, "nothing is deployed yet: there is nothing to roll back to",
-                     data={"components": states})
+                     data={"components": {k: v.as_record() for k, v in states.items()}})
     try:
         latest = release.latest(settings)
         if release.matches(latest, live, live):

@@ -17,15 +17,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import ConfigError, UsageError
+from .component import Live
 
 RECORDS_PREFIX = "releases/"
 DEPLOYS, UI = "deploys", "ui"
 LEGACY_PREFIXES = {DEPLOYS: "_deploys/", UI: "_releases/"}   # in the UI bucket, before this layout
-# The key of each component's current() dict that its rollback() takes as target.
-ROLLBACK_KEYS = ("rollback_target", "version", "release", "release_id", "task_definition", "revision")
 
 
 @dataclass(frozen=True)
@@ -128,13 +127,14 @@ def new_id(commit: str, now: float) -> str:
     return f"{stamp(now)}-{commit}-{uuid.uuid4().hex[:4]}"
 
 
-def build(settings, components: dict[str, dict], *, commit: str, who: str, preflight: dict | None,
+def build(settings, components: Mapping[str, Live], *, commit: str, who: str, preflight: dict | None,
           command: str, clock: Callable[[], float] = time.time) -> dict[str, Any]:
-    """A release record from each component's ``current()``."""
+    """A release record from each component's ``current()`` (each stored as :meth:`Live.as_record`)."""
     now = clock()
     return {"release_id": new_id(commit, now), "env": settings.env, "project": settings.project,
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)), "who": who, "commit": commit,
-            "command": command, "preflight": preflight, "components": components}
+            "command": command, "preflight": preflight,
+            "components": {name: live.as_record() for name, live in components.items()}}
 
 
 def write(settings, record: dict[str, Any]) -> str:
@@ -169,17 +169,14 @@ def rollback_command(settings, release_id: str) -> str:
     return f"inv rollback --to {release_id}{settings.target_args}"
 
 
-def rollback_target(state: dict[str, Any] | None) -> Any:
-    """The value a component's rollback() takes, from what its current() said."""
-    for key in ROLLBACK_KEYS:
-        if state and state.get(key) not in (None, ""):
-            return state[key]
-    return None
+def recorded(record: dict[str, Any] | None, name: str) -> Live:
+    """What ``record`` says component ``name`` had live (records of older versions included)."""
+    return Live.from_record(name, ((record or {}).get("components") or {}).get(name))
 
 
-def matches(record: dict[str, Any] | None, states: dict[str, dict], names) -> bool:
+def matches(record: dict[str, Any] | None, states: Mapping[str, Live], names) -> bool:
     """True when ``record`` names the same rollback target as ``states`` for every component in ``names``."""
     if not record:
         return False
-    return all(str(rollback_target(record.get("components", {}).get(n))) == str(rollback_target(states.get(n)))
+    return all(recorded(record, n).rollback_target == (states[n].rollback_target if n in states else None)
                for n in names)

@@ -21,8 +21,8 @@ def plan(settings, release_id: str, registry: Mapping[str, Any] | None = None):
     live = pipeline.current_all(settings, registry, pipeline.ROLLBACK_COMPONENTS)
     todo, unchanged = [], []
     for name in pipeline.ROLLBACK_COMPONENTS:
-        want = release.rollback_target(record["components"].get(name))
-        have = release.rollback_target(live.get(name))
+        want = release.recorded(record, name).rollback_target
+        have = live[name].rollback_target
         if want is None:
             unchanged.append(Outcome(name, UNCHANGED, before=have, detail="not in the release record"))
         elif str(want) == str(have):
@@ -33,9 +33,11 @@ def plan(settings, release_id: str, registry: Mapping[str, Any] | None = None):
 
 
 def infra_hint(record: dict) -> str:
-    infra = record["components"].get("infra") or {}
+    from . import release
+
+    serial = release.recorded(record, "infra").record.get("serial")   # infra's record: the state serial
     return (f"infrastructure is not rolled back: check out commit {record.get('commit')} and run "
-            f"inv deploy-infrastructure (recorded state serial {infra.get('serial') or 'unknown'})")
+            f"inv deploy-infrastructure (recorded state serial {serial or 'unknown'})")
 
 
 def execute(settings, todo, registry: Mapping[str, Any] | None = None, *, dry_run: bool = False) -> list:
@@ -84,7 +86,7 @@ def rollback_to(settings, release_id: str, *, registry: Mapping[str, Any] | None
     hint = infra_hint(record)
     console.info(hint)
     report = {"release_id": release_id, "env": settings.env, "dry_run": dry_run, "infra": hint,
-              "new_release_id": None, "site_url": getattr(settings, "site_url", None)}
+              "new_release_id": None, "site_url": settings.site_url}
     if todo and not dry_run:
         console.confirm(f"Roll {', '.join(n for n, _, _ in todo)} back to release {release_id}?", yes)
     import contextlib

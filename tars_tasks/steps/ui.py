@@ -24,6 +24,7 @@ from ..errors import Refused
 from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
 from . import release
 from . import ui_versions
+from .component import Live
 from .ui_transfer import run_ordered
 
 UPLOAD, HEADERS, SAME = "upload", "headers", "unchanged"
@@ -219,13 +220,20 @@ def execute(settings, plan: UiPlan, *, workers: int = 8, wait: bool = False,
                          "headers_updated": [f.key for f in todo if f.action == HEADERS]})
 
 
-def current(settings) -> dict:
-    """The live release record (release id, commit, time, files), or {} when none is recorded."""
+def current(settings) -> Live:
+    """The live release (its id is the rollback target; its record: id, commit, time, files), or
+    not deployed when no recorded release is wholly live."""
     from ..aws import s3
 
     bucket, _ = _settings_names(settings)
     s3.check_bucket(settings.clients, bucket)
-    return ui_versions.Store(bucket, s3.list_objects(settings.clients, bucket), release.shelf(settings, release.UI)).live() or {}
+    record = ui_versions.Store(bucket, s3.list_objects(settings.clients, bucket), release.shelf(settings, release.UI)).live()
+    if not record:
+        return Live.not_deployed("ui", f"no recorded UI version is live in {bucket}")
+    rid = record["release_id"]
+    return Live("ui", version=rid, rollback_target=rid, record=record,
+                details=(("release_id", rid), ("commit", record.get("commit")), ("time", record.get("time")),
+                         ("bucket", record.get("bucket")), ("versioned", record.get("versioned"))))
 
 
 def list_versions(settings) -> list[dict]:

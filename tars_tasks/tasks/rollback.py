@@ -34,11 +34,8 @@ def releases(c, limit=None, *, flags):   # --limit before the flags: -l is --lim
     settings = load_settings(c, flags)
     ids = release.list_ids(settings)[: int(limit or 20)]
     records = [release.read(settings, rid) for rid in ids]
-    rows = []
-    for r in records:
-        comps = r.get("components", {})
-        rows.append((r["release_id"], r.get("time"), r.get("who"), r.get("command"),
-                     *(release.rollback_target(comps.get(n)) or "-" for n in ("lambda", "ui", "mcp"))))
+    rows = [(r["release_id"], r.get("time"), r.get("who"), r.get("command"),
+             *(release.recorded(r, n).rollback_target or "-" for n in ("lambda", "ui", "mcp"))) for r in records]
     console.table(f"releases ({settings.env})", ["release", "time", "who", "command", "lambda", "ui", "mcp"], rows)
     if not rows:
         console.info("no release recorded yet: inv deploy writes one after each successful deploy")

@@ -1,8 +1,9 @@
 """`inv status`: what is live, in one table (replaces check-status.sh).
 
-Each component's current() (Lambda alias → version, UI version, MCP revision and rollout,
-infrastructure serial), the deploy lock holder and the latest release record. A component that
-is not available or not deployed shows "unknown" / "not deployed", never a traceback.
+Each component's current() (a steps.component.Live: its state and the details it chooses to
+show, in its order: Lambda alias → version, UI version, MCP revision and rollout, infrastructure
+serial), the deploy lock holder and the latest release record. A component that is not
+available or not deployed shows "unknown" / "not deployed", never a traceback.
 """
 from __future__ import annotations
 
@@ -13,37 +14,21 @@ from invoke import Collection
 from .. import console
 from ..skeleton import READS, load_settings, tars_task
 
-# What to show first for each component (its current() keys), in this order.
-SHOWN = {
-    "lambda": ("alias", "version", "commit", "last_modified"),
-    "ui": ("release", "release_id", "commit", "time", "url"),
-    "mcp": ("task_definition", "revision", "image", "image_tag", "running", "desired", "rollout_state"),
-    "infra": ("serial", "last_apply", "lineage"),
-}
-HIDDEN = {"state", "error", "component", "env", "function", "code_sha256", "description", "files"}
-
-
-def describe(name: str, current: dict[str, Any]) -> tuple[str, str]:
-    """(state, details) for one component's current() dict."""
-    if not current or current.get("state") in ("not deployed", "missing"):
-        return "not deployed", current.get("detail", "") if current else ""
-    if current.get("state") == "unknown" or current.get("error"):
-        return "unknown", str(current.get("error", ""))
-    keys = [k for k in SHOWN.get(name, ()) if k in current]
-    keys += [k for k in current if k not in keys and k not in HIDDEN and not isinstance(current[k], (dict, list))]
-    details = ", ".join(f"{k}={current[k]}" for k in keys if current[k] not in (None, ""))
-    return str(current.get("state") or "live"), details
-
 
 def collect(settings, registry: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Each component's Live (``components``), the deploy lock holder and the latest release record."""
+    from dataclasses import replace
+
     from .. import lock
     from ..aws import dynamodb
     from ..steps import pipeline, release
+    from ..steps.component import LIVE
 
-    data: dict[str, Any] = {"env": settings.env, "components": pipeline.current_all(settings, registry)}
-    ui = data["components"].get("ui") or {}
-    if settings.site_url and ui and not ui.get("error") and ui.get("state") != "not deployed":
-        ui.setdefault("url", settings.site_url)
+    components = pipeline.current_all(settings, registry)
+    ui = components.get("ui")
+    if settings.site_url and ui is not None and ui.state == LIVE:   # where people open the live UI
+        components["ui"] = replace(ui, details=ui.details + (("url", settings.site_url),))
+    data: dict[str, Any] = {"env": settings.env, "components": components}
     try:
         holder = dynamodb.read_lock(settings.clients, settings.lock_table, lock.lock_id(settings))
         data["lock"] = {k: v for k, v in holder.items() if k != "token"} if holder else None
@@ -59,7 +44,7 @@ def collect(settings, registry: Mapping[str, Any] | None = None) -> dict[str, An
 
 
 def rows(data: dict[str, Any]) -> list[tuple[str, str, str]]:
-    out = [(name, *describe(name, cur)) for name, cur in data["components"].items()]
+    out = [(name, live.state, live.shown()) for name, live in data["components"].items()]
     lk = data.get("lock")
     if lk is None:
         out.append(("deploy lock", "free", ""))
@@ -67,15 +52,20 @@ def rows(data: dict[str, Any]) -> list[tuple[str, str, str]]:
         out.append(("deploy lock", "held", f"{lk.get('holder')} pid {int(float(lk.get('pid', 0)))} "
                                            f"'{lk.get('command')}' since {lk.get('started')}"))
     else:
-        out.append(("deploy lock", *describe("lock", lk)))
+        out.append(("deploy lock", lk["state"], lk.get("detail") or lk.get("error", "")))
     rel = data.get("release")
     if rel is None:
         out.append(("latest release", "none", "no release recorded yet"))
     elif "release_id" in rel:
         out.append(("latest release", rel["release_id"], f"{rel.get('time')} by {rel.get('who')}: {rel.get('command')}"))
     else:
-        out.append(("latest release", *describe("release", rel)))
+        out.append(("latest release", rel["state"], rel["error"]))
     return out
+
+
+def as_json(data: dict[str, Any]) -> dict[str, Any]:
+    """The --json report: each component's Live as a plain dict."""
+    return {**data, "components": {name: live.as_dict() for name, live in data["components"].items()}}
 
 
 @tars_task(common=READS)
@@ -84,7 +74,7 @@ def status(c, flags):
     settings = load_settings(c, flags)
     data = collect(settings)
     console.table(f"TARS status ({settings.env})", ["part", "state", "details"], rows(data))
-    console.write_report(flags.json, data)
+    console.write_report(flags.json, as_json(data))
 
 
 ns = Collection(status)

@@ -1,4 +1,5 @@
-"""Fake components honouring the component contract (plan / execute / current / rollback).
+"""Fake components honouring the component contract (steps/component.py: plan / execute /
+current / plan_rollback / rollback / PLAN_INPUTS).
 
 Plain objects the pipeline receives through its registry, so its ordering, summary, exit codes
 and release records are proven without the real components.
@@ -9,12 +10,14 @@ from dataclasses import dataclass, field
 
 from tars_tasks.errors import StepFailed
 from tars_tasks.outcome import DEPLOYED, UNCHANGED, Outcome
+from tars_tasks.steps.component import Live
 
 
 @dataclass(frozen=True)
 class FakePlan:
     has_changes: bool
     lines: tuple[str, ...] = ()
+    changes: tuple | None = None       # an infra plan's resource changes; None: not listed (plan all again)
 
     def summary(self) -> list[str]:
         return list(self.lines)
@@ -31,10 +34,12 @@ class FakeComponent:
     changes: bool = True
     fail: str | None = None            # a StepFailed message
     crash: Exception | None = None     # an unexpected exception
-    key: str = "version"               # the key current() reports the live version under
+    key: str = "version"               # the key its record stores the live version under
+    restorable: bool = True            # current() names a rollback target (the infrastructure does not)
     on_execute: object = None          # called with settings inside execute (e.g. takes the lock)
     plan_hook: object = None           # called with settings inside plan (may raise)
     calls: list = field(default_factory=list)
+    PLAN_INPUTS = None                 # says nothing about what its plan reads: planned again after infra
 
     def plan(self, settings, **options):
         self.calls.append("plan")
@@ -56,9 +61,13 @@ class FakeComponent:
         return Outcome(self.name, DEPLOYED, before=before, after=self.live,
                        rollback_command=f"inv rollback-{self.name} --to {before}")
 
-    def current(self, settings):
+    def current(self, settings) -> Live:
         self.calls.append("current")
-        return {self.key: self.live, "state": "live"}
+        return Live(self.name, version=self.live, rollback_target=self.live if self.restorable else None,
+                    details=((self.key, self.live),), record={self.key: self.live})
+
+    def plan_rollback(self, settings, target=None, **options):
+        return FakePlan(str(target) != self.live, (f"roll {self.name} {self.live} -> {target}",))
 
     def rollback(self, settings, target=None, *, dry_run=False):
         self.calls.append(("rollback", target, dry_run))
@@ -69,7 +78,7 @@ class FakeComponent:
 
 
 def registry(**overrides) -> dict[str, FakeComponent]:
-    comps = {"infra": FakeComponent("infra", "serial-4", "serial-5", key="serial"),
+    comps = {"infra": FakeComponent("infra", "serial-4", "serial-5", key="serial", restorable=False),
              "mcp": FakeComponent("mcp", "rev-7", "rev-8", key="task_definition"),
              "lambda": FakeComponent("lambda", "11", "12", key="version"),
              "ui": FakeComponent("ui", "r-a", "r-b", key="release")}

@@ -148,8 +148,10 @@ def test_current_gives_serial_and_last_apply(project, use_fake):
     settings = use_fake("creates")
     infra.execute(settings, infra.plan(settings))
     now = infra.current(settings)
-    assert now["serial"] == 1 and now["lineage"] == "fake-lineage-0001"
-    assert now["last_apply"] and now["last_apply"].endswith("Z")
+    assert (now.state, now.version, now.rollback_target) == ("live", "serial 1", None)
+    assert now.record["serial"] == 1 and now.record["lineage"] == "fake-lineage-0001"
+    assert now.record["last_apply"] and now.record["last_apply"].endswith("Z")
+    assert [k for k, _ in now.details][:3] == ["serial", "last_apply", "lineage"]
     assert commands(project)[-2:] == ["init", "state"]  # read only
 
 
@@ -157,7 +159,7 @@ def test_current_without_terraform_reports_instead_of_failing(project, monkeypat
     monkeypatch.setenv("PATH", str(tmp_path))
     settings = Settings.load(None, root=project, environ={})
     now = infra.current(settings)
-    assert now["serial"] is None and "neither terraform nor tofu" in now["error"]
+    assert now.state == "unknown" and now.record["serial"] is None and "neither terraform nor tofu" in now.error
 
 
 def test_program_lookup(monkeypatch, tmp_path, project):

@@ -345,10 +345,12 @@ def test_rollback_defaults_to_the_previous_version_and_refuses_bad_targets(setti
 
 
 def test_current_reports_the_live_version(settings):
-    assert step.current(settings)["version"] is None
+    before = step.current(settings)
+    assert (before.state, before.rollback_target, before.record["version"]) == ("not deployed", None, None)
     deploy(settings)
     live = step.current(settings)
-    assert live["version"] == "1" and live["commit"] == "abc1234"
+    assert (live.state, live.version, live.rollback_target) == ("live", "1", "1")
+    assert live.record["version"] == "1" and dict(live.details)["commit"] == "abc1234"
 
 
 # ------------------------------------------------------------------ the task, in-process (to count calls)

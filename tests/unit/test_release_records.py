@@ -18,6 +18,7 @@ from tars_tasks.errors import ConfigError
 from tars_tasks.settings import Settings
 from tars_tasks.steps import release
 from tars_tasks.steps import ui as ui_steps
+from tars_tasks.steps.component import Live
 from tests.support import fresh_console  # noqa: F401
 from bench.scenarios.ui_site import RECORDS_BUCKET, make_site, write_dist
 
@@ -46,7 +47,10 @@ def keys(s3, bucket: str) -> set[str]:
 
 
 def whole_record(settings, lambda_version: str, ui_release: str) -> dict:
-    return release.build(settings, {"lambda": {"version": lambda_version}, "ui": {"release_id": ui_release}},
+    live = {"lambda": Live("lambda", version=lambda_version, rollback_target=lambda_version,
+                           record={"version": lambda_version}),
+            "ui": Live("ui", version=ui_release, rollback_target=ui_release, record={"release_id": ui_release})}
+    return release.build(settings, live,
                          commit="c0ffee", who="ann@box", preflight=None, command="deploy --all")
 
 
@@ -80,7 +84,7 @@ def test_records_left_in_the_ui_bucket_are_read_then_moved_once(site):
 
     assert release.list_ids(site.settings) == [old["release_id"]]                 # read where they are
     assert release.read(site.settings, old["release_id"])["components"]["lambda"]["version"] == "7"
-    assert ui_steps.current(site.settings)["release_id"] == r1
+    assert ui_steps.current(site.settings).rollback_target == r1
 
     new = whole_record(site.settings, "8", r1)
     release.write(site.settings, new)                                          # a write moves them

@@ -5,6 +5,7 @@ import pytest
 from tars_tasks import lock
 from tars_tasks.settings import Settings
 from tars_tasks.steps import deploy as deploy_task
+from tars_tasks.steps.component import Live
 from tars_tasks.tasks import status
 from tests.fakes.components import registry
 from tests.unit.test_pipeline_run import fresh_console, settings  # noqa: F401
@@ -39,9 +40,22 @@ def test_status_with_nothing_deployed(aws, tmp_path):
     assert table["latest release"][0] == "unknown"  # no UI bucket configured
 
 
-@pytest.mark.parametrize("cur,expected", [
-    ({}, "not deployed"), ({"state": "not deployed"}, "not deployed"),
-    ({"state": "unknown", "error": "x"}, "unknown"), ({"version": "3", "state": "Active"}, "Active"),
+@pytest.mark.parametrize("recorded,state,target", [
+    ({}, "not deployed", None), ({"state": "not deployed"}, "not deployed", None),
+    ({"state": "unknown", "error": "x"}, "unknown", None), ({"version": "3", "state": "Active"}, "live", "3"),
+    ({"version": None, "function": "f"}, "live", None),
 ])
-def test_describe(cur, expected):
-    assert status.describe("lambda", cur)[0] == expected
+def test_a_lambda_entry_of_an_older_record_is_read(recorded, state, target):
+    live = Live.from_record("lambda", recorded)
+    assert (live.state, live.rollback_target) == (state, target)
+
+
+def test_status_shows_the_details_a_component_chose_in_its_order():
+    live = Live("mcp", version="svc:3", rollback_target="arn:svc:3",
+                details=(("task_definition", "arn:svc:3"), ("running", 1), ("pending", None), ("desired", 1)))
+    data = {"components": {"mcp": live, "ui": Live.not_deployed("ui", "no release")}, "lock": None, "release": None}
+    table = {r[0]: r[1:] for r in status.rows(data)}
+    assert table["mcp"] == ("live", "task_definition=arn:svc:3, running=1, desired=1")
+    assert table["ui"] == ("not deployed", "no release")
+    assert status.as_json(data)["components"]["mcp"]["details"] == {"task_definition": "arn:svc:3", "running": 1,
+                                                                     "pending": None, "desired": 1}

@@ -80,7 +80,9 @@ def test_first_deploy_uploads_every_file_and_records_the_release(site):
     assert set(calls.of("PutObject")) == files | {f"releases/dev/ui/{plan.release_id}.json"}
     assert site_keys(site) == files
     assert not any(k.endswith(".map") for k in files)  # source maps left out by default
-    record = steps.current(site.settings)
+    live = steps.current(site.settings)
+    assert (live.state, live.rollback_target) == ("live", plan.release_id)
+    record = live.record
     assert record["release_id"] == plan.release_id and record["commit"] == "v1"
     for entry in record["files"]:
         head = site.s3.head_object(Bucket=site.bucket, Key=entry["key"])
@@ -189,7 +191,7 @@ def test_a_failed_asset_put_leaves_the_old_index_html_live(site, nth):
     assert failed and "no HTML was touched" in err.value.message
     assert not any(k.endswith(".html") for k in calls.of("PutObject", "CopyObject"))
     assert live_bytes(site, "index.html") == v1_index
-    assert steps.current(site.settings)["release_id"] == plan1.release_id
+    assert steps.current(site.settings).rollback_target == plan1.release_id
     assert calls.of("CreateInvalidation") == []
 
 
@@ -217,7 +219,7 @@ def test_rollback_restores_v1_byte_identical_with_every_asset(site):
     assert index == v1_index
     refs = referenced_assets(index.decode(), site)
     assert len(refs) >= 6 and all(exists(site, r) for r in refs)
-    assert steps.current(site.settings)["release_id"] == p1.release_id
+    assert steps.current(site.settings).rollback_target == p1.release_id
 
 
 def test_rollback_defaults_to_the_release_before_the_live_one(site):
@@ -349,7 +351,7 @@ def test_the_release_records_the_git_commit_and_a_dirty_ui_tree(site):
     plan = steps.plan(site.settings, ui_bundle.scan(site.dist))
     assert plan.commit == head and plan.release_id.endswith("-" + head)
     steps.execute(site.settings, plan)
-    assert steps.current(site.settings)["commit"] == head
+    assert dict(steps.current(site.settings).details)["commit"] == head
     (site.tmp / "ui" / "App.jsx").write_text("v2, not committed")
     write_dist(site.dist, "v2")
     assert steps.plan(site.settings, ui_bundle.scan(site.dist)).commit == head + "-dirty"
