@@ -8,6 +8,11 @@ declared through ``tars_task(common=...)``; Invoke gives short flags by paramete
 first letter of a name not yet taken), so a signature change that silently moves ``-d``, ``-y``,
 ``-e``, ``-l``, ``-j``... fails here.
 
+Deliberate edits since main (each in the commit that made it): ``releases-ui`` became an alias
+of ``ui-versions``, ``deploy-ui`` gained ``--keep-versions`` (``--keep-releases`` kept, its help
+now says deprecated) and ``rollback-ui --to``'s help says "UI version" (deploy-ui and rollback-ui
+have no short flags: ``auto_shortflags=False``).
+
 The surface is read the way ``inv`` reads it: the parser contexts of ``ns.to_contexts()``.
 A deliberate change to the surface is a reviewed edit of the fixture (regenerate with
 ``python -m tests.unit.test_cli_flags`` and read the diff: every line of it is something
