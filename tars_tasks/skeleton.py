@@ -13,7 +13,9 @@ a botocore error that slipped through is converted; a traceback shows only with 
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from invoke import task
@@ -29,6 +31,26 @@ COMMON_HELP = {
     "yes": "do not ask for confirmation (CI)",
     "json": "write a machine-readable report to this file",
 }
+COMMON_DEFAULTS = {"env": None, "local": False, "dry_run": False, "yes": False, "json": None}
+CHANGES = ("env", "local", "dry_run", "yes", "json")   # a task that changes something
+READS = ("env", "local", "json")                       # a task that only reads
+
+
+@dataclass(frozen=True)
+class Flags:
+    """The common flags of one run, as the task's ``flags`` parameter receives them (a flag the task
+    does not declare has its default)."""
+
+    env: str | None = None
+    local: bool = False
+    dry_run: bool = False
+    yes: bool = False
+    json: str | None = None
+
+    @property
+    def settings(self) -> dict:
+        """What of them ``Settings.load`` reads: ``Settings.load(c, **flags.settings)``."""
+        return {"env": self.env, "local": self.local}
 
 
 def _debugging() -> bool:
@@ -37,16 +59,51 @@ def _debugging() -> bool:
     return Settings.debug_requested() or logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
-def tars_task(*args: Any, help: dict | None = None, **kwargs: Any) -> Callable:  # noqa: A002
-    """``@tars_task(help={...})``: an Invoke task with TARS's failure handling and common help."""
+def _signature(body: Callable, common: tuple[str, ...]) -> tuple[inspect.Signature, bool]:
+    """The signature Invoke reads: the body's, its ``flags`` parameter replaced by the common flags
+    (in that place: Invoke gives short flags in parameter order, first letter not yet taken)."""
+    sig = inspect.signature(body)
+    params = list(sig.parameters.values())
+    names = [p.name for p in params]
+    unknown = set(common) - set(COMMON_DEFAULTS)
+    if unknown:
+        raise TypeError(f"{body.__name__}: unknown common flags {sorted(unknown)}")
+    if "flags" not in names:
+        if common:
+            raise TypeError(f"{body.__name__}: common={common} needs a `flags` parameter to receive them")
+        return sig, False
+    at = names.index("flags")
+    expanded = [inspect.Parameter(name, params[at].kind, default=COMMON_DEFAULTS[name]) for name in common]
+    return sig.replace(parameters=params[:at] + expanded + params[at + 1:]), True
+
+
+def tars_task(*args: Any, help: dict | None = None, common: tuple[str, ...] = (),  # noqa: A002
+              **kwargs: Any) -> Callable:
+    """``@tars_task(common=CHANGES, help={...})``: an Invoke task with TARS's failure handling.
+
+    ``common`` names the common flags the task takes (``CHANGES``, ``READS`` or any of ``env``,
+    ``local``, ``dry_run``, ``yes``, ``json``); their defaults and help are declared here once
+    (``help`` may reword one for a task). The body takes them as one :class:`Flags` parameter named
+    ``flags``, and where that parameter stands in its signature is where the flags stand in the
+    signature Invoke reads (so the short flags are those the body's order gives). The body's other
+    parameters are the task's own flags.
+    """
 
     def decorate(body: Callable) -> Any:
+        public, takes_flags = _signature(body, tuple(common))
+
         @functools.wraps(body)
         def wrapper(c, *a, **kw):
             try:
-                if kw.get("json"):
-                    console.check_report_path(kw["json"])   # before anything changes
-                result = body(c, *a, **kw)
+                bound = public.bind(c, *a, **kw)
+                bound.apply_defaults()
+                given = dict(bound.arguments)
+                flags = Flags(**{name: given.pop(name) for name in common})
+                if takes_flags:
+                    given["flags"] = flags
+                if flags.json:
+                    console.check_report_path(flags.json)   # before anything changes
+                result = body(**given)
                 _report_written(body.__name__)
                 return result
             except TarsError as err:
@@ -68,15 +125,11 @@ def tars_task(*args: Any, help: dict | None = None, **kwargs: Any) -> Callable: 
                 console.error(converted)
                 raise Exit(code=converted.exit_code) from None
 
-        merged = {k: v for k, v in COMMON_HELP.items()}
-        merged.update(help or {})
-        import inspect
-
-        params = inspect.signature(body).parameters
-        merged = {k: v for k, v in merged.items() if k in params}
+        wrapper.__signature__ = public   # what Invoke (inspect.signature) reads
+        merged = {k: v for k, v in {**COMMON_HELP, **(help or {})}.items() if k in public.parameters}
         return task(wrapper, *args, help=merged, **kwargs)
 
-    if args and callable(args[0]) and not kwargs and help is None:
+    if args and callable(args[0]) and not kwargs and help is None and not common:
         body, args = args[0], ()
         return decorate(body)
     return decorate
@@ -95,11 +148,12 @@ def _report_written(task_name: str) -> None:
                                "give --json a writable file next time")
 
 
-def load_settings(c: Any, **flags: Any):
-    """Settings for this run, validated, its target started (the emulator, for --local)."""
+def load_settings(c: Any, flags: Flags | None = None, **more: Any):
+    """Settings for this run (``--env``, ``--local`` from ``flags``, then ``more``), validated, its
+    target started (the emulator, for --local)."""
     from .settings import Settings
 
-    settings = Settings.load(c, **flags)
+    settings = Settings.load(c, **(flags.settings if flags else {}), **more)
     console.set_target(settings.target_flags)   # printed commands and hints name this run's target
     settings.ensure_valid()
     settings.target.start(settings)

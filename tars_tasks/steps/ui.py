@@ -2,11 +2,12 @@
 
 Safety core: every asset is uploaded first (in parallel); HTML only after every asset succeeded,
 ``index.html`` the very last, so the live page never references a missing file. Stale objects are
-deleted only after the switch, and only those in no release among the newest ``keep_releases``
-(the release live before the switch is always kept). Each deploy writes a release record listing
-every file's key, hash and S3 version id, on the release shelf (steps/release.py: the private release
-bucket, never the UI bucket, so neither the site nor this sweep can reach it); a rollback copies those
-versions back (assets first, HTML last) without rebuilding.
+deleted only after the switch, and only those in no UI version among the newest ``keep_versions``
+(the UI version live before the switch is always kept). Each deploy writes a UI version record
+(steps/ui_versions.py) listing every file's key, hash and S3 version id, on the release shelf
+(steps/release.py: the private release bucket, never the UI bucket, so neither the site nor this
+sweep can reach it); a rollback copies those versions back (assets first, HTML last) without
+rebuilding.
 """
 from __future__ import annotations
 
@@ -22,14 +23,14 @@ from ..artifacts.ui_bundle import IMMUTABLE, Bundle, is_hashed_asset, is_html
 from ..errors import Refused
 from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
 from . import release
-from . import ui_releases as releases
+from . import ui_versions
 from .component import Live
 from .ui_transfer import run_ordered
 
 UPLOAD, HEADERS, SAME = "upload", "headers", "unchanged"
 # What this plan reads that the infrastructure step makes: steps.pipeline plans it again after an
 # infra deploy only when one changed (settings fields, and resource types without "aws_"). The
-# bundle's build input is VITE_API_ENDPOINT; release records live on the release shelf.
+# bundle's build input is VITE_API_ENDPOINT; UI version records live on the release shelf.
 PLAN_INPUTS = {"settings": ("ui_bucket", "distribution_id", "vite_api_endpoint", "site_url", "release_bucket",
                             "artifact_bucket"),
                "resources": ("s3_", "cloudfront_")}
@@ -88,13 +89,13 @@ class UiPlan(plan_base.Plan):
         up, hd, same = self._with(UPLOAD), self._with(HEADERS), self._with(SAME)
         if not self.has_changes:
             return [f"no changes: {len(same)} files already live in s3://{self.bucket} "
-                    f"(release {self.live_release or 'unrecorded'})"]
+                    f"(UI version {self.live_release or 'unrecorded'})"]
         lines = [f"{len(up)} to upload ({sum(f.size for f in up)} bytes), {len(hd)} to update headers, "
                  f"{len(same)} unchanged, {len(self.deletes)} stale to delete after the switch"]
         lines += [f"  upload  {f.key}  ({f.size} bytes, {f.cache_control})" for f in up]
         lines += [f"  headers {f.key}  ({f.content_type}; {f.cache_control})" for f in hd]
         lines += [f"  delete  {k}" for k in self.deletes]
-        lines.append(f"release {self.release_id} (commit {self.commit}); keeps {', '.join(self.kept_releases)}")
+        lines.append(f"UI version {self.release_id} (commit {self.commit}); keeps {', '.join(self.kept_releases)}")
         lines.append("invalidate " + (", ".join(self.invalidation_paths) or "nothing (only immutable assets)")
                      + f" on {self.distribution_id}")
         if self.excluded:
@@ -131,13 +132,13 @@ def _check_target(settings, allow_unversioned: bool) -> tuple[str, str, str, boo
         site_domain = domain.result()
         objects = listing.result()
     if not versioned and not allow_unversioned:
-        raise Refused(f"bucket {bucket} has versioning off: a release could not be rolled back",
+        raise Refused(f"bucket {bucket} has versioning off: a UI version could not be rolled back",
                       f"aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration "
                       f"Status=Enabled (or --allow-unversioned: rollback then unavailable)")
     return bucket, dist, settings.site_url or f"https://{site_domain}", versioned, objects
 
 
-def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned: bool = False,
+def plan(settings, bundle: Bundle, *, keep_versions: int = 2, allow_unversioned: bool = False,
          invalidate_all: bool = False, workers: int = 8, commit: str | None = None,
          clock: Callable[[], float] = time.time) -> UiPlan:
     """Compare the bundle with the bucket by content and headers. Reads only."""
@@ -145,12 +146,12 @@ def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned:
     from ..tools import git
 
     bucket, dist, site_url, versioned, listing = _check_target(settings, allow_unversioned)
-    store = releases.Store(bucket, listing, release.shelf(settings, release.UI))
+    store = ui_versions.Store(bucket, listing, release.shelf(settings, release.UI))
     live = store.live()
     known = {e["key"]: e for e in (live or {}).get("files", [])}
     need_head = [f.key for f in bundle.files if f.key in listing
                  and known.get(f.key, {}).get("md5") != listing[f.key]["etag"]]
-    heads = releases.parallel(lambda k: s3.head(settings.clients, bucket, k), need_head, workers)
+    heads = ui_versions.parallel(lambda k: s3.head(settings.clients, bucket, k), need_head, workers)
 
     files = []
     for f in bundle.files:
@@ -169,10 +170,10 @@ def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned:
         files.append(FilePlan(f.key, str(f.path), f.size, f.md5, f.sha256, f.content_type, f.cache_control,
                               action, version))
     changed = any(f.action != SAME for f in files)
-    release_id = releases.new_id(commit or git.describe(settings.root, ("ui",)), clock())
-    kept = store.kept(release_id, keep_releases) if changed else ()
+    release_id = ui_versions.new_id(commit or git.describe(settings.root, ("ui",)), clock())
+    kept = store.kept(release_id, keep_versions) if changed else ()
     deletes: tuple[str, ...] = ()
-    if changed and live is not None:  # no recorded live release (old script's files): keep them all
+    if changed and live is not None:  # no recorded live UI version (old script's files): keep them all
         wanted = set(bundle.by_key()) | store.keys_of(kept)
         legacy = tuple(release.LEGACY_PREFIXES.values())   # moved by Shelf.migrate, never swept
         deletes = tuple(sorted(k for k in listing if not k.startswith(legacy) and k not in wanted))
@@ -186,7 +187,7 @@ def plan(settings, bundle: Bundle, *, keep_releases: int = 2, allow_unversioned:
 
 def execute(settings, plan: UiPlan, *, workers: int = 8, wait: bool = False,
             clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> Outcome:
-    """Upload assets, then HTML (index.html last), record the release, delete stale, invalidate."""
+    """Upload assets, then HTML (index.html last), record the UI version, delete stale, invalidate."""
     from ..aws import s3
 
     started = clock()
@@ -205,9 +206,9 @@ def execute(settings, plan: UiPlan, *, workers: int = 8, wait: bool = False,
     shelf.migrate(plan.legacy_records)   # records an older version left in the UI bucket: out of reach first
     todo = [f for f in plan.files if f.action != SAME]
     versions = run_ordered(todo, transfer, workers=workers, live=plan.live_release, what="upload")
-    shelf.write(releases.record(plan, versions, clock()))
+    shelf.write(ui_versions.record(plan, versions, clock()))
     deleted = s3.delete_keys(settings.clients, plan.bucket, plan.deletes) if plan.deletes else 0
-    invalidation = releases.invalidate(settings, plan.distribution_id, list(plan.invalidation_paths),
+    invalidation = ui_versions.invalidate(settings, plan.distribution_id, list(plan.invalidation_paths),
                                        plan.release_id, wait=wait, sleep=sleep)
     up = sum(1 for f in todo if f.action == UPLOAD)
     return Outcome("ui", DEPLOYED, plan.live_release, plan.release_id,
@@ -226,29 +227,29 @@ def current(settings) -> Live:
 
     bucket, _ = _settings_names(settings)
     s3.check_bucket(settings.clients, bucket)
-    record = releases.Store(bucket, s3.list_objects(settings.clients, bucket), release.shelf(settings, release.UI)).live()
+    record = ui_versions.Store(bucket, s3.list_objects(settings.clients, bucket), release.shelf(settings, release.UI)).live()
     if not record:
-        return Live.not_deployed("ui", f"no recorded release is live in {bucket}")
+        return Live.not_deployed("ui", f"no recorded UI version is live in {bucket}")
     rid = record["release_id"]
     return Live("ui", version=rid, rollback_target=rid, record=record,
                 details=(("release_id", rid), ("commit", record.get("commit")), ("time", record.get("time")),
                          ("bucket", record.get("bucket")), ("versioned", record.get("versioned"))))
 
 
-def list_releases(settings) -> list[dict]:
-    """Every release record, newest first, each with ``live`` true for the one users see."""
+def list_versions(settings) -> list[dict]:
+    """Every UI version record, newest first, each with ``live`` true for the one users see."""
     from ..aws import s3
 
     bucket, _ = _settings_names(settings)
     s3.check_bucket(settings.clients, bucket)
-    store = releases.Store(bucket, s3.list_objects(settings.clients, bucket), release.shelf(settings, release.UI))
+    store = ui_versions.Store(bucket, s3.list_objects(settings.clients, bucket), release.shelf(settings, release.UI))
     live = (store.live() or {}).get("release_id")
     return [dict(store.load(rid), live=(rid == live)) for rid in store.ids]
 
 
 @dataclass(frozen=True)
 class RollbackPlan(plan_base.Plan):
-    """rollback-ui: copy the recorded S3 versions of release ``target`` back (assets first, HTML last)."""
+    """rollback-ui: copy the recorded S3 versions of UI version ``target`` back (assets first, HTML last)."""
 
     component = "ui"
     bucket: str
@@ -273,8 +274,8 @@ class RollbackPlan(plan_base.Plan):
 
     def summary(self) -> list[str]:
         if not self.has_changes:
-            return [f"release {self.live} is already live"]
-        return [f"restore {len(self.restore)} files of release {self.target}; invalidate "
+            return [f"UI version {self.live} is already live"]
+        return [f"restore {len(self.restore)} files of UI version {self.target}; invalidate "
                 f"{', '.join(self.invalidation_paths) or 'nothing'}"]
 
     def as_dict(self) -> dict[str, Any]:
@@ -286,17 +287,17 @@ class RollbackPlan(plan_base.Plan):
 
 def plan_rollback(settings, target: str | None = None, *, workers: int = 8,
                   invalidate_all: bool = False) -> RollbackPlan:
-    """Release ``target`` (default: the one before the live one), the files that differ from it,
-    and what to invalidate. Reads only; refuses a release whose recorded versions are gone."""
+    """UI version ``target`` (default: the one before the live one), the files that differ from it,
+    and what to invalidate. Reads only; refuses a UI version whose recorded S3 versions are gone."""
     from ..aws import cloudfront
 
     bucket, dist, site_url, _, listing = _check_target(settings, allow_unversioned=True)
-    store = releases.Store(bucket, listing, release.shelf(settings, release.UI))
+    store = ui_versions.Store(bucket, listing, release.shelf(settings, release.UI))
     live = (store.live() or {}).get("release_id")
     record = store.target(target, live)
     if record["release_id"] == live:
         return RollbackPlan(bucket, dist, site_url, live, live, (), ())
-    releases.check_versions(settings.clients, bucket, record, workers)
+    ui_versions.check_versions(settings.clients, bucket, record, workers)
     live_files = {e["key"]: e for e in (store.load(live) if live else {}).get("files", [])}
     todo = [e for e in record["files"] if listing.get(e["key"], {}).get("etag") != e["md5"]
             or (e["key"] in live_files and (live_files[e["key"]]["content_type"], live_files[e["key"]]["cache_control"])
@@ -318,7 +319,7 @@ def execute_rollback(settings, p: RollbackPlan, *, workers: int = 8, wait: bool 
     run_ordered([{"key": key, "version_id": version, "size": size} for key, version, size in p.restore],
                 lambda e: s3.restore_version(settings.clients, p.bucket, e["key"], e["version_id"]),
                 workers=workers, live=p.live, what="restore")
-    invalidation = releases.invalidate(settings, p.distribution_id, list(p.invalidation_paths),
+    invalidation = ui_versions.invalidate(settings, p.distribution_id, list(p.invalidation_paths),
                                        f"rollback-{p.target}-{int(clock())}", wait=wait, sleep=sleep)
     return Outcome("ui", DEPLOYED, p.live, p.target, p.summary()[0],
                    rollback_command=(f"inv rollback-ui --to {p.live}" if p.live else None), elapsed=clock() - started,

@@ -12,7 +12,7 @@ import time
 from invoke import Collection
 
 from .. import console
-from ..skeleton import load_settings, tars_task
+from ..skeleton import READS, load_settings, tars_task
 from ..times import parse_since
 
 COLUMNS = ["time", "result", "status", "action", "who", "ids", "source ip", "reason"]
@@ -58,19 +58,19 @@ def records(clients, group: str, since_ms: int, *, person: str | None = None, ac
     return sorted(found, key=lambda r: str(r.get("time", "")))
 
 
-@tars_task(help={"since": "how far back: 1h (default), 30m, 2d, or an ISO time like 2026-01-31T09:00:00Z",
-                 "who": "only lines of this person (part of their e-mail) or IAM principal",
-                 "action": "only this action (kb_upload, kb_delete, create_incident ...)"})
-def audit(c, env=None, local=False, json=None, since=None, who=None, action=None):  # noqa: A002
+@tars_task(common=READS, help={"since": "how far back: 1h (default), 30m, 2d, or an ISO time like 2026-01-31T09:00:00Z",
+                                "who": "only lines of this person (part of their e-mail) or IAM principal",
+                                "action": "only this action (kb_upload, kb_delete, create_incident ...)"})
+def audit(c, flags, since=None, who=None, action=None):
     """Who wrote, deleted or was refused what: the API's audit log as a table."""
     since_ms = int(parse_since(since or "1h", time.time()) * 1000)
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     group = settings.log_group
     found = records(settings.clients, group, since_ms, person=who, action=action)
     console.table(f"audit of {settings.function_name} since "
                   f"{time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime(since_ms / 1000))}", COLUMNS,
                   [row(r) for r in found])
-    console.write_report(json, {"task": "audit", "group": group, "since_ms": since_ms, "records": found})
+    console.write_report(flags.json, {"task": "audit", "group": group, "since_ms": since_ms, "records": found})
     refused = sum(1 for r in found if r.get("result") == "refused")
     console.ok(f"{len(found)} audit line(s), {refused} refused")
 

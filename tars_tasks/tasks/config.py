@@ -5,19 +5,19 @@ from invoke import Collection
 
 from .. import console
 from ..errors import ConfigError
-from ..skeleton import tars_task
+from ..skeleton import READS, tars_task
 
 
-@tars_task(help={"check": "exit 2 naming each missing or malformed value"})
-def config(c, env=None, local=False, check=False, json=None):
+@tars_task(common=READS, help={"check": "exit 2 naming each missing or malformed value"})
+def config(c, flags, check=False):
     """Show every setting with its value and source; --check validates them."""
     from ..settings import Settings
 
-    settings = Settings.load(c, env=env, local=local)
+    settings = Settings.load(c, **flags.settings)
     console.table(f"TARS settings (env {settings.env})", ["setting", "variable", "value", "source"],
                   settings.rows())
     problems = settings.check()
-    console.write_report(json, {"env": settings.env, "settings": settings.as_dict(redact=True),
+    console.write_report(flags.json, {"env": settings.env, "settings": settings.as_dict(redact=True),
                                 "sources": {name: settings.source(name) for name in settings.as_dict()},
                                 "problems": problems})
     if check:

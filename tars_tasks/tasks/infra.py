@@ -9,7 +9,7 @@ from invoke import Collection
 from invoke.exceptions import Exit
 
 from .. import console
-from ..skeleton import load_settings, run, tars_task
+from ..skeleton import CHANGES, READS, load_settings, run, tars_task
 
 GUARD_HELP = {
     "allow_destroy": "let the plan delete, replace or forget resources (the destroy guard refuses otherwise)",
@@ -66,21 +66,20 @@ def _said(outcome) -> None:
         console.ok(f"infrastructure {outcome.status}: {outcome.detail}")
 
 
-@tars_task(help=GUARD_HELP)
-def deploy_infrastructure(c, env=None, local=False, dry_run=False, yes=False, json=None,
-                          allow_destroy=False, allow_data_loss=False):
+@tars_task(common=CHANGES, help=GUARD_HELP)
+def deploy_infrastructure(c, flags, allow_destroy=False, allow_data_loss=False):
     """Plan and apply infrastructure/ with the destroy guard; save the outputs for the other tasks."""
-    settings = load_settings(c, env=env, local=local)
-    _, outcome = _apply(settings, "deploy-infrastructure", json, dry_run=dry_run, yes=yes,
+    settings = load_settings(c, flags)
+    _, outcome = _apply(settings, "deploy-infrastructure", flags.json, dry_run=flags.dry_run, yes=flags.yes,
                         allow_destroy=allow_destroy, allow_data_loss=allow_data_loss)
-    if dry_run:
+    if flags.dry_run:
         console.info("dry run: nothing applied")
     else:
         _said(outcome)
 
 
-@tars_task
-def lint_infra(c, json=None):
+@tars_task(common=("json",))
+def lint_infra(c, flags):
     """terraform fmt -check and validate (when terraform is installed) and checkov (always, offline)."""
     from ..errors import ConfigError, StepFailed
     from ..settings import Settings
@@ -115,7 +114,7 @@ def lint_infra(c, json=None):
     console.step(f"checkov (offline) on {workdir}")
     result = checkov.run(program, workdir)
     report["checkov"] = result.as_dict()
-    console.write_report(json, report)
+    console.write_report(flags.json, report)
     if result.failed or result.parsing_errors:
         raise StepFailed(f"checkov: {result.failed} failed check(s), {result.parsing_errors} parsing error(s) "
                          f"({result.passed} passed)", "fix them, or skip one with #checkov:skip=CKV_...:reason "
@@ -123,17 +122,17 @@ def lint_infra(c, json=None):
     console.ok(f"checkov {result.version}: {result.passed} passed, 0 failed, {result.skipped} skipped with a reason")
 
 
-@tars_task
-def infra_drift(c, env=None, local=False, json=None):
+@tars_task(common=READS)
+def infra_drift(c, flags):
     """Refresh-only plan: exit 2 when live resources differ from the Terraform state."""
     from ..steps import infra
 
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     console.step(f"Checking drift ({settings.env}): terraform plan -refresh-only")
     plan = infra.plan(settings, refresh_only=True)
     infra.discard(plan)
     rows = [(c_.address, c_.label, c_.reason_text) for c_ in plan.drift]
-    console.write_report(json, {"task": "infra-drift", "env": settings.env, "plan": plan.as_dict(), "outcome": None,
+    console.write_report(flags.json, {"task": "infra-drift", "env": settings.env, "plan": plan.as_dict(), "outcome": None,
                                 "drift": plan.has_changes})
     if not plan.has_changes:
         console.ok("no drift: live resources match the state")
@@ -145,16 +144,16 @@ def infra_drift(c, env=None, local=False, json=None):
     raise Exit(code=2)
 
 
-@tars_task
-def infra_outputs(c, env=None, local=False, json=None):
+@tars_task(common=READS)
+def infra_outputs(c, flags):
     """Save this env's Terraform outputs to .tars/<env>/outputs.json (read only; CI runs it first)."""
     from ..settings import Settings
     from ..steps import infra
 
-    settings = Settings.load(c, env=env, local=local)
+    settings = Settings.load(c, **flags.settings)
     settings.ensure_valid()
     path, outputs = infra.fetch_outputs(settings)
-    console.write_report(json, {"env": settings.env, "path": str(path) if path else None, "outputs": sorted(outputs)})
+    console.write_report(flags.json, {"env": settings.env, "path": str(path) if path else None, "outputs": sorted(outputs)})
     if path is None:
         console.ok("no local deployment yet: inv deploy --all --local writes the outputs")
     elif not outputs:
@@ -163,20 +162,21 @@ def infra_outputs(c, env=None, local=False, json=None):
         console.ok(f"{len(outputs)} Terraform outputs of {settings.env} in {path}")
 
 
-@tars_task(help={"commit": "the commit to revert (default: the newest one touching infrastructure/)", **GUARD_HELP})
-def rollback_infrastructure(c, env=None, local=False, dry_run=False, yes=False, json=None, commit=None,
-                            allow_destroy=False, allow_data_loss=False):
+@tars_task(common=CHANGES, help={"commit": "the commit to revert (default: the newest one touching infrastructure/)",
+                                 **GUARD_HELP})
+def rollback_infrastructure(c, flags, commit=None, allow_destroy=False, allow_data_loss=False):
     """git revert --no-edit the last infrastructure change, then the same guarded plan and apply."""
     from ..steps import infra
 
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     revert = infra.plan_rollback(settings, commit)   # reads only: --dry-run stops at its preview
-    outcome = revert.preview() if dry_run else infra.rollback(settings, revert, lambda: _apply(
-        settings, "rollback-infrastructure", None, dry_run=False, yes=yes, allow_destroy=allow_destroy,
+    outcome = revert.preview() if flags.dry_run else infra.rollback(settings, revert, lambda: _apply(
+        settings, "rollback-infrastructure", None, dry_run=False, yes=flags.yes, allow_destroy=allow_destroy,
         allow_data_loss=allow_data_loss)[1])
     console.ok(f"infrastructure rollback {outcome.status}: {outcome.detail}")
-    console.write_report(json, {"task": "rollback-infrastructure", "env": settings.env, "dry_run": bool(dry_run),
-                                "plan": revert.as_dict(), "outcome": outcome.as_dict()})
+    console.write_report(flags.json, {"task": "rollback-infrastructure", "env": settings.env,
+                                      "dry_run": bool(flags.dry_run),
+                                      "plan": revert.as_dict(), "outcome": outcome.as_dict()})
 
 
 ns = Collection(deploy_infrastructure, lint_infra, infra_drift, rollback_infrastructure, infra_outputs)

@@ -5,7 +5,7 @@ from invoke import Collection
 
 from .. import console
 from ..errors import TarsError
-from ..skeleton import apply, load_settings, run, tars_task
+from ..skeleton import CHANGES, apply, load_settings, run, tars_task
 
 
 def _build(settings, builder=None):
@@ -26,16 +26,16 @@ def _build(settings, builder=None):
     return artifact
 
 
-@tars_task(help={"builder": "install dependencies on this Linux host over SSH: user@host[:port] "
-                            "(default: TARS_BUILDER)"})
-def build(c, env=None, json=None, builder=None):
+@tars_task(common=("env", "json"), help={"builder": "install dependencies on this Linux host over SSH: user@host[:port] "
+                                                  "(default: TARS_BUILDER)"})
+def build(c, flags, builder=None):
     """Package lambda_src/ and its dependencies into dist/lambda.zip (deterministic, cached)."""
     from ..settings import Settings
 
-    settings = Settings.load(c, env=env, builder=builder)
+    settings = Settings.load(c, env=flags.env, builder=builder)
     settings.ensure_valid()
     artifact = _build(settings)
-    console.write_report(json, {"task": "build", "artifact": artifact.as_dict()})
+    console.write_report(flags.json, {"task": "build", "artifact": artifact.as_dict()})
 
 
 def _show(plan) -> None:
@@ -67,18 +67,17 @@ def _deploy(settings, plan):
     return step.execute(settings, plan, report=console.detail)
 
 
-@tars_task(help={"no_smoke": "publish and move the alias without invoking the new version first",
-                 "keep_versions": "published versions to keep when pruning (default: TARS_KEEP_VERSIONS, 3)",
-                 "builder": "install dependencies on this Linux host: user@host[:port]"})
-def deploy_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None, no_smoke=False,
-                  keep_versions=None, builder=None):
+@tars_task(common=CHANGES, help={"no_smoke": "publish and move the alias without invoking the new version first",
+                                 "keep_versions": "published versions to keep when pruning (default: TARS_KEEP_VERSIONS, 3)",
+                                 "builder": "install dependencies on this Linux host: user@host[:port]"})
+def deploy_lambda(c, flags, no_smoke=False, keep_versions=None, builder=None):
     """Build, upload, publish, smoke-test, then move the alias and prune old versions."""
     from ..outcome import FAILED, UNCHANGED
     from ..steps import lambda_ as step
 
-    settings = load_settings(c, env=env, local=local, keep_versions=keep_versions, builder=builder)
+    settings = load_settings(c, flags, keep_versions=keep_versions, builder=builder)
     report = {"task": "deploy-lambda", "env": settings.env, "function": settings.function_name,
-              "alias": settings.alias, "dry_run": bool(dry_run)}
+              "alias": settings.alias, "dry_run": bool(flags.dry_run)}
     try:
         step.require_sign_in(settings)   # before the build: a refused deploy costs nothing
         live = _read_live_meanwhile(settings)   # the alias's code, read while the zip builds
@@ -91,12 +90,12 @@ def deploy_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None,
 
         plan, outcome = apply(settings, "deploy-lambda", lambda: step.plan(settings, artifact, smoke=not no_smoke,
                                                                            live=live.result),
-                              lambda plan: _deploy(settings, plan), dry_run=dry_run, yes=yes, report=report,
+                              lambda plan: _deploy(settings, plan), dry_run=flags.dry_run, yes=flags.yes, report=report,
                               question=lambda plan: f"Deploy to {plan.function}:{plan.alias} (env {settings.env})?",
                               show=_show, confirm=lambda first: step.confirm(settings, first, again))
-        if dry_run and plan.has_changes:
+        if flags.dry_run and plan.has_changes:
             console.ok("dry run: nothing was changed")
-        if dry_run or outcome.status == UNCHANGED:
+        if flags.dry_run or outcome.status == UNCHANGED:
             return
         if outcome.data.get("smoke", {}).get("timed_out"):
             smoke = outcome.data["smoke"]
@@ -114,26 +113,26 @@ def deploy_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None,
         report["outcome"] = {"component": "lambda", "status": FAILED, "error": err.as_dict()}
         raise
     finally:
-        console.write_report(json, report)
+        console.write_report(flags.json, report)
 
 
-@tars_task(help={"to": "version to point the alias at (default: the newest one older than the current)"})
-def rollback_lambda(c, env=None, local=False, dry_run=False, yes=False, json=None, to=None):
+@tars_task(common=CHANGES, help={"to": "version to point the alias at (default: the newest one older than the current)"})
+def rollback_lambda(c, flags, to=None):
     """Show the published versions, then move the alias back to an older one."""
     from ..steps import lambda_ as step
 
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     known = step.history(settings)
     rows = known[0]
     console.table(f"{settings.function_name} versions", ["version", "commit", "date", "size", "aliases"],
                   [(r["version"], r["commit"], r["date"], f"{r['size']:,}", ", ".join(r["aliases"])) for r in rows])
     first = iter([known])   # the first plan reads the history just shown; the re-plan under the lock reads again
     _, outcome = run(settings, "rollback-lambda", lambda: step.plan_rollback(settings, to, next(first, None)),
-                     lambda plan: step.execute_rollback(settings, plan), json=json, component="lambda",
-                     extra={"versions": rows}, dry_run=dry_run, yes=yes,
+                     lambda plan: step.execute_rollback(settings, plan), json=flags.json, component="lambda",
+                     extra={"versions": rows}, dry_run=flags.dry_run, yes=flags.yes,
                      question=lambda plan: f"Point {plan.function}:{plan.alias} at version {plan.after}?",
                      show=lambda plan: console.info(f"{plan.alias}: version {plan.before} -> {plan.after}"))
-    console.ok(f"{outcome.detail}" if not dry_run else f"dry run: {outcome.detail}; nothing was changed")
+    console.ok(f"{outcome.detail}" if not flags.dry_run else f"dry run: {outcome.detail}; nothing was changed")
 
 
 ns = Collection(build, deploy_lambda, rollback_lambda)

@@ -13,8 +13,8 @@ ENV_HELP = {"env": "the local environment (default local; inv deploy --local --e
                    "in .tars/local-dev)"}
 
 
-@tars_task(help=ENV_HELP)
-def up(c, env=None):
+@tars_task(common=("env",), help=ENV_HELP)
+def up(c, flags):
     """Start the local emulator (moto on 127.0.0.1), then the runtime and site once the infrastructure exists.
 
     The function runtime and the site server start only when .tars/local/outputs.json exists
@@ -22,7 +22,7 @@ def up(c, env=None):
     from ..local import emulator, services
     from ..settings import Settings
 
-    settings = Settings.load(c, local=True, env=env)
+    settings = Settings.load(c, local=True, env=flags.env)
     proc, started = emulator.up(settings)
     console.ok(f"emulator {'started' if started else 'already running'} at {proc.url} (pid {proc.pid})")
     if not (settings.state_dir / "outputs.json").is_file():
@@ -35,28 +35,28 @@ def up(c, env=None):
                      "run inv deploy --all --local to recreate and redeploy everything")
 
 
-@tars_task(help={"env": "stop only this local environment's processes (default: every env's)"})
-def down(c, env=None):
+@tars_task(common=("env",), help={"env": "stop only this local environment's processes (default: every env's)"})
+def down(c, flags):
     """Stop every process local mode started (emulator, runtime, MCP, site), by recorded pid."""
     from ..local import emulator, processes
     from ..settings import Settings
 
-    settings = Settings.load(c, local=True, env=env)
+    settings = Settings.load(c, local=True, env=flags.env)
     stopped = []
-    for proc_dir in [emulator.proc_dir(settings)] if env else emulator.every_proc_dir(settings):
+    for proc_dir in [emulator.proc_dir(settings)] if flags.env else emulator.every_proc_dir(settings):
         for proc in sorted(processes.recorded(proc_dir), key=lambda p: p.name == emulator.NAME):  # the emulator last
             if processes.stop(proc_dir, proc.name):
                 stopped.append(f"{proc.name} (pid {proc.pid})")
     console.ok("stopped " + ", ".join(stopped) if stopped else "nothing was running")
 
 
-@tars_task(help=ENV_HELP)
-def status(c, env=None):
+@tars_task(common=("env",), help=ENV_HELP)
+def status(c, flags):
     """Show the local processes, their pids, ports and whether they answer."""
     from ..local import emulator, processes
     from ..settings import Settings
 
-    settings = Settings.load(c, local=True, env=env)
+    settings = Settings.load(c, local=True, env=flags.env)
     rows = []
     for proc in processes.recorded(emulator.proc_dir(settings)):
         alive = processes.pid_runs(proc)
@@ -69,13 +69,13 @@ def status(c, env=None):
         console.ok(f"TARS UI: {settings.site_url}/  (API: {settings.vite_api_endpoint})")
 
 
-@tars_task(help=ENV_HELP)
-def reset(c, env=None):
+@tars_task(common=("env",), help=ENV_HELP)
+def reset(c, flags):
     """Wipe every resource in the local emulator (the processes keep running)."""
     from ..local import emulator
     from ..settings import Settings
 
-    if emulator.reset(Settings.load(c, local=True, env=env)):
+    if emulator.reset(Settings.load(c, local=True, env=flags.env)):
         console.ok("local emulator wiped")
     else:
         console.info("the local emulator is not running: nothing to wipe")

@@ -9,7 +9,7 @@ from invoke import Collection
 
 from .. import console
 from ..errors import StepFailed, UsageError
-from ..skeleton import load_settings, tars_task
+from ..skeleton import READS, load_settings, tars_task
 from ..times import parse_since
 
 ERROR_LINE = re.compile(r"\[ERROR\]|\bERROR\b|\"level\"\s*:\s*\"ERROR\"")
@@ -46,21 +46,21 @@ def show_logs(clients, group: str, since_ms: int, *, follow: bool = False, text:
     return {"group": group, "since_ms": since_ms, "events": count, "error_lines": errors}
 
 
-@tars_task(help={"since": "how far back: 10m (default), 2h, 1d, or an ISO time like 2026-01-31T09:00:00Z",
-                 "follow": "keep polling for new lines (Ctrl-C stops); each line is shown once",
-                 "filter": "only lines containing this text",
-                 "errors": "exit 1 when any ERROR line is found (for CI)"})
-def logs(c, env=None, local=False, json=None, since=None, follow=False, filter=None, errors=False):  # noqa: A002
+@tars_task(common=READS, help={"since": "how far back: 10m (default), 2h, 1d, or an ISO time like 2026-01-31T09:00:00Z",
+                                "follow": "keep polling for new lines (Ctrl-C stops); each line is shown once",
+                                "filter": "only lines containing this text",
+                                "errors": "exit 1 when any ERROR line is found (for CI)"})
+def logs(c, flags, since=None, follow=False, filter=None, errors=False):  # noqa: A002
     """Show the Lambda function's log lines (replaces aws logs tail)."""
     if follow and errors:
         raise UsageError("--errors checks a finished window and cannot be combined with --follow",
                          "drop --follow (CI: inv logs --since 10m --errors)")
     since_ms = int(parse_since(since or "10m", time.time()) * 1000)
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     group = settings.log_group
     console.step(f"{group} since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(since_ms / 1000))}")
     result = show_logs(settings.clients, group, since_ms, follow=follow, text=filter, delay=float(settings.waiter_delay))
-    console.write_report(json, {"task": "logs", **result})
+    console.write_report(flags.json, {"task": "logs", **result})
     found = len(result["error_lines"])
     summary = f"{result['events']} line(s), {found} ERROR line(s)"
     if errors and found:

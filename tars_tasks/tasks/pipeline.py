@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from ..skeleton import load_settings, tars_task
+from ..skeleton import CHANGES, load_settings, tars_task
 
 
-@tars_task(help={
+@tars_task(common=CHANGES, help={
     "all": "deploy every component: infra, mcp, lambda, ui (then verify)",
     "infra": "deploy the Terraform infrastructure",
     "mcp": "deploy the MCP server (ECS)",
@@ -30,8 +30,7 @@ from ..skeleton import load_settings, tars_task
            "one summary; the worst exit code)",
 })
 def deploy(c, all=False, infra=False, mcp=False, lambda_=False, ui=False, skip_verify=False,  # noqa: A002
-           skip_preflight=False, preflight=False, force_preflight=False, skip_tests=False, env=None, local=False,
-           dry_run=False, yes=False, json=None):
+           skip_preflight=False, preflight=False, force_preflight=False, skip_tests=False, *, flags):  # -l: --lambda
     """Deploy components in order (infra → mcp → lambda → ui → verify) with one summary."""
     from ..errors import UsageError
     from ..steps import deploy as steps, pipeline
@@ -39,21 +38,22 @@ def deploy(c, all=False, infra=False, mcp=False, lambda_=False, ui=False, skip_v
     if skip_preflight and (preflight or force_preflight):
         raise UsageError("--skip-preflight contradicts --preflight / --force-preflight", "pass only one")
     names = pipeline.select(all, infra=infra, mcp=mcp, lambda_=lambda_, ui=ui)
-    if env and "," in env:   # several environments, in parallel: steps/environments.py
+    if flags.env and "," in flags.env:   # several environments, in parallel: steps/environments.py
         from ..settings import declared_envs
         from ..steps import environments
 
         switches = dict(skip_verify=skip_verify, skip_preflight=skip_preflight, preflight=preflight,
                         force_preflight=force_preflight, skip_tests=skip_tests)
-        environments.deploy(declared_envs(c), env, environments.child_flags(
-            names, local=local, dry_run=dry_run, yes=yes, **switches), dry_run=dry_run, yes=yes, json_path=json, local=local)
+        environments.deploy(declared_envs(c), flags.env, environments.child_flags(
+            names, local=flags.local, dry_run=flags.dry_run, yes=flags.yes, **switches), dry_run=flags.dry_run,
+            yes=flags.yes, json_path=flags.json, local=flags.local)
         return
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     prod_like = settings.env in [e.strip() for e in (settings.preflight_envs or "").split(",")]
-    steps.run(settings, names, dry_run=dry_run, yes=yes, json_path=json, skip_verify=skip_verify,
+    steps.run(settings, names, dry_run=flags.dry_run, yes=flags.yes, json_path=flags.json, skip_verify=skip_verify,
         preflight=(preflight or force_preflight or prod_like) and not skip_preflight,
         force_preflight=force_preflight, skip_tests=skip_tests,
-        reload=lambda: load_settings(c, env=env, local=local))
+        reload=lambda: load_settings(c, flags))
 
 
 ns = Collection(deploy)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from invoke import Collection
 
 from .. import console
-from ..skeleton import load_settings, tars_task
+from ..skeleton import CHANGES, READS, load_settings, tars_task
 
 
-@tars_task(help={"to": "release id to return to (inv releases lists them)"})
-def rollback(c, to=None, env=None, local=False, dry_run=False, yes=False, json=None):
+@tars_task(common=CHANGES, help={"to": "release id to return to (inv releases lists them)"})
+def rollback(c, to=None, *, flags):
     """Put Lambda, UI and MCP back to a recorded release together."""
     from ..errors import UsageError
     from ..steps.rollback import rollback_to
@@ -22,16 +22,16 @@ def rollback(c, to=None, env=None, local=False, dry_run=False, yes=False, json=N
     if not to:
         raise UsageError("which release? --to is required", "inv releases lists them")
 
-    settings = load_settings(c, env=env, local=local)
-    rollback_to(settings, to, dry_run=dry_run, yes=yes, json_path=json)
+    settings = load_settings(c, flags)
+    rollback_to(settings, to, dry_run=flags.dry_run, yes=flags.yes, json_path=flags.json)
 
 
-@tars_task(help={"limit": "how many of the newest releases to show (default 20)"})
-def releases(c, limit=None, env=None, local=False, json=None):
+@tars_task(common=READS, help={"limit": "how many of the newest releases to show (default 20)"})
+def releases(c, limit=None, *, flags):   # --limit before the flags: -l is --limit, --local has -o
     """List the release records (newest first)."""
     from ..steps import release
 
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     ids = release.list_ids(settings)[: int(limit or 20)]
     records = [release.read(settings, rid) for rid in ids]
     rows = [(r["release_id"], r.get("time"), r.get("who"), r.get("command"),
@@ -39,17 +39,17 @@ def releases(c, limit=None, env=None, local=False, json=None):
     console.table(f"releases ({settings.env})", ["release", "time", "who", "command", "lambda", "ui", "mcp"], rows)
     if not rows:
         console.info("no release recorded yet: inv deploy writes one after each successful deploy")
-    console.write_report(json, {"env": settings.env, "releases": records})
+    console.write_report(flags.json, {"env": settings.env, "releases": records})
 
 
-@tars_task(help={"force": "required: remove the lock whoever holds it"})
-def unlock(c, force=False, env=None, local=False, dry_run=False, json=None):
+@tars_task(common=("env", "local", "dry_run", "json"), help={"force": "required: remove the lock whoever holds it"})
+def unlock(c, force=False, *, flags):
     """Release the deploy lock of this environment (after a dead deploy)."""
     from .. import lock
     from ..errors import UsageError
     from ..skeleton import run
 
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
 
     def check(plan) -> None:
         if plan.has_changes and not force:
@@ -57,12 +57,12 @@ def unlock(c, force=False, env=None, local=False, dry_run=False, json=None):
                              "make sure that deploy is dead, then run inv unlock --force")
 
     plan, outcome = run(settings, "unlock", lambda: lock.plan_unlock(settings),
-                        lambda plan: lock.execute_unlock(settings, plan), json=json, component="lock",
-                        dry_run=dry_run, yes=True, question=lambda plan: None, check=check, locked=False,
+                        lambda plan: lock.execute_unlock(settings, plan), json=flags.json, component="lock",
+                        dry_run=flags.dry_run, yes=True, question=lambda plan: None, check=check, locked=False,
                         show=lambda plan: None)
     if not plan.has_changes:
         console.ok(plan.summary()[0])
-    elif dry_run:
+    elif flags.dry_run:
         console.info(f"dry run: would {plan.summary()[0]}; nothing changed")
     else:
         console.warn(outcome.detail)

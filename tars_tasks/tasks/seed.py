@@ -11,7 +11,7 @@ import json
 from invoke import Collection
 
 from .. import console
-from ..skeleton import load_settings, tars_task
+from ..skeleton import CHANGES, load_settings, tars_task
 
 SAMPLE_DATA = "lambda_src/sample_data.py"
 RECORD = "seed-logs.json"
@@ -47,30 +47,30 @@ def _sample_data(root):
     return module
 
 
-@tars_task(help={"now_ms": "end the sample traffic at this epoch time in ms (default: now)"})
-def seed_logs(c, env=None, local=False, dry_run=False, yes=False, json=None, now_ms=None):
+@tars_task(common=CHANGES, help={"now_ms": "end the sample traffic at this epoch time in ms (default: now)"})
+def seed_logs(c, flags, now_ms=None):
     """Write sample service logs into CloudWatch Logs (payment-service, order-service, inventory-service)."""
     from ..aws import logs
 
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     module = _sample_data(settings.root)
     where = settings.target.describe()
     previous = logs.existing_streams(settings.clients, _recorded(settings))
     replacing = f", replacing the previous copy ({len(previous)} streams)" if previous else ""
-    if dry_run:
+    if flags.dry_run:
         console.info(f"would write the sample logs of {SAMPLE_DATA} into {where}{replacing} "
                      "(dry run: nothing written)")
-        console.write_report(json, {"dry_run": True, "target": where, "replaces": previous})
+        console.write_report(flags.json, {"dry_run": True, "target": where, "replaces": previous})
         return
     if not settings.target.disposable:
-        console.confirm(f"write sample logs into {where}{replacing}?", yes)
+        console.confirm(f"write sample logs into {where}{replacing}?", flags.yes)
     logs.delete_streams(settings.clients, previous)
     counts, streams = logs.write_with(settings.clients, module.seed,
                                       now_ms=int(now_ms) if now_ms is not None else None)
     _remember(settings, streams)
     console.table(f"sample logs written to {where}{replacing}", ["log group", "events"],
                   [(group, count) for group, count in sorted(counts.items())])
-    console.write_report(json, {"target": where, "log_groups": counts, "replaced": previous})
+    console.write_report(flags.json, {"target": where, "log_groups": counts, "replaced": previous})
 
 
 ns = Collection(seed_logs)

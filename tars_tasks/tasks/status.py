@@ -1,7 +1,7 @@
 """`inv status`: what is live, in one table (replaces check-status.sh).
 
 Each component's current() (a steps.component.Live: its state and the details it chooses to
-show, in its order: Lambda alias → version, UI release, MCP revision and rollout, infrastructure
+show, in its order: Lambda alias → version, UI version, MCP revision and rollout, infrastructure
 serial), the deploy lock holder and the latest release record. A component that is not
 available or not deployed shows "unknown" / "not deployed", never a traceback.
 """
@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from invoke import Collection
 
 from .. import console
-from ..skeleton import load_settings, tars_task
+from ..skeleton import READS, load_settings, tars_task
 
 
 def collect(settings, registry: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -68,13 +68,13 @@ def as_json(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "components": {name: live.as_dict() for name, live in data["components"].items()}}
 
 
-@tars_task
-def status(c, env=None, local=False, json=None):
+@tars_task(common=READS)
+def status(c, flags):
     """What is live now: Lambda, UI, MCP, infrastructure, the deploy lock, the latest release."""
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     data = collect(settings)
     console.table(f"TARS status ({settings.env})", ["part", "state", "details"], rows(data))
-    console.write_report(json, as_json(data))
+    console.write_report(flags.json, as_json(data))
 
 
 ns = Collection(status)

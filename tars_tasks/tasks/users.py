@@ -19,7 +19,9 @@ from invoke import Collection
 
 from .. import console
 from ..errors import ConfigError, UsageError
-from ..skeleton import load_settings, run, tars_task
+from ..skeleton import READS, load_settings, run, tars_task
+
+COMMON = ("env", "local", "dry_run", "json")   # no --yes: nothing asks (the user pool is not a deploy)
 
 SUBCOLLECTION = "users"
 ROLES = ("viewer", "editor")
@@ -51,20 +53,20 @@ def pool(settings) -> str:
     return settings.cognito_user_pool_id
 
 
-@tars_task(help={"email": EMAIL_HELP, "role": ROLE_HELP,
-                 "exist_ok": "a user that exists already is no error (make demo's demo editor): nothing changes"})
-def add(c, email, role=None, env=None, local=False, dry_run=False, json=None, exist_ok=False):
+@tars_task(common=COMMON, help={"email": EMAIL_HELP, "role": ROLE_HELP,
+                                 "exist_ok": "a user that exists already is no error (make demo's demo editor): nothing changes"})
+def add(c, email, role=None, *, flags, exist_ok=False):   # email, role first: --env is -n
     """Add a person to the user pool with a role (viewer or editor)."""
     from ..aws import cognito
     from ..steps import users
 
     email, role = check_email(email), check_role(role)
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     pool_id = pool(settings)
-    plan, outcome = _run(settings, "users.add", json, dry_run,
+    plan, outcome = _run(settings, "users.add", flags,
                          lambda: users.plan_add(settings, pool_id, email, role, exist_ok=exist_ok),
                          lambda p: users.execute_add(settings, p))
-    if dry_run:
+    if flags.dry_run:
         return
     if not plan.has_changes:
         kept = outcome.data.get("password_file")
@@ -81,65 +83,65 @@ def add(c, email, role=None, env=None, local=False, dry_run=False, json=None, ex
         console.info(f"Cognito e-mails {email} a temporary password; they choose their own at first sign-in")
 
 
-def _run(settings, command, json, dry_run, plan, execute):
+def _run(settings, command, flags, plan, execute):
     """The task skeleton without the deploy lock or a question (the user pool is not a deploy):
     plan (reads only) → show it → --dry-run stops → execute that plan → the --json report."""
     def show(p) -> None:
         for line in p.summary():
             console.detail(line)
 
-    made, outcome = run(settings, command, plan, execute, json=json, component="users", dry_run=dry_run,
+    made, outcome = run(settings, command, plan, execute, json=flags.json, component="users", dry_run=flags.dry_run,
                         yes=True, question=lambda p: None, show=show, locked=False)
-    if dry_run and made.has_changes:
+    if flags.dry_run and made.has_changes:
         console.ok("dry run: nothing changed")
     return made, outcome
 
 
-@tars_task
-def list(c, env=None, local=False, json=None):  # noqa: A001 - the task is users.list
+@tars_task(common=READS)
+def list(c, flags):  # noqa: A001 - the task is users.list
     """List the user pool's people with their role and status."""
     from ..aws import cognito
 
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     pool_id = pool(settings)
     users = cognito.list_users(settings.clients, pool_id)
     console.table(f"users of pool {pool_id}", ["e-mail", "role", "status", "enabled", "created"],
                   [(u.email, u.role or "none (no TARS group)", u.status, "yes" if u.enabled else "no", u.created)
                    for u in users])
-    console.write_report(json, {"task": "users.list", "pool": pool_id,
+    console.write_report(flags.json, {"task": "users.list", "pool": pool_id,
                                 "users": [{"email": u.email, "role": u.role, "status": u.status,
                                            "enabled": u.enabled, "created": u.created} for u in users]})
     if not users:
         console.info("no users yet: inv users.add EMAIL --role viewer|editor")
 
 
-@tars_task(help={"email": EMAIL_HELP})
-def remove(c, email, env=None, local=False, dry_run=False, json=None):
+@tars_task(common=COMMON, help={"email": EMAIL_HELP})
+def remove(c, email, *, flags):
     """Remove a person from the user pool (signed out everywhere, then deleted)."""
     from ..steps import users
 
     email = check_email(email)
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     pool_id = pool(settings)
-    _, outcome = _run(settings, "users.remove", json, dry_run, lambda: users.plan_remove(settings, pool_id, email),
+    _, outcome = _run(settings, "users.remove", flags, lambda: users.plan_remove(settings, pool_id, email),
                       lambda p: users.execute_remove(settings, p))
-    if not dry_run:
+    if not flags.dry_run:
         console.ok(outcome.detail)
 
 
-@tars_task(help={"email": EMAIL_HELP, "role": ROLE_HELP})
-def role(c, email, role=None, env=None, local=False, dry_run=False, json=None):  # noqa: A002
+@tars_task(common=COMMON, help={"email": EMAIL_HELP, "role": ROLE_HELP})
+def role(c, email, role=None, *, flags):
     """Change a person's role (viewer or editor)."""
     from ..steps import users
 
     email, wanted = check_email(email), check_role(role)
-    settings = load_settings(c, env=env, local=local)
+    settings = load_settings(c, flags)
     pool_id = pool(settings)
-    plan, _ = _run(settings, "users.role", json, dry_run, lambda: users.plan_role(settings, pool_id, email, wanted),
+    plan, _ = _run(settings, "users.role", flags, lambda: users.plan_role(settings, pool_id, email, wanted),
                    lambda p: users.execute_role(settings, p))
     if not plan.has_changes:
         console.ok(plan.summary()[0])
-    elif not dry_run:
+    elif not flags.dry_run:
         console.ok(f"{email}: {plan.before or 'no role'} -> {wanted}")
         if plan.change.sign_out:
             console.info("signed out everywhere: a token already issued keeps the old role until it expires (30 min)")

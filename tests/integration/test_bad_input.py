@@ -70,7 +70,7 @@ def world(applied_template, tmp_path_factory):
     shutil.copy(ROOT / "tasks.py", tasks / "tasks.py")
     shutil.copy(ROOT / "invoke.yaml", tasks / "invoke.yaml")
     w = World(root, bare, infra, tasks, fork.endpoint, tmp)
-    # a recorded UI release, so release-based cases have something to miss
+    # a recorded UI version, so the cases naming one have something to miss
     w.client("s3").put_object(Bucket=_ui_bucket(w), Key="index.html", Body=b"<html>v1</html>")
     yield w
     fork.child.stop()
@@ -319,7 +319,7 @@ CASES = [
     # UI and releases
     Case("ui-missing-dist", ("deploy-ui", "--skip-build", "--yes"), 2, "nothing is built"),
     Case("ui-versioning-off", ("deploy-ui", "--skip-build", "--yes"), 3, "versioning off", setup=versioning_off),
-    Case("rollback-ui-unknown-release", ("rollback-ui", "--to", "nope", "--yes"), 2, "unknown UI release nope"),
+    Case("rollback-ui-unknown-release", ("rollback-ui", "--to", "nope", "--yes"), 2, "unknown UI version nope"),
     Case("rollback-unknown-release", ("rollback", "--to", "nope", "--yes"), 2, "no release nope"),
     Case("deploy-no-component", ("deploy", "--yes"), 2, ""),
     Case("ui-unreadable-dist-file", ("deploy-ui", "--skip-build", "--yes"), 2, "dist/assets/unreadable-Abc12345.js",

@@ -1,4 +1,4 @@
-"""`inv deploy-ui / releases-ui / rollback-ui` run as a user runs them, against moto's server."""
+"""`inv deploy-ui / ui-versions / rollback-ui` run as a user runs them, against moto's server."""
 from __future__ import annotations
 
 import json
@@ -59,11 +59,17 @@ def test_deploy_then_no_changes_then_rollback(ui, run_inv, tmp_path):
     assert ui.s3.get_object(Bucket=ui.bucket, Key="index.html")["Body"].read() != v1_index
 
     listing = tmp_path / "releases.json"
-    listed = run_inv("releases-ui", "--json", str(listing), env=ui.env)
+    listed = run_inv("ui-versions", "--json", str(listing), env=ui.env)
     assert listed.returncode == 0 and data["outcome"]["after"] in listed.stdout
-    releases = json.loads(listing.read_text())["releases"]
+    report = json.loads(listing.read_text())
+    assert report["task"] == "ui-versions"
+    releases = report["releases"]   # the records keep their keys (release_id, as stored)
     assert [r["live"] for r in releases] == [True, False]  # newest first: v2 live
     assert releases[1]["release_id"] == data["outcome"]["after"] and releases[1]["files"] == 12
+
+    old_name = tmp_path / "releases-ui.json"   # the old task name is an alias: the same listing
+    assert run_inv("releases-ui", "--json", str(old_name), env=ui.env).returncode == 0
+    assert json.loads(old_name.read_text())["releases"] == releases
 
     v2_index = ui.s3.get_object(Bucket=ui.bucket, Key="index.html")["Body"].read()
     preview = run_inv("rollback-ui", "--dry-run", env=ui.env)
@@ -103,7 +109,11 @@ def test_bad_input_each_one_line_and_its_exit_code(ui, run_inv, tmp_path):
     boto3.client("s3").create_bucket(Bucket="unversioned-ui")
     _one_error(run_inv("deploy-ui", "--skip-build", "--yes", env=dict(ui.env, TARS_UI_BUCKET="unversioned-ui")),
                3, "versioning off")
-    _one_error(run_inv("rollback-ui", "--yes", "--to", "nope", env=ui.env), 2, "unknown UI release nope")
+    _one_error(run_inv("rollback-ui", "--yes", "--to", "nope", env=ui.env), 2, "unknown UI version nope")
+    _one_error(run_inv("deploy-ui", "--skip-build", "--yes", "--keep-versions", "1", "--keep-releases", "2", env=ui.env),
+               2, "--keep-versions 1 and --keep-releases 2 disagree")
+    _one_error(run_inv("deploy-ui", "--skip-build", "--yes", "--keep-releases", "0", env=ui.env), 2,
+               "--keep-releases must be a whole number at least 1")
     assert _keys(ui) == []
 
 

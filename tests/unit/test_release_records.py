@@ -38,7 +38,7 @@ def site(aws, tmp_path):
 def deploy_ui(site, app: str) -> str:
     shutil.rmtree(site.dist, ignore_errors=True)
     write_dist(site.dist, app)
-    plan = ui_steps.plan(site.settings, ui_bundle.scan(site.dist), keep_releases=1, commit=app)
+    plan = ui_steps.plan(site.settings, ui_bundle.scan(site.dist), keep_versions=1, commit=app)
     return ui_steps.execute(site.settings, plan).after
 
 
@@ -58,14 +58,14 @@ def test_a_ui_change_keeps_every_release_record_and_none_is_in_the_site_bucket(s
     r1 = deploy_ui(site, "v1")
     first = whole_record(site.settings, "1", r1)
     release.write(site.settings, first)
-    r2 = deploy_ui(site, "v2")      # a change: the sweep deletes v1's stale files (keep_releases=1)
+    r2 = deploy_ui(site, "v2")      # a change: the sweep deletes v1's stale files (keep_versions=1)
     second = whole_record(site.settings, "2", r2)
     release.write(site.settings, second)
     r3 = deploy_ui(site, "v3")
 
     assert release.list_ids(site.settings) == [second["release_id"], first["release_id"]]
     assert release.read(site.settings, first["release_id"])["components"]["lambda"]["version"] == "1"
-    assert [r["release_id"] for r in ui_steps.list_releases(site.settings)] == [r3, r2, r1]
+    assert [r["release_id"] for r in ui_steps.list_versions(site.settings)] == [r3, r2, r1]
     site_keys = keys(site.s3, site.bucket)
     assert not [k for k in site_keys if k.endswith(".json") and "releases" in k or k.startswith("_deploys/")]
     assert keys(site.s3, RECORDS_BUCKET) == {
@@ -91,7 +91,7 @@ def test_records_left_in_the_ui_bucket_are_read_then_moved_once(site):
     r2 = deploy_ui(site, "v2")
     assert not {k for k in keys(site.s3, site.bucket) if k.startswith(("_deploys/", "_releases/"))}
     assert release.list_ids(site.settings) == [new["release_id"], old["release_id"]]
-    assert [r["release_id"] for r in ui_steps.list_releases(site.settings)] == [r2, r1]
+    assert [r["release_id"] for r in ui_steps.list_versions(site.settings)] == [r2, r1]
     before = keys(site.s3, RECORDS_BUCKET)
     assert release.shelf(site.settings).migrate() == [] and release.shelf(site.settings, release.UI).migrate() == []
     assert keys(site.s3, RECORDS_BUCKET) == before

@@ -6,6 +6,7 @@ import contextlib
 from dataclasses import dataclass
 
 import pytest
+from invoke import Context
 
 from tars_tasks import console, lock, skeleton
 from tars_tasks.errors import Refused
@@ -115,3 +116,77 @@ def test_with_yes_a_moved_plan_is_shown_again_and_run(monkeypatch):
     assert made == Count(5, 0) and outcome.before == "5"
     assert world.events == ["show", "no question (--yes)", "lock thing-set", "show", "execute (lock held: True)",
                             "unlock"]
+
+
+# tars_task(common=...): the common flags declared once, placed where the body's `flags` parameter is
+
+def _args(task):
+    """{long name: (short flag or None, takes a value, help)} as Invoke builds them."""
+    import copy
+
+    saved = copy.copy(task.help)
+    try:
+        return {a.names[0]: (a.names[1] if len(a.names) > 1 else None, a.takes_value, a.help)
+                for a in task.get_arguments()}
+    finally:
+        task.help = saved
+
+
+def test_common_flags_are_declared_once_with_their_defaults_and_help():
+    seen = []
+
+    @skeleton.tars_task(common=skeleton.CHANGES, help={"to": "where to", "yes": "really"})
+    def thing(c, flags, to=None):
+        seen.append((flags, to))
+
+    args = _args(thing)
+    assert list(args) == ["env", "local", "dry-run", "yes", "json", "to"]
+    assert args["env"] == ("e", True, skeleton.COMMON_HELP["env"])
+    assert args["dry-run"] == ("d", False, skeleton.COMMON_HELP["dry_run"])
+    assert args["yes"] == ("y", False, "really")   # a task may reword a common flag's help
+    assert args["to"] == ("t", True, "where to")
+    thing(Context(), to="v1", dry_run=True)   # as Invoke calls it: keywords, the others at their defaults
+    thing(Context(), "staging", True)        # positionally, in the order of the signature Invoke reads
+    assert seen == [(skeleton.Flags(dry_run=True), "v1"), (skeleton.Flags(env="staging", local=True), None)]
+
+
+def test_where_flags_stands_is_where_the_common_flags_stand():
+    """Invoke gives short flags in parameter order: a task flag before `flags` keeps its letter."""
+    @skeleton.tars_task(common=skeleton.READS)
+    def early(c, flags, limit=None):
+        pass
+
+    @skeleton.tars_task(common=skeleton.READS)
+    def late(c, limit=None, *, flags):
+        pass
+
+    assert _args(early)["limit"][0] == "i" and _args(early)["local"][0] == "l"
+    assert _args(late)["limit"][0] == "l" and _args(late)["local"][0] == "o"
+
+
+def test_a_task_takes_only_the_common_flags_it_declares():
+    @skeleton.tars_task(common=("env", "json"))
+    def reads(c, flags):
+        return flags
+
+    assert list(_args(reads)) == ["env", "json"]
+    with pytest.raises(TypeError):
+        reads(Context(), dry_run=True)
+    with pytest.raises(TypeError, match="needs a `flags` parameter"):
+        skeleton.tars_task(common=("env",))(lambda c: None)
+    with pytest.raises(TypeError, match="unknown common flags"):
+        skeleton.tars_task(common=("force",))(lambda c, flags: None)
+
+
+def test_an_unwritable_json_path_is_refused_before_the_body_runs(tmp_path):
+    from invoke.exceptions import Exit
+
+    ran = []
+
+    @skeleton.tars_task(common=skeleton.READS)
+    def reads(c, flags):
+        ran.append(flags)
+
+    with pytest.raises(Exit) as stopped:
+        reads(Context(), json=str(tmp_path))   # a directory: no file to write
+    assert stopped.value.code == 2 and ran == []

@@ -44,7 +44,7 @@ def world(aws, tmp_path, monkeypatch):
 
     monkeypatch.setattr(lock, "hold", hold)
     monkeypatch.setattr(console, "confirm", confirm)
-    monkeypatch.setattr(ui_tasks, "load_settings", lambda c, **_: settings)
+    monkeypatch.setattr(ui_tasks, "load_settings", lambda c, flags=None, **_: settings)
     s3 = boto3.client("s3", region_name="us-east-1")
     return type("World", (), {"events": events, "dist": tmp_path / "ui" / "dist", "s3": s3, "bucket": bucket,
                               "settings": settings})

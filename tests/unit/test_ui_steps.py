@@ -39,7 +39,7 @@ def deploy(site, app="v1", keep=2, clock=None, sourcemaps=False, cache_rule=ui_b
     keys = write_dist(site.dist, app)
     bundle = ui_bundle.scan(site.dist, sourcemaps=sourcemaps, cache_rule=cache_rule)
     extra = {"clock": clock} if clock else {}
-    plan = steps.plan(site.settings, bundle, keep_releases=keep, commit=app, **extra)
+    plan = steps.plan(site.settings, bundle, keep_versions=keep, commit=app, **extra)
     outcome = steps.execute(site.settings, plan, **kw)
     return plan, outcome, keys
 
@@ -96,7 +96,7 @@ def test_second_deploy_of_the_same_build_uploads_and_invalidates_nothing(site):
     plan, outcome, _ = deploy(site)
     assert not plan.has_changes and outcome.status == "unchanged"
     assert calls.sequence == []
-    assert len(steps.list_releases(site.settings)) == 1
+    assert len(steps.list_versions(site.settings)) == 1
 
 
 def test_one_changed_source_uploads_its_new_asset_and_index_html_only(site):
@@ -204,7 +204,7 @@ def test_retention_over_three_deploys_keeps_the_newest_two_releases(site):
     assert exists(site, v2["js"]) and exists(site, v3["js"])
     assert exists(site, v1["css"])  # shared by every release
     assert out3.data["deleted"] == [v1["js"]]
-    assert len(steps.list_releases(site.settings)) == 3  # records stay: v1 is still restorable
+    assert len(steps.list_versions(site.settings)) == 3  # records stay: v1 is still restorable
 
 
 def test_rollback_restores_v1_byte_identical_with_every_asset(site):
@@ -238,9 +238,9 @@ def test_rollback_refuses_unknown_release_and_missing_versions_before_any_change
     ticks = iter(range(1_000, 100_000, 10))
     p1, _, v1 = deploy(site, "v1", clock=lambda: next(ticks))
     deploy(site, "v2", clock=lambda: next(ticks))
-    with pytest.raises(UsageError, match="unknown UI release nope"):
+    with pytest.raises(UsageError, match="unknown UI version nope"):
         steps.rollback(site.settings, "nope")
-    entry = next(e for e in steps.list_releases(site.settings)[1]["files"] if e["key"] == v1["js"])
+    entry = next(e for e in steps.list_versions(site.settings)[1]["files"] if e["key"] == v1["js"])
     site.s3.delete_object(Bucket=site.bucket, Key=v1["js"], VersionId=entry["version_id"])
     before = live_bytes(site, "index.html")
     calls = Calls(site.settings, site.bucket)
@@ -355,3 +355,18 @@ def test_the_release_records_the_git_commit_and_a_dirty_ui_tree(site):
     (site.tmp / "ui" / "App.jsx").write_text("v2, not committed")
     write_dist(site.dist, "v2")
     assert steps.plan(site.settings, ui_bundle.scan(site.dist)).commit == head + "-dirty"
+
+
+def test_keep_versions_and_its_old_name_keep_releases(capsys):
+    """deploy-ui --keep-versions N; --keep-releases N (its old name) still works, with a warning."""
+    from tars_tasks.tasks.ui import DEFAULT_KEEP, _keep
+
+    assert _keep(None, None) == DEFAULT_KEEP
+    assert _keep("3", None) == 3 and "deprecated" not in capsys.readouterr().err
+    assert _keep(None, "4") == 4
+    assert "--keep-releases is deprecated: use --keep-versions" in capsys.readouterr().err
+    assert _keep("5", "5") == 5
+    with pytest.raises(UsageError, match="--keep-versions 1 and --keep-releases 2 disagree"):
+        _keep("1", "2")
+    with pytest.raises(UsageError, match="--keep-releases must be"):
+        _keep(None, "0")

@@ -1,9 +1,12 @@
-"""UI release records (manifests), which one is live, retention.
+"""UI versions: the record (manifest) of each UI deploy, which one is live, retention.
 
-The records live on the release shelf (steps/release.py: ``releases/<env>/ui/<id>.json`` in the
-private release bucket, never in the UI bucket the site serves). A record lists, for every file of a deploy, its key, SHA-256, MD5 (S3's single-part ETag), size,
-headers and S3 version id. The live release is the newest record whose every file is the current
-object (compared by ETag; by the stored SHA-256 for multipart objects).
+A "UI version" is one deploy of the UI bundle; a "release" is a whole-deploy record of every
+component (steps/release.py, ``inv releases``). The UI version records live on the release shelf
+(steps/release.py: ``releases/<env>/ui/<id>.json`` in the private release bucket, never in the UI
+bucket the site serves; the stored path and the record's ``release_id`` key keep their old names,
+see docs/architecture.md). A record lists, for every file of a deploy, its key, SHA-256, MD5 (S3's
+single-part ETag), size, headers and S3 version id. The live UI version is the newest record whose
+every file is the current object (compared by ETag; by the stored SHA-256 for multipart objects).
 """
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ def record(plan, versions: dict[str, str | None], now: float) -> dict[str, Any]:
 
 
 class Store:
-    """The UI release records on ``shelf`` (newest first, read lazily) against the UI bucket's listing."""
+    """The UI version records on ``shelf`` (newest first, read lazily) against the UI bucket's listing."""
 
     def __init__(self, bucket: str, listing: dict[str, dict], shelf):
         self.bucket, self.listing, self.shelf = bucket, listing, shelf
@@ -48,16 +51,16 @@ class Store:
         self._records: dict[str, dict] = {}
         self._live: dict | None | bool = False
 
-    def load(self, release_id: str) -> dict:
+    def load(self, version_id: str) -> dict:
         from ..errors import StepFailed
 
-        if release_id not in self._records:
-            record = self.shelf.read(release_id)
+        if version_id not in self._records:
+            record = self.shelf.read(version_id)
             if record is None:   # listed a moment ago: another deploy moved or deleted it
-                raise StepFailed(f"UI release record {release_id} disappeared while reading it",
+                raise StepFailed(f"UI version record {version_id} disappeared while reading it",
                                  "run the task again")
-            self._records[release_id] = record
-        return self._records[release_id]
+            self._records[version_id] = record
+        return self._records[version_id]
 
     def _is_current(self, entry: dict) -> bool:
         from ..aws import s3
@@ -73,14 +76,14 @@ class Store:
         return False
 
     def live(self) -> dict | None:
-        """The newest release whose every file is live, or None."""
+        """The newest UI version whose every file is live, or None."""
         if self._live is False:
             self._live = next((self.load(r) for r in self.ids
                                if all(self._is_current(e) for e in self.load(r)["files"])), None)
         return self._live  # type: ignore[return-value]
 
     def kept(self, new_id: str, keep: int) -> tuple[str, ...]:
-        """The new release, then the live one, then the newest others: ``keep`` in all."""
+        """The new UI version, then the live one, then the newest others: ``keep`` in all."""
         out = [new_id]
         live = self.live()
         if live and len(out) < keep:
@@ -92,25 +95,25 @@ class Store:
                 out.append(rid)
         return tuple(out)
 
-    def keys_of(self, release_ids: Iterable[str]) -> set[str]:
-        return {e["key"] for rid in release_ids if rid in self.ids for e in self.load(rid)["files"]}
+    def keys_of(self, version_ids: Iterable[str]) -> set[str]:
+        return {e["key"] for rid in version_ids if rid in self.ids for e in self.load(rid)["files"]}
 
     def target(self, target: str | None, live: str | None) -> dict:
-        """The record to roll back to: ``target``, or the release before the live one."""
+        """The record to roll back to: ``target``, or the UI version before the live one."""
         if target:
             if target not in self.ids:
                 listed = ", ".join(self.ids[:5]) or "none recorded"
-                raise UsageError(f"unknown UI release {target}", f"inv releases-ui lists them (newest: {listed})")
+                raise UsageError(f"unknown UI version {target}", f"inv ui-versions lists them (newest: {listed})")
             return self.load(target)
         if not self.ids:
-            raise Refused("no UI release is recorded in this bucket: nothing to roll back to",
+            raise Refused("no UI version is recorded in this bucket: nothing to roll back to",
                           "deploy with inv deploy-ui first")
         if live is None:
-            raise Refused("no recorded release is live now, so there is no 'previous' one",
-                          "name one: inv rollback-ui --to RELEASE (inv releases-ui lists them)")
+            raise Refused("no recorded UI version is live now, so there is no 'previous' one",
+                          "name one: inv rollback-ui --to VERSION (inv ui-versions lists them)")
         older = self.ids[self.ids.index(live) + 1:]
         if not older:
-            raise Refused(f"release {live} is the oldest recorded: nothing before it", "inv releases-ui lists them")
+            raise Refused(f"UI version {live} is the oldest recorded: nothing before it", "inv ui-versions lists them")
         return self.load(older[0])
 
 
@@ -121,14 +124,14 @@ def check_versions(clients, bucket: str, rec: dict, workers: int) -> None:
     rid = rec["release_id"]
     unversioned = [e["key"] for e in rec["files"] if not e.get("version_id")]
     if unversioned:
-        raise Refused(f"release {rid} was recorded without S3 object versions (bucket versioning was off)",
+        raise Refused(f"UI version {rid} was recorded without S3 object versions (bucket versioning was off)",
                       "it cannot be restored; redeploy that commit with inv deploy-ui", details=unversioned[:10])
     found = parallel(lambda e: s3.head(clients, bucket, e[0], e[1]) is not None,
                      [(e["key"], e["version_id"]) for e in rec["files"]], workers)
     missing = [f"{key} (version {vid})" for (key, vid), ok in found.items() if not ok]
     if missing:
-        raise Refused(f"release {rid} cannot be restored: {len(missing)} object versions are gone",
-                      "pick another release (inv releases-ui), or redeploy that commit", details=missing[:10])
+        raise Refused(f"UI version {rid} cannot be restored: {len(missing)} object versions are gone",
+                      "pick another UI version (inv ui-versions), or redeploy that commit", details=missing[:10])
 
 
 def invalidate(settings, distribution_id: str, paths: list[str], reference: str, *, wait: bool,
