@@ -1,6 +1,6 @@
 """A no-op `inv deploy --all --local` (nothing changed), before vs after, side by side in one run.
 
-    .venv/bin/python bench/bench_noop.py [--runs 5] [--old-ref 8ed446c] [--command "deploy-lambda --local --yes"] [--verify]
+    .venv/bin/python bench/bench_noop.py [--runs 5] [--old-ref 7bd2abf] [--command "deploy-lambda --local --yes"] [--verify]
 
 One fresh copy of the project gets `inv deploy --all --local --yes` (everything deployed, verify
 included). Then, against that one emulator and that one deployment, the same command with
@@ -101,7 +101,8 @@ def row(name: str, runs: list[tuple[float, float, str]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="no-op runs per side")
-    parser.add_argument("--old-ref", default="8ed446c", help="git ref of the 'before' task library")
+    parser.add_argument("--old-ref", default="7bd2abf",
+                        help="git ref of the 'before' task library (one that deploys the local infrastructure with Terraform: older refs used the bootstrap mirror, whose function has no user pool and fails verify)")
     parser.add_argument("--command", default="deploy --all --local --yes", help="the no-op inv command")
     parser.add_argument("--verify", action="store_true", help="also time inv verify --local (this tree) each round")
     args = parser.parse_args()
