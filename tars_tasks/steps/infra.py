@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .. import plan as plan_base
-from ..errors import StepFailed, TarsError
+from ..errors import TarsError
 from ..outcome import DEPLOYED, UNCHANGED, Outcome
 from . import infra_guard
 from .component import UNKNOWN, Live

@@ -21,7 +21,7 @@ from .. import console
 from .. import plan as plan_base
 from ..artifacts.ui_bundle import IMMUTABLE, Bundle, is_hashed_asset, is_html
 from ..errors import Refused
-from ..outcome import DEPLOYED, PLANNED, UNCHANGED, Outcome
+from ..outcome import DEPLOYED, UNCHANGED, Outcome
 from . import release
 from . import ui_versions
 from .component import Live

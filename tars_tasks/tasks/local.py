@@ -23,6 +23,7 @@ def up(c, flags):
     from ..settings import Settings
 
     settings = Settings.load(c, local=True, env=flags.env)
+    settings.ensure_valid()   # a malformed value (e.g. TARS_WARM_POOL_SIZE) refused before anything starts
     proc, started = emulator.up(settings)
     console.ok(f"emulator {'started' if started else 'already running'} at {proc.url} (pid {proc.pid})")
     if not (settings.state_dir / "outputs.json").is_file():
