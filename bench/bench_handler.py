@@ -20,6 +20,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
+ACCOUNT = "123456789012"
+
+
+class Context:
+    """The Lambda context the handler reads: its own ARN names the account a signer must belong to."""
+    function_name = "sre-poc-incident-handler"
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:sre-poc-incident-handler:production"
+
+
+def signed_post(fields: dict) -> dict:
+    """A Function URL POST SigV4-signed by an IAM principal of the function's account (the CI/SRE path
+    lambda_src/auth.py answers without a user token; a bench has no Cognito sign-in)."""
+    return {"requestContext": {"http": {"method": "POST"}, "accountId": ACCOUNT, "authorizer": {"iam": {
+                "accountId": ACCOUNT, "userArn": f"arn:aws:sts::{ACCOUNT}:assumed-role/tars-deploy/bench"}}},
+            "body": json.dumps(fields)}
 
 
 def main() -> None:
@@ -62,21 +77,19 @@ def main() -> None:
         def chat(**env):
             for k, v in {"MCP_ENDPOINT": "", "BEDROCK_MODEL_ID": "", **env}.items():
                 os.environ[k] = v
-            ev = {"requestContext": {"http": {"method": "POST"}},
-                  "body": json.dumps({"action": "chat", "question": "Are there any errors in the last hour?"})}
-            body = json.loads(handler.lambda_handler(ev, None)["body"])
+            ev = signed_post({"action": "chat", "question": "Are there any errors in the last hour?"})
+            body = json.loads(handler.lambda_handler(ev, Context())["body"])
             assert body["findings"]["error_count"] == 33, body
             return body
 
         def kb_complete():
             os.environ["BEDROCK_MODEL_ID"] = ""
-            ev = lambda action, **f: {"requestContext": {"http": {"method": "POST"}},
-                                      "body": json.dumps({"action": action, **f})}
+            ev = lambda action, **f: signed_post({"action": action, **f})
             up = json.loads(handler.lambda_handler(ev("kb_upload", service_name="payment-service",
-                                                      feature_name="runbook", file_name="r.md"), None)["body"])
+                                                      feature_name="runbook", file_name="r.md"), Context())["body"])
             text = "\n".join(f"## Step {i}\n" + "Check the gateway, the pool and the dashboards. " * 20 for i in range(20))
             boto3.client("s3").put_object(Bucket="kb-bench", Key=up["s3_key"], Body=text.encode())
-            done = json.loads(handler.lambda_handler(ev("kb_upload_complete", document_id=up["document_id"]), None)["body"])
+            done = json.loads(handler.lambda_handler(ev("kb_upload_complete", document_id=up["document_id"]), Context())["body"])
             assert done["status"] == "active", done
 
         cases = [

@@ -1,16 +1,25 @@
 """The local runtime per request: a fresh process per request (the old runtime) vs warm workers,
 side by side in one run on loopback, with the handler called in-process as the floor.
 
-    .venv/bin/python bench/bench_warm.py [--requests 20] [--old-ref 8ed446c]
+    .venv/bin/python bench/bench_warm.py [--requests 20] [--old-ref d0ea39a]
 
 One fresh copy of the project gets `inv deploy --all --local --skip-verify` (the real TARS handler
-on the embedded emulator). Then, against that one emulator and that one deployed version:
+on the embedded emulator). Then, against that one emulator and that one deployed version, every
+request is authenticated as issue 14 requires (bench/scenarios/local_auth.py):
 
-* old: the Function URL server of ``--old-ref`` (the last commit before warm workers, unpacked with
-  ``git archive`` into a temp dir and run from there: a fresh Python per request);
-* warm: this tree's Function URL server (warm workers), directly and through the local site's /api;
+* old: the Function URL server of ``--old-ref`` (unpacked with ``git archive`` into a temp dir and
+  run from there: a fresh Python per request), sent SigV4-signed requests;
+* warm: this tree's Function URL server (warm workers), sent the same SigV4-signed requests, and
+  the local site's /api, sent a signed-in user's access token (x-tars-token; the site signs the
+  forwarded request as CloudFront's OAC does and the handler checks the token);
 * in-process: the deployed code's handler imported once into this process (nothing to spawn, no
-  HTTP): the floor.
+  HTTP), given the event the local Function URL builds for a signed call and a context naming the
+  function's ARN: the floor.
+
+The old side's default is d0ea39a: main just before warm workers were merged (922f3de), with
+issue 14's AWS_IAM Function URL (SigV4 checked, the signer passed as requestContext.authorizer.iam).
+The earlier default, 8ed446c, predates user authentication: its server puts no authorizer into
+events, so today's handler refuses every request it forwards, and it can no longer be compared.
 
 Requests alternate between the sides (old, warm, site, in-process, old, ...), so load from other
 processes hits all of them alike. The first warm request is the cold start: it is reported alone,
@@ -27,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -34,7 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_local import inv  # noqa: E402
-from bench.scenarios.clone import copy_project, extract  # noqa: E402
+from bench.scenarios import local_auth  # noqa: E402
+from bench.scenarios.clone import copy_project, extract, link_node_modules  # noqa: E402
 
 FN = "sre-poc-incident-handler"
 REQUESTS = {
@@ -43,14 +54,24 @@ REQUESTS = {
 }
 
 
-def send(base: str, method: str, path: str, body: dict | None) -> float:
+def send(base: str, method: str, path: str, body: dict | None, *, iam: bool = False, token: str | None = None) -> float:
+    """One request's round trip; signed with SigV4 (``iam``) or carrying a user's ``token``
+    (both made before the clock starts). Anything but 200 stops the bench."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["x-tars-token"] = token
+    if iam:
+        headers = local_auth.iam_headers(method, base + path, headers, data)
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=120) as reply:
-        reply.read()
-        assert reply.status == 200, reply.status
+    try:
+        with urllib.request.urlopen(request, timeout=120) as reply:
+            reply.read()
+            if reply.status != 200:
+                raise SystemExit(f"{method} {base}{path}: HTTP {reply.status}")
+    except urllib.error.HTTPError as err:
+        raise SystemExit(f"{method} {base}{path}: HTTP {err.code} {err.read()[:300]!r}") from None
     return time.perf_counter() - started
 
 
@@ -58,10 +79,12 @@ def in_process(root: Path, env: dict[str, str]):
     """The deployed handler imported into this process: a callable taking (method, path, body)."""
     import boto3
 
-    from tars_tasks.local.function_url import build_event, read_reply
+    from tars_tasks.local.function_url import read_reply
 
     os.environ.update(env)
     config = boto3.client("lambda").get_function(FunctionName=FN, Qualifier="production")["Configuration"]
+    authorizer = local_auth.iam_authorizer(boto3.client("sts"))
+    context = local_auth.FunctionContext(config["FunctionArn"])
     task_root = next(p for p in (root / ".tars" / "cache" / "runtime").iterdir()
                      if p.name == base64.b64decode(config["CodeSha256"]).hex())
     os.environ.update(config.get("Environment", {}).get("Variables", {}))
@@ -71,10 +94,11 @@ def in_process(root: Path, env: dict[str, str]):
     def call(method: str, path: str, body: dict | None) -> float:
         data = json.dumps(body).encode() if body is not None else b""
         started = time.perf_counter()
-        event = build_event(method, path, {"content-type": "application/json"}, data, 0)
-        result = handler.lambda_handler(event, None)
-        status, _, _, _ = read_reply({"Payload": json.dumps(result).encode()})
-        assert status == 200, status
+        event = local_auth.iam_event(method, path, {"content-type": "application/json"}, data, authorizer)
+        result = handler.lambda_handler(event, context)
+        status, _, _, reply = read_reply({"Payload": json.dumps(result).encode()})
+        if status != 200:
+            raise SystemExit(f"in-process {method} {path}: {status} {reply[:300]!r}")
         return time.perf_counter() - started
 
     return call
@@ -106,13 +130,16 @@ def row(name: str, times: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20, help="requests per side and kind")
-    parser.add_argument("--old-ref", default="8ed446c", help="git ref of the per-request-process runtime")
+    parser.add_argument("--old-ref", default="d0ea39a",
+                        help="git ref of the per-request-process runtime (it must pass the SigV4 signer to the "
+                             "handler: issue 14's AWS_IAM Function URL, before warm workers)")
     args = parser.parse_args()
     from tars_tasks.local.processes import free_port
 
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="tars-bench-warm-") as tmp:
         root = copy_project(Path(tmp) / "tars")
+        link_node_modules(root)   # the checkout's UI dependencies: no npm ci in the copy
         old_tree = extract(args.old_ref, Path(tmp) / "old", "tars_tasks")
         old = None
         try:
@@ -128,13 +155,18 @@ def main() -> None:
                                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
                                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
                                       "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
-            cold = {name: send(warm_url, *spec) for name, spec in REQUESTS.items()}  # first: the cold start
+            import boto3
+
+            token = local_auth.user_token(root, outputs, boto3.client("cognito-idp"), "bench@tars.local", inv)
+            # first: the cold start
+            cold = {name: send(warm_url, *spec, iam=True) for name, spec in REQUESTS.items()}
             results: dict[tuple[str, str], list[float]] = {}
             for _ in range(args.requests):
                 for name, spec in REQUESTS.items():
-                    for side, call in (("old: fresh process per request", lambda s=spec: send(old_url, *s)),
-                                       ("warm worker (Function URL)", lambda s=spec: send(warm_url, *s)),
-                                       ("warm worker through the site's /api", lambda s=spec: send(site_url, *s)),
+                    for side, call in (("old: fresh process per request", lambda s=spec: send(old_url, *s, iam=True)),
+                                       ("warm worker (Function URL)", lambda s=spec: send(warm_url, *s, iam=True)),
+                                       ("warm worker through the site's /api",
+                                        lambda s=spec: send(site_url, *s, token=token)),
                                        ("in-process handler (floor)", lambda s=spec: floor(*s))):
                         results.setdefault((name, side), []).append(call())
         finally:
@@ -144,7 +176,7 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "invoke", "-r", str(ROOT), "local.down"], cwd=root,
                            env=dict(os.environ, TARS_ROOT=str(root), PYTHONPATH=str(ROOT)), capture_output=True)
     print(f"load average (1 min) before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f}; {args.requests} requests per row, "
-          f"alternating; old = {args.old_ref}")
+          f"alternating; old = {args.old_ref}; Function URL sides SigV4-signed, site with a user token")
     print("| request, side | median | min | max | n |\n|---|---|---|---|---|")
     for name in REQUESTS:
         print(f"| {name}, warm: first request (cold start) | {cold[name] * 1000:.1f} ms | | | 1 |")

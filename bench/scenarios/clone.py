@@ -40,13 +40,19 @@ def copy_components(dest: Path, names: tuple[str, ...] = COMPONENTS) -> Path:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, dest / name, ignore=ignore)
     shutil.copy(ROOT / "invoke.yaml", dest / "invoke.yaml")
+    link_node_modules(dest)
+    return dest
+
+
+def link_node_modules(dest: Path) -> None:
+    """The checkout's ui/node_modules hard-linked into the copy at ``dest`` and marked installed, when
+    the checkout has one (no second npm ci)."""
     modules = ROOT / "ui" / "node_modules"
-    if modules.is_dir():
+    if modules.is_dir() and not (dest / "ui" / "node_modules").exists():
         subprocess.run(["cp", "-al", str(modules), str(dest / "ui" / "node_modules")], check=True)
         from tars_tasks.artifacts import ui_bundle
 
         ui_bundle.mark_installed(dest / "ui")
-    return dest
 
 
 def stop_recorded(root: Path) -> None:
