@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
+from .. import console
 from .. import plan as plan_base
 from ..errors import ConfigError, Refused, StepFailed, UsageError
 from ..outcome import DEPLOYED, UNCHANGED, Outcome
@@ -175,11 +176,12 @@ def _hex(sha256_b64: str) -> str:
 
 
 def execute(settings, plan: Plan, *, sleep: Callable[[float], None] = time.sleep,
-            clock: Callable[[], float] = time.time, report: Callable[[str], None] = lambda line: None) -> Outcome:
+            clock: Callable[[], float] = time.time, report: Callable[[str], None] | None = None) -> Outcome:
     from ..aws import lambda_
 
     if not plan.has_changes:
         return Outcome(COMPONENT, UNCHANGED, plan.live_version, plan.live_version, "no changes")
+    report = report or console.detail   # progress prints through the console, in deploy-lambda and deploy --all alike
     started = clock()
     fn = plan.function
     retry = dict(sleep=sleep, delay=float(settings.waiter_delay), attempts=int(settings.max_attempts) + 3)

@@ -64,7 +64,7 @@ def _deploy(settings, plan):
 
     if plan.has_changes:
         console.step("Deploying")
-    return step.execute(settings, plan, report=console.detail)
+    return step.execute(settings, plan)
 
 
 @tars_task(common=CHANGES, help={"no_smoke": "publish and move the alias without invoking the new version first",

@@ -141,6 +141,21 @@ def test_unchanged_code_is_two_reads_at_most_and_no_write(settings, calls):
     assert len(calls) <= 2 and not MUTATING & set(calls), calls
 
 
+def test_a_deploy_reports_its_progress_through_the_console_without_a_callback(settings, monkeypatch, capsys):
+    """deploy --all calls execute(settings, plan) with no callback: its lines still reach the console,
+    as the other components' do (deploy-lambda gets the same lines)."""
+    from tars_tasks import console
+
+    monkeypatch.setattr(console, "_consoles", {})   # print to this test's captured output
+    deploy(settings)
+    change_source(settings, 1)
+    plan = step.plan(settings, lambda_zip.build(settings), smoke=False)
+    step.execute(settings, plan, sleep=lambda s: None)
+    out = capsys.readouterr()
+    shown = out.out + out.err
+    assert "published version 2" in shown and "alias production: 1 -> 2" in shown, shown
+
+
 def test_second_deploy_updates_publishes_and_moves_alias(settings, calls):
     deploy(settings)
     change_source(settings, 1)
