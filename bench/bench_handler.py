@@ -20,21 +20,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambda_src")]
-ACCOUNT = "123456789012"
-
-
-class Context:
-    """The Lambda context the handler reads: its own ARN names the account a signer must belong to."""
-    function_name = "sre-poc-incident-handler"
-    invoked_function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:sre-poc-incident-handler:production"
-
-
-def signed_post(fields: dict) -> dict:
-    """A Function URL POST SigV4-signed by an IAM principal of the function's account (the CI/SRE path
-    lambda_src/auth.py answers without a user token; a bench has no Cognito sign-in)."""
-    return {"requestContext": {"http": {"method": "POST"}, "accountId": ACCOUNT, "authorizer": {"iam": {
-                "accountId": ACCOUNT, "userArn": f"arn:aws:sts::{ACCOUNT}:assumed-role/tars-deploy/bench"}}},
-            "body": json.dumps(fields)}
 
 
 def main() -> None:
@@ -49,6 +34,7 @@ def main() -> None:
 
     from tars_tasks.local.processes import free_port
     from tars_tasks.tables import create_all
+    from bench.scenarios import local_auth
     from bench.scenarios.mcp_server import start_server, stop_server
 
     port = free_port()
@@ -68,6 +54,16 @@ def main() -> None:
         import handler
         import sample_data
 
+        # A Function URL POST SigV4-signed by an IAM principal of the function's account (the path
+        # lambda_src/auth.py answers without a user token; a bench has no Cognito sign-in).
+        authorizer = local_auth.iam_authorizer(boto3.client("sts"))
+        context = local_auth.FunctionContext(
+            f"arn:aws:lambda:us-east-1:{authorizer['accountId']}:function:sre-poc-incident-handler:production")
+
+        def signed_post(fields: dict) -> dict:
+            return local_auth.iam_event("POST", "/", {"content-type": "application/json"},
+                                        json.dumps(fields).encode(), authorizer)
+
         logging.getLogger("tars").setLevel(logging.CRITICAL)  # expected fallbacks warn; not bench output
 
         sample_data.seed(boto3.client("logs"))
@@ -78,7 +74,7 @@ def main() -> None:
             for k, v in {"MCP_ENDPOINT": "", "BEDROCK_MODEL_ID": "", **env}.items():
                 os.environ[k] = v
             ev = signed_post({"action": "chat", "question": "Are there any errors in the last hour?"})
-            body = json.loads(handler.lambda_handler(ev, Context())["body"])
+            body = json.loads(handler.lambda_handler(ev, context)["body"])
             assert body["findings"]["error_count"] == 33, body
             return body
 
@@ -86,10 +82,10 @@ def main() -> None:
             os.environ["BEDROCK_MODEL_ID"] = ""
             ev = lambda action, **f: signed_post({"action": action, **f})
             up = json.loads(handler.lambda_handler(ev("kb_upload", service_name="payment-service",
-                                                      feature_name="runbook", file_name="r.md"), Context())["body"])
+                                                      feature_name="runbook", file_name="r.md"), context)["body"])
             text = "\n".join(f"## Step {i}\n" + "Check the gateway, the pool and the dashboards. " * 20 for i in range(20))
             boto3.client("s3").put_object(Bucket="kb-bench", Key=up["s3_key"], Body=text.encode())
-            done = json.loads(handler.lambda_handler(ev("kb_upload_complete", document_id=up["document_id"]), Context())["body"])
+            done = json.loads(handler.lambda_handler(ev("kb_upload_complete", document_id=up["document_id"]), context)["body"])
             assert done["status"] == "active", done
 
         cases = [
